@@ -1,0 +1,243 @@
+//! Evaluation: the fixed resolution order, reasons, and the bucket behind every decision.
+
+use super::model::{Flag, FlagEngine};
+use crate::bucket::{pick_variant, positions, Positions, BUCKETS};
+use crate::context::Slots;
+use crate::time::parse_rfc3339;
+use crate::value::Value;
+
+/// Why an evaluation came out as it did. The string forms are part of the JS contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Reason {
+    /// An unexpired per-unit override applied.
+    UserOverride = 0,
+    /// The flag's `adminOverride` ("on"/"off") applied.
+    AdminOverride = 1,
+    /// The flag is disabled (kill switch).
+    Disabled = 2,
+    /// A prerequisite flag was not in the required state.
+    PrerequisiteFailed = 3,
+    /// A targeting rule matched; its rollout decided.
+    RuleMatch = 4,
+    /// The flag's rollout (or schedule step) decided.
+    Rollout = 5,
+    /// Nothing applied: off.
+    Default = 6,
+    /// No flag with that key.
+    NotFound = 7,
+    /// The context has no (non-empty string) unit for the flag's stickiness attribute.
+    MissingUnit = 8,
+}
+
+impl Reason {
+    /// Every reason, indexed by its numeric code.
+    pub const ALL: [Reason; 9] = [
+        Reason::UserOverride,
+        Reason::AdminOverride,
+        Reason::Disabled,
+        Reason::PrerequisiteFailed,
+        Reason::RuleMatch,
+        Reason::Rollout,
+        Reason::Default,
+        Reason::NotFound,
+        Reason::MissingUnit,
+    ];
+
+    /// The stable string form (`USER_OVERRIDE`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::UserOverride => "USER_OVERRIDE",
+            Reason::AdminOverride => "ADMIN_OVERRIDE",
+            Reason::Disabled => "DISABLED",
+            Reason::PrerequisiteFailed => "PREREQUISITE_FAILED",
+            Reason::RuleMatch => "RULE_MATCH",
+            Reason::Rollout => "ROLLOUT",
+            Reason::Default => "DEFAULT",
+            Reason::NotFound => "NOT_FOUND",
+            Reason::MissingUnit => "MISSING_UNIT",
+        }
+    }
+}
+
+/// The outcome of evaluating one flag for one context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evaluation {
+    /// On or off.
+    pub enabled: bool,
+    /// Why.
+    pub reason: Reason,
+    /// Index into the flag's variants, when on and the flag has variants.
+    pub variant: Option<usize>,
+    /// The rollout bucket (ppm), when one was computed.
+    pub bucket: Option<u32>,
+    /// The matching rule, for `RULE_MATCH` (and `MISSING_UNIT` after a rule matched).
+    pub rule_index: Option<usize>,
+}
+
+impl Evaluation {
+    fn off(reason: Reason) -> Self {
+        Evaluation { enabled: false, reason, variant: None, bucket: None, rule_index: None }
+    }
+}
+
+/// What evaluation reads: attribute slots and the time (epoch ms).
+#[derive(Debug, Clone, Copy)]
+pub struct EvalContext<'a> {
+    /// Attribute values by slot (see [`FlagEngine::attributes`]).
+    pub slots: &'a Slots,
+    /// Current time, epoch ms.
+    pub now: i64,
+}
+
+/// The time a context asks for through its `now` attribute (slot 0): an RFC 3339 string or
+/// epoch milliseconds. `None` when absent or malformed; the caller then uses the clock.
+pub fn now_from_slots(slots: &Slots) -> Option<i64> {
+    match slots.get(0)? {
+        Value::String(s) => parse_rfc3339(s),
+        Value::Number(n) if n.is_finite() => Some(*n as i64),
+        _ => None,
+    }
+}
+
+impl FlagEngine {
+    /// Evaluates flag `key`. Never fails: an unknown key is off with `NOT_FOUND`.
+    pub fn evaluate(&self, key: &str, ctx: &EvalContext) -> Evaluation {
+        match self.index_of(key) {
+            Some(i) => self.evaluate_index(i, ctx),
+            None => Evaluation::off(Reason::NotFound),
+        }
+    }
+
+    /// Evaluates flag `key` for a context given as a JSON object of attributes (the generic,
+    /// slower path: it builds the slots each time). Time comes from the `now` attribute, else
+    /// `clock_ms`.
+    pub fn evaluate_attributes(&self, key: &str, attrs: &Value, clock_ms: i64) -> Evaluation {
+        let slots = Slots::from_object(self.slot_table(), attrs);
+        let now = now_from_slots(&slots).unwrap_or(clock_ms);
+        self.evaluate(key, &EvalContext { slots: &slots, now })
+    }
+
+    /// Evaluates the flag at position `index`; out of range is `NOT_FOUND`.
+    pub fn evaluate_index(&self, index: usize, ctx: &EvalContext) -> Evaluation {
+        match self.flags.get(index) {
+            Some(_) => self.eval(index, ctx, &mut None),
+            None => Evaluation::off(Reason::NotFound),
+        }
+    }
+
+    /// Evaluates every flag, in snapshot order, into `out` (cleared first). Prerequisites are
+    /// evaluated once each.
+    pub fn evaluate_all_into(&self, ctx: &EvalContext, out: &mut Vec<Evaluation>) {
+        let mut memo: Option<Vec<Option<Evaluation>>> = None;
+        out.clear();
+        for i in 0..self.flags.len() {
+            let e = self.eval(i, ctx, &mut memo);
+            out.push(e);
+        }
+    }
+
+    /// Evaluates every flag, in snapshot order.
+    pub fn evaluate_all(&self, ctx: &EvalContext) -> Vec<Evaluation> {
+        let mut out = Vec::with_capacity(self.flags.len());
+        self.evaluate_all_into(ctx, &mut out);
+        out
+    }
+
+    /// The rollout in force at `now`: the last schedule step reached, else the base rollout.
+    pub fn current_rollout(flag: &Flag, now: i64) -> Option<u32> {
+        flag.schedule.iter().rev().find(|s| s.at <= now).map(|s| s.rollout).or(flag.rollout)
+    }
+
+    fn eval(&self, index: usize, ctx: &EvalContext, memo: &mut Option<Vec<Option<Evaluation>>>) -> Evaluation {
+        if let Some(Some(done)) = memo.as_ref().and_then(|m| m.get(index)) {
+            return *done;
+        }
+        let e = self.decide(&self.flags[index], ctx, memo);
+        if let Some(m) = memo.as_mut() {
+            m[index] = Some(e);
+        }
+        e
+    }
+
+    fn decide(&self, flag: &Flag, ctx: &EvalContext, memo: &mut Option<Vec<Option<Evaluation>>>) -> Evaluation {
+        let unit = ctx.slots.get(flag.stickiness_slot).and_then(Value::as_str).filter(|u| !u.is_empty());
+        if let Some(e) = unit.and_then(|u| user_override(flag, u, ctx.now)) {
+            return e;
+        }
+        match flag.admin_override {
+            Some(true) => return turned_on(flag, unit, Reason::AdminOverride, None),
+            Some(false) => return Evaluation::off(Reason::AdminOverride),
+            None => {}
+        }
+        if !flag.enabled {
+            return Evaluation::off(Reason::Disabled);
+        }
+        if !flag.prerequisites.is_empty() && !self.prerequisites_met(flag, ctx, memo) {
+            return Evaluation::off(Reason::PrerequisiteFailed);
+        }
+        let rule = flag.rules.iter().position(|r| r.condition.eval(ctx.slots.as_slice()));
+        let (ppm, reason) = match rule {
+            Some(i) => (flag.rules[i].rollout, Reason::RuleMatch),
+            None => match Self::current_rollout(flag, ctx.now) {
+                Some(p) => (p, Reason::Rollout),
+                None => return Evaluation::off(Reason::Default),
+            },
+        };
+        let Some(unit) = unit else {
+            return Evaluation { rule_index: rule, ..Evaluation::off(Reason::MissingUnit) };
+        };
+        rollout_decision(flag, unit, ppm, reason, rule)
+    }
+
+    fn prerequisites_met(&self, flag: &Flag, ctx: &EvalContext, memo: &mut Option<Vec<Option<Evaluation>>>) -> bool {
+        if memo.is_none() {
+            *memo = Some(vec![None; self.flags.len()]);
+        }
+        flag.prerequisites.iter().all(|p| {
+            let e = self.eval(p.flag, ctx, memo);
+            e.enabled == p.enabled && (p.variant.is_none() || e.variant == p.variant)
+        })
+    }
+}
+
+fn user_override(flag: &Flag, unit: &str, now: i64) -> Option<Evaluation> {
+    if flag.overrides.is_empty() {
+        return None;
+    }
+    let o = flag.overrides.get(unit)?.iter().rev().find(|o| o.expires_at.is_none_or(|t| now < t))?;
+    if !o.enabled {
+        return Some(Evaluation::off(Reason::UserOverride));
+    }
+    Some(turned_on(flag, Some(unit), Reason::UserOverride, o.variant))
+}
+
+/// On, with a variant: the forced one, else one picked from the unit's variant position.
+fn turned_on(flag: &Flag, unit: Option<&str>, reason: Reason, forced: Option<usize>) -> Evaluation {
+    let mut e = Evaluation { enabled: true, reason, variant: forced, bucket: None, rule_index: None };
+    if forced.is_none() && !flag.variants.is_empty() {
+        if let Some(u) = unit {
+            let pos = positions(&flag.salt, u);
+            e.variant = choose(flag, pos);
+            e.bucket = Some(pos.bucket);
+        }
+    }
+    e
+}
+
+fn choose(flag: &Flag, pos: Positions) -> Option<usize> {
+    pick_variant(pos.variant, flag.variants.iter().map(|v| v.weight))
+}
+
+fn rollout_decision(flag: &Flag, unit: &str, ppm: u32, reason: Reason, rule: Option<usize>) -> Evaluation {
+    let base = Evaluation { enabled: false, reason, variant: None, bucket: None, rule_index: rule };
+    let everyone = ppm as u64 >= BUCKETS;
+    if ppm == 0 || (everyone && flag.variants.is_empty()) {
+        // No hash needed: 0 % is no one, 100 % is everyone.
+        return Evaluation { enabled: everyone, ..base };
+    }
+    let pos = positions(&flag.salt, unit);
+    let enabled = pos.bucket < ppm;
+    let variant = if enabled { choose(flag, pos) } else { None };
+    Evaluation { enabled, variant, bucket: Some(pos.bucket), ..base }
+}

@@ -1,0 +1,78 @@
+//! A string-keyed map on a sorted vector: binary-search lookups and no hashing code, which keeps
+//! the Wasm module small.
+
+/// Sorted `(key, value)` pairs.
+#[derive(Debug, Clone)]
+pub struct KeyMap<V> {
+    entries: Vec<(String, V)>,
+}
+
+impl<V> Default for KeyMap<V> {
+    fn default() -> Self {
+        KeyMap { entries: Vec::new() }
+    }
+}
+
+impl<V> KeyMap<V> {
+    /// Builds the map; for equal keys the first pair stays first (stable sort) and lookups
+    /// return the first. Use [`KeyMap::grouped`] to keep every value of a key.
+    pub fn from_pairs(mut entries: Vec<(String, V)>) -> Self {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        KeyMap { entries }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.entries
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+
+    /// `true` when empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Pairs in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+impl<V> KeyMap<Vec<V>> {
+    /// Groups values by key, keeping input order within each key.
+    pub fn grouped(pairs: Vec<(String, V)>) -> Self {
+        let mut pairs = pairs;
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut entries: Vec<(String, Vec<V>)> = Vec::new();
+        for (k, v) in pairs {
+            match entries.last_mut() {
+                Some((last, values)) if *last == k => values.push(v),
+                _ => entries.push((k, vec![v])),
+            }
+        }
+        KeyMap { entries }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_and_groups() {
+        let m = KeyMap::from_pairs(vec![("b".into(), 2), ("a".into(), 1), ("c".into(), 3)]);
+        assert_eq!(m.get("a"), Some(&1));
+        assert_eq!(m.get("c"), Some(&3));
+        assert_eq!(m.get("d"), None);
+        let g = KeyMap::grouped(vec![("u".into(), 1), ("t".into(), 9), ("u".into(), 2)]);
+        assert_eq!(g.get("u"), Some(&vec![1, 2]));
+        assert_eq!(g.len(), 2);
+    }
+}

@@ -1,0 +1,179 @@
+//! The JS boundary: the only module that knows `wasm_bindgen`, `js_sys` and `JsValue`.
+//!
+//! Designed so that crossing costs little. The wrapper (`js/trimtab.js`) learns the flag keys,
+//! variant keys, reason names and attribute slots once, when an engine is built; afterwards a
+//! call sends only the context attributes whose values changed (as slot updates) and gets back
+//! one number per flag, packed as
+//!
+//! ```text
+//! low 32 bits:  enabled (bit 0) | reason << 1 (4 bits) | (variant + 1) << 5 (11 bits)
+//!               | (ruleIndex + 1) << 16 (16 bits)
+//! high bits:    bucket + 1 (0 = no bucket)
+//! ```
+//! which the wrapper turns into `Evaluation` objects without renaming a field.
+
+use crate::bucket;
+use crate::context::Slots;
+use crate::error::ErrorCode;
+use crate::flags::{self, now_from_slots, EvalContext, Evaluation, FlagEngine, FlagError, Reason};
+use crate::value::Value;
+use wasm_bindgen::prelude::*;
+
+/// Converts any domain error into a JS `Error` named `TrimtabError` with a stable `code`.
+/// The one place where Rust errors become JS values.
+fn js_error<E: ErrorCode>(e: &E) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    err.set_name("TrimtabError");
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(e.code()));
+    err.into()
+}
+
+/// The rollout bucket (0..=999999) of `unit` under `salt`. Throws `INVALID_SALT` or
+/// `MISSING_UNIT`.
+#[wasm_bindgen(js_name = bucket)]
+pub fn bucket_js(salt: &str, unit: &str) -> Result<u32, JsValue> {
+    bucket::bucket(salt, unit).map_err(|e| js_error(&e))
+}
+
+/// The variant position (0..=999999) of `unit` under `salt`, independent of its bucket.
+#[wasm_bindgen(js_name = variantPosition)]
+pub fn variant_position_js(salt: &str, unit: &str) -> Result<u32, JsValue> {
+    bucket::variant_position(salt, unit).map_err(|e| js_error(&e))
+}
+
+/// Refuses a rollout change that skips a stage. Throws `RAMP_SKIPS_STAGE`, `INVALID_PERCENT`
+/// or `INVALID_STAGES`.
+#[wasm_bindgen(js_name = checkRamp)]
+pub fn check_ramp_js(current: f64, next: f64, stages: &[f64]) -> Result<(), JsValue> {
+    flags::check_ramp(current, next, stages).map_err(|e| js_error(&e))
+}
+
+/// Reason names, indexed by the reason code packed into evaluation results.
+#[wasm_bindgen(js_name = reasonNames)]
+pub fn reason_names() -> Vec<String> {
+    Reason::ALL.iter().map(|r| r.as_str().to_owned()).collect()
+}
+
+/// A compiled snapshot plus the current context slots. Use it through `js/trimtab.js`.
+#[wasm_bindgen(js_name = Engine)]
+pub struct Engine {
+    core: FlagEngine,
+    slots: Slots,
+    now: Option<i64>,
+    results: Vec<Evaluation>,
+    out: Vec<f64>,
+}
+
+fn invalid(message: String) -> JsValue {
+    js_error(&FlagError::snapshot(None, "(root)", message))
+}
+
+fn snapshot_value(snapshot: &JsValue) -> Result<Value, JsValue> {
+    if let Some(text) = snapshot.as_string() {
+        let parsed = js_sys::JSON::parse(&text)
+            .map_err(|e| invalid(format!("not valid JSON: {}", js_sys::Error::from(e).message())))?;
+        return serde_wasm_bindgen::from_value(parsed).map_err(|e| invalid(e.to_string()));
+    }
+    serde_wasm_bindgen::from_value(snapshot.clone()).map_err(|e| invalid(e.to_string()))
+}
+
+fn pack(e: &Evaluation) -> f64 {
+    let lo = e.enabled as u32
+        | (e.reason as u32) << 1
+        | (e.variant.map_or(0, |v| v as u32 + 1) & 0x7ff) << 5
+        | (e.rule_index.map_or(0, |r| r as u32 + 1) & 0xffff) << 16;
+    let hi = e.bucket.map_or(0, |b| b as u64 + 1);
+    (hi * 4_294_967_296 + lo as u64) as f64
+}
+
+#[wasm_bindgen(js_class = Engine)]
+impl Engine {
+    /// Validates and compiles a snapshot (an object or a JSON string). Throws
+    /// `INVALID_SNAPSHOT` naming the flag and field.
+    #[wasm_bindgen(constructor)]
+    pub fn new(snapshot: JsValue) -> Result<Engine, JsValue> {
+        let value = snapshot_value(&snapshot)?;
+        let core = FlagEngine::from_value(&value).map_err(|e| js_error(&e))?;
+        let slots = Slots::new(core.attributes().len());
+        Ok(Engine { core, slots, now: None, results: Vec::new(), out: Vec::new() })
+    }
+
+    /// The snapshot's version.
+    #[wasm_bindgen(getter)]
+    pub fn version(&self) -> String {
+        self.core.version().to_owned()
+    }
+
+    /// Flag keys in snapshot order (the index space of `evaluate`).
+    #[wasm_bindgen(js_name = flagKeys)]
+    pub fn flag_keys(&self) -> Vec<String> {
+        self.core.flags().iter().map(|f| f.key.clone()).collect()
+    }
+
+    /// Variant keys of flag `index`.
+    #[wasm_bindgen(js_name = variantKeys)]
+    pub fn variant_keys(&self, index: u32) -> Vec<String> {
+        self.core.flags().get(index as usize).map_or_else(Vec::new, |f| f.variants.iter().map(|v| v.key.clone()).collect())
+    }
+
+    /// Attribute names by slot; slot 0 is `now`.
+    pub fn attributes(&self) -> Vec<String> {
+        self.core.attributes().to_vec()
+    }
+
+    /// Sets a string attribute.
+    #[wasm_bindgen(js_name = setString)]
+    pub fn set_string(&mut self, slot: u32, value: &str) {
+        self.slots.set_str(slot as usize, value);
+        self.touched(slot);
+    }
+
+    /// Sets any other attribute value (number, boolean, array, object). Values that are not
+    /// JSON-like (functions, symbols) count as missing.
+    #[wasm_bindgen(js_name = setValue)]
+    pub fn set_value(&mut self, slot: u32, value: JsValue) {
+        let v = serde_wasm_bindgen::from_value::<Value>(value).ok().filter(|v| !v.is_null());
+        self.slots.set(slot as usize, v);
+        self.touched(slot);
+    }
+
+    /// Marks an attribute missing.
+    #[wasm_bindgen(js_name = clearSlot)]
+    pub fn clear_slot(&mut self, slot: u32) {
+        self.slots.set(slot as usize, None);
+        self.touched(slot);
+    }
+
+    /// Evaluates flag `index` against the current slots; returns the packed result.
+    pub fn evaluate(&mut self, index: u32) -> f64 {
+        let now = self.now_ms();
+        let ctx = EvalContext { slots: &self.slots, now };
+        pack(&self.core.evaluate_index(index as usize, &ctx))
+    }
+
+    /// Evaluates every flag; returns a pointer to one packed `f64` per flag in Wasm memory.
+    #[wasm_bindgen(js_name = evaluateAll)]
+    pub fn evaluate_all(&mut self) -> u32 {
+        let now = self.now_ms();
+        let ctx = EvalContext { slots: &self.slots, now };
+        self.core.evaluate_all_into(&ctx, &mut self.results);
+        self.out.clear();
+        self.out.extend(self.results.iter().map(pack));
+        self.out.as_ptr() as u32
+    }
+
+    fn touched(&mut self, slot: u32) {
+        if slot == 0 {
+            self.now = now_from_slots(&self.slots);
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        match self.now {
+            Some(t) => t,
+            None if self.core.is_time_dependent() => js_sys::Date::now() as i64,
+            None => 0,
+        }
+    }
+}
