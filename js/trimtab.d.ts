@@ -79,6 +79,9 @@ export declare class TrimtabError extends Error {
 /** Loads the Wasm (idempotent; already done on import with the default location). */
 export declare function init(source?: URL | string | Response | BufferSource | WebAssembly.Module): Promise<void>;
 
+/** Bytes of Wasm linear memory in use by the module (diagnostics and benchmarks). */
+export declare function wasmMemoryBytes(): number;
+
 /** The rollout bucket (0..=999999) of `unit` under `salt`. Throws INVALID_SALT / MISSING_UNIT. */
 export declare function bucket(salt: string, unit: string): number;
 

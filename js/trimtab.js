@@ -63,6 +63,11 @@ export function init(source) {
 
 await init();
 
+/** Bytes of Wasm linear memory in use by the module (diagnostics and benchmarks). */
+export function wasmMemoryBytes() {
+  return wasm.memory.buffer.byteLength;
+}
+
 /** The rollout bucket (0..=999999) of `unit` under `salt` (bucketing spec v1). */
 export function bucket(salt, unit) {
   try { return rawBucket(salt, unit); } catch (e) { rethrow(e); }

@@ -32,7 +32,9 @@ fi
 stamp="node_modules/.trimtab-installed"
 if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
   log "installing npm dependencies"
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+  # Not `npm ci`: npm 11 leaves other platforms' optional Deno binaries out of the lock file
+  # and then refuses it; `npm install` honours the lock file all the same.
+  npm install --no-audit --no-fund
   touch "$stamp"
 fi
 

@@ -41,23 +41,26 @@ impl SlotTable {
     }
 }
 
-/// Attribute values by slot; `None` is a missing (undefined) attribute.
+/// Attribute values by slot; `None` is a missing (undefined) attribute. Every write gives the
+/// slot a new generation number, so caches keyed on a slot can tell when it changed.
 #[derive(Debug, Default, Clone)]
 pub struct Slots {
     values: Vec<Option<Value>>,
+    generations: Vec<u64>,
+    counter: u64,
 }
 
 impl Slots {
     /// Empty slots for a table of `len` attributes.
     pub fn new(len: usize) -> Self {
-        Slots { values: vec![None; len] }
+        Slots { values: vec![None; len], generations: vec![0; len], counter: 0 }
     }
 
     /// Fills slots from a JSON object of attributes (the generic, slower path).
     pub fn from_object(table: &SlotTable, attrs: &Value) -> Self {
         let mut slots = Slots::new(table.len());
         for (i, name) in table.names().iter().enumerate() {
-            slots.values[i] = attrs.get(name).cloned();
+            slots.set(i, attrs.get(name).cloned());
         }
         slots
     }
@@ -71,6 +74,19 @@ impl Slots {
     pub fn set(&mut self, i: usize, v: Option<Value>) {
         if let Some(slot) = self.values.get_mut(i) {
             *slot = v;
+            self.bump(i);
+        }
+    }
+
+    /// The generation of slot `i`: it changes on every write to the slot.
+    pub fn generation(&self, i: usize) -> u64 {
+        self.generations.get(i).copied().unwrap_or(0)
+    }
+
+    fn bump(&mut self, i: usize) {
+        self.counter += 1;
+        if let Some(g) = self.generations.get_mut(i) {
+            *g = self.counter;
         }
     }
 
@@ -84,6 +100,7 @@ impl Slots {
                 }
                 _ => *slot = Some(Value::String(s.to_owned())),
             }
+            self.bump(i);
         }
     }
 

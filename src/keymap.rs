@@ -14,11 +14,10 @@ impl<V> Default for KeyMap<V> {
 }
 
 impl<V> KeyMap<V> {
-    /// Builds the map; for equal keys the first pair stays first (stable sort) and lookups
-    /// return the first. Use [`KeyMap::grouped`] to keep every value of a key.
-    pub fn from_pairs(mut entries: Vec<(String, V)>) -> Self {
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        KeyMap { entries }
+    /// Builds the map. Keys should be unique; for equal keys, which one a lookup returns is
+    /// unspecified. Use [`KeyMap::grouped`] to keep every value of a key.
+    pub fn from_pairs(entries: Vec<(String, V)>) -> Self {
+        KeyMap { entries: sorted(entries) }
     }
 
     /// The value of `key`.
@@ -48,10 +47,8 @@ impl<V> KeyMap<V> {
 impl<V> KeyMap<Vec<V>> {
     /// Groups values by key, keeping input order within each key.
     pub fn grouped(pairs: Vec<(String, V)>) -> Self {
-        let mut pairs = pairs;
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
         let mut entries: Vec<(String, Vec<V>)> = Vec::new();
-        for (k, v) in pairs {
+        for (k, v) in sorted(pairs) {
             match entries.last_mut() {
                 Some((last, values)) if *last == k => values.push(v),
                 _ => entries.push((k, vec![v])),
@@ -59,6 +56,22 @@ impl<V> KeyMap<Vec<V>> {
         }
         KeyMap { entries }
     }
+}
+
+/// The positions of `keys` in key order, ties in input order. Every sort in the crate goes
+/// through this one function, so the Wasm module links a single sort implementation.
+pub fn sort_order(keys: &[&str]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_unstable_by(|a, b| keys[*a].cmp(keys[*b]).then(a.cmp(b)));
+    order
+}
+
+/// Sorts pairs by key, stably.
+fn sorted<V>(pairs: Vec<(String, V)>) -> Vec<(String, V)> {
+    let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    let order = sort_order(&keys);
+    let mut slots: Vec<Option<(String, V)>> = pairs.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 #[cfg(test)]

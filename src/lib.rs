@@ -14,6 +14,7 @@ pub mod conditions;
 pub mod context;
 pub mod error;
 pub mod flags;
+pub mod host;
 pub mod keymap;
 pub mod time;
 pub mod value;

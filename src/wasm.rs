@@ -15,9 +15,27 @@
 use crate::bucket;
 use crate::context::Slots;
 use crate::error::ErrorCode;
-use crate::flags::{self, now_from_slots, EvalContext, Evaluation, FlagEngine, FlagError, Reason};
+use crate::flags::{self, now_from_slots, DigestCache, EvalContext, Evaluation, FlagEngine, FlagError, Reason};
 use crate::value::Value;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[cfg(not(target_feature = "atomics"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
+/// Installs the JS engine's number conversions for the core (see `crate::host`).
+#[wasm_bindgen(start)]
+pub fn start() {
+    install_host();
+}
+
+fn install_host() {
+    crate::host::install(crate::host::Host {
+        number_to_string: |n| String::from(js_sys::Number::from(n).to_string_with_radix(10).unwrap_or_else(|_| js_sys::JsString::from("NaN"))),
+        parse_decimal: |s| js_sys::parse_float(s),
+    });
+}
 
 /// Converts any domain error into a JS `Error` named `TrimtabError` with a stable `code`.
 /// The one place where Rust errors become JS values.
@@ -60,6 +78,7 @@ pub fn reason_names() -> Vec<String> {
 pub struct Engine {
     core: FlagEngine,
     slots: Slots,
+    cache: DigestCache,
     now: Option<i64>,
     results: Vec<Evaluation>,
     out: Vec<f64>,
@@ -72,10 +91,54 @@ fn invalid(message: String) -> JsValue {
 fn snapshot_value(snapshot: &JsValue) -> Result<Value, JsValue> {
     if let Some(text) = snapshot.as_string() {
         let parsed = js_sys::JSON::parse(&text)
-            .map_err(|e| invalid(format!("not valid JSON: {}", js_sys::Error::from(e).message())))?;
-        return serde_wasm_bindgen::from_value(parsed).map_err(|e| invalid(e.to_string()));
+            .map_err(|e| invalid(format!("not valid JSON: {}", String::from(js_sys::Error::from(e).message()))))?;
+        return value_from_js(&parsed).map_err(|e| invalid(e.into()));
     }
-    serde_wasm_bindgen::from_value(snapshot.clone()).map_err(|e| invalid(e.to_string()))
+    value_from_js(snapshot).map_err(|e| invalid(e.into()))
+}
+
+/// Deepest nesting accepted from JS (guards against cycles and runaway recursion).
+const MAX_JS_DEPTH: usize = 64;
+
+/// Converts a JSON-like JS value (what `JSON.parse` produces) into a [`Value`]. `undefined`
+/// members are skipped, as `JSON.stringify` does; functions, symbols and bigints are refused.
+pub fn value_from_js(v: &JsValue) -> Result<Value, &'static str> {
+    convert(v, 0)
+}
+
+fn convert(v: &JsValue, depth: usize) -> Result<Value, &'static str> {
+    if let Some(s) = v.as_string() {
+        return Ok(Value::String(s));
+    }
+    if let Some(n) = v.as_f64() {
+        return Ok(Value::Number(n));
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if v.is_null() || v.is_undefined() {
+        return Ok(Value::Null);
+    }
+    if depth >= MAX_JS_DEPTH {
+        return Err("value nested more than 64 levels deep (or cyclic)");
+    }
+    if js_sys::Array::is_array(v) {
+        let array: &js_sys::Array = v.unchecked_ref();
+        return array.iter().map(|item| convert(&item, depth + 1)).collect::<Result<_, _>>().map(Value::Array);
+    }
+    if !v.is_object() {
+        return Err("unsupported value (function, symbol or bigint)");
+    }
+    let object: &js_sys::Object = v.unchecked_ref();
+    let mut members = Vec::new();
+    for key in js_sys::Object::keys(object).iter() {
+        let member = js_sys::Reflect::get(object, &key).map_err(|_| "unreadable property")?;
+        if member.is_undefined() {
+            continue;
+        }
+        members.push((key.as_string().unwrap_or_default(), convert(&member, depth + 1)?));
+    }
+    Ok(Value::Object(members))
 }
 
 fn pack(e: &Evaluation) -> f64 {
@@ -93,10 +156,12 @@ impl Engine {
     /// `INVALID_SNAPSHOT` naming the flag and field.
     #[wasm_bindgen(constructor)]
     pub fn new(snapshot: JsValue) -> Result<Engine, JsValue> {
+        install_host();
         let value = snapshot_value(&snapshot)?;
         let core = FlagEngine::from_value(&value).map_err(|e| js_error(&e))?;
         let slots = Slots::new(core.attributes().len());
-        Ok(Engine { core, slots, now: None, results: Vec::new(), out: Vec::new() })
+        let cache = DigestCache::new(core.len());
+        Ok(Engine { core, slots, cache, now: None, results: Vec::new(), out: Vec::new() })
     }
 
     /// The snapshot's version.
@@ -133,7 +198,7 @@ impl Engine {
     /// JSON-like (functions, symbols) count as missing.
     #[wasm_bindgen(js_name = setValue)]
     pub fn set_value(&mut self, slot: u32, value: JsValue) {
-        let v = serde_wasm_bindgen::from_value::<Value>(value).ok().filter(|v| !v.is_null());
+        let v = value_from_js(&value).ok().filter(|v| !v.is_null());
         self.slots.set(slot as usize, v);
         self.touched(slot);
     }
@@ -148,7 +213,7 @@ impl Engine {
     /// Evaluates flag `index` against the current slots; returns the packed result.
     pub fn evaluate(&mut self, index: u32) -> f64 {
         let now = self.now_ms();
-        let ctx = EvalContext { slots: &self.slots, now };
+        let ctx = EvalContext { slots: &self.slots, now, cache: Some(&self.cache) };
         pack(&self.core.evaluate_index(index as usize, &ctx))
     }
 
@@ -156,7 +221,7 @@ impl Engine {
     #[wasm_bindgen(js_name = evaluateAll)]
     pub fn evaluate_all(&mut self) -> u32 {
         let now = self.now_ms();
-        let ctx = EvalContext { slots: &self.slots, now };
+        let ctx = EvalContext { slots: &self.slots, now, cache: Some(&self.cache) };
         self.core.evaluate_all_into(&ctx, &mut self.results);
         self.out.clear();
         self.out.extend(self.results.iter().map(pack));

@@ -1,6 +1,8 @@
 //! GrowthBook's published `evalCondition` cases (tests/vectors/conditions.json) against
 //! `trimtab::conditions`. Every case runs; all failures are reported together.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use trimtab::conditions::Condition;
 use trimtab::context::SlotTable;
 use trimtab::value::Value;

@@ -48,10 +48,14 @@ fn evaluate_all_agrees_with_evaluate() {
     for i in 0..50 {
         let attrs = parse(&format!(r#"{{"userId": "user-{i}", "country": "RW", "orgId": "org-{i}", "now": "2026-12-03T00:00:00Z"}}"#));
         let slots = trimtab::context::Slots::from_object(engine.slot_table(), &attrs);
-        let ctx = trimtab::flags::EvalContext { slots: &slots, now: 1_796_256_000_000 };
+        let ctx = trimtab::flags::EvalContext::new(&slots, 1_796_256_000_000);
+        let cache = trimtab::flags::DigestCache::new(engine.len());
+        let cached = trimtab::flags::EvalContext { cache: Some(&cache), ..ctx };
         let all = engine.evaluate_all(&ctx);
         for (f, e) in engine.flags().iter().zip(&all) {
             assert_eq!(*e, engine.evaluate(&f.key, &ctx), "{}", f.key);
+            assert_eq!(*e, engine.evaluate(&f.key, &cached), "{} (cache miss)", f.key);
+            assert_eq!(*e, engine.evaluate(&f.key, &cached), "{} (cache hit)", f.key);
         }
     }
 }

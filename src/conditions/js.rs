@@ -29,50 +29,9 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// `Number.prototype.toString()`: shortest round-trip digits, exponent form outside [1e-7, 1e21).
+/// `Number.prototype.toString()`, from the host (see [`crate::host`]).
 pub(crate) fn number_to_string(n: f64) -> String {
-    if n.is_nan() {
-        return "NaN".into();
-    }
-    if n == 0.0 {
-        return "0".into();
-    }
-    if n.is_infinite() {
-        return if n > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    let sci = format!("{:e}", n.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let k = digits.len() as i64;
-    let e: i64 = exp.parse().unwrap_or(0) + 1; // the decimal point sits after `e` digits
-    let mut out = String::from(if n < 0.0 { "-" } else { "" });
-    if k <= e && e <= 21 {
-        out.push_str(&digits);
-        out.extend(core::iter::repeat('0').take((e - k) as usize));
-    } else if 0 < e && e <= 21 {
-        let (int, frac) = digits.split_at(e as usize);
-        out.push_str(int);
-        out.push('.');
-        out.push_str(frac);
-    } else if -6 < e && e <= 0 {
-        out.push_str("0.");
-        out.extend(core::iter::repeat('0').take((-e) as usize));
-        out.push_str(&digits);
-    } else {
-        let (first, rest) = digits.split_at(1);
-        out.push_str(first);
-        if !rest.is_empty() {
-            out.push('.');
-            out.push_str(rest);
-        }
-        out.push_str(if e - 1 < 0 { "e-" } else { "e+" });
-        out.push_str(&(e - 1).abs().to_string());
-    }
-    out
+    crate::host::number_to_string(n)
 }
 
 fn scalar_to_string(v: &Value, out: &mut String) {
@@ -165,7 +124,7 @@ pub(crate) fn string_to_number(s: &str) -> f64 {
     if int.len() + frac.len() == 0 || !all_digits(int) || !all_digits(frac) || !exp_ok {
         return f64::NAN;
     }
-    s.parse().unwrap_or(f64::NAN)
+    crate::host::parse_decimal(s)
 }
 
 /// `Number(v)` (`v * 1`).

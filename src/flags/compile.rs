@@ -93,10 +93,10 @@ fn collect_keys(flags: &[Value]) -> Res<Vec<String>> {
         }
         keys.push(key.to_owned());
     }
-    let mut sorted: Vec<(&str, usize)> = keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
-    sorted.sort_unstable();
-    if let Some(w) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
-        let (key, first, second) = (w[0].0, w[0].1, w[1].1);
+    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let order = crate::keymap::sort_order(&refs);
+    if let Some(w) = order.windows(2).find(|w| refs[w[0]] == refs[w[1]]) {
+        let (key, first, second) = (refs[w[0]], w[0], w[1]);
         return Err(FlagError::snapshot(Some(key), "key", format!("duplicate key (flags[{first}] and flags[{second}])")));
     }
     Ok(keys)

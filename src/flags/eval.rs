@@ -5,6 +5,7 @@ use crate::bucket::{pick_variant, positions, Positions, BUCKETS};
 use crate::context::Slots;
 use crate::time::parse_rfc3339;
 use crate::value::Value;
+use core::cell::Cell;
 
 /// Why an evaluation came out as it did. The string forms are part of the JS contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,13 +82,53 @@ impl Evaluation {
     }
 }
 
-/// What evaluation reads: attribute slots and the time (epoch ms).
+/// What evaluation reads: attribute slots and the time (epoch ms), and optionally a digest
+/// cache that lets repeated evaluations for the same unit hash once.
 #[derive(Debug, Clone, Copy)]
 pub struct EvalContext<'a> {
     /// Attribute values by slot (see [`FlagEngine::attributes`]).
     pub slots: &'a Slots,
     /// Current time, epoch ms.
     pub now: i64,
+    /// Digests already computed for the current units, per flag.
+    pub cache: Option<&'a DigestCache>,
+}
+
+impl<'a> EvalContext<'a> {
+    /// A context without a digest cache.
+    pub fn new(slots: &'a Slots, now: i64) -> Self {
+        EvalContext { slots, now, cache: None }
+    }
+
+    /// The flag's positions for `unit`, from the cache when the unit's slot has not changed.
+    fn positions(&self, index: usize, flag: &Flag, unit: &str) -> Positions {
+        let generation = self.slots.generation(flag.stickiness_slot);
+        let entry = self.cache.and_then(|c| c.entries.get(index));
+        if let Some(Some((g, pos))) = entry.map(Cell::get) {
+            if g == generation {
+                return pos;
+            }
+        }
+        let pos = positions(&flag.salt, unit);
+        if let Some(cell) = entry {
+            cell.set(Some((generation, pos)));
+        }
+        pos
+    }
+}
+
+/// Per-flag digests keyed by the generation of the flag's stickiness slot. Pure memoisation:
+/// a hit returns exactly what hashing would.
+#[derive(Debug, Default, Clone)]
+pub struct DigestCache {
+    entries: Vec<Cell<Option<(u64, Positions)>>>,
+}
+
+impl DigestCache {
+    /// A cache for an engine of `flags` flags.
+    pub fn new(flags: usize) -> Self {
+        DigestCache { entries: vec![Cell::new(None); flags] }
+    }
 }
 
 /// The time a context asks for through its `now` attribute (slot 0): an RFC 3339 string or
@@ -115,7 +156,7 @@ impl FlagEngine {
     pub fn evaluate_attributes(&self, key: &str, attrs: &Value, clock_ms: i64) -> Evaluation {
         let slots = Slots::from_object(self.slot_table(), attrs);
         let now = now_from_slots(&slots).unwrap_or(clock_ms);
-        self.evaluate(key, &EvalContext { slots: &slots, now })
+        self.evaluate(key, &EvalContext::new(&slots, now))
     }
 
     /// Evaluates the flag at position `index`; out of range is `NOT_FOUND`.
@@ -153,20 +194,22 @@ impl FlagEngine {
         if let Some(Some(done)) = memo.as_ref().and_then(|m| m.get(index)) {
             return *done;
         }
-        let e = self.decide(&self.flags[index], ctx, memo);
+        let e = self.decide(index, ctx, memo);
         if let Some(m) = memo.as_mut() {
             m[index] = Some(e);
         }
         e
     }
 
-    fn decide(&self, flag: &Flag, ctx: &EvalContext, memo: &mut Option<Vec<Option<Evaluation>>>) -> Evaluation {
+    fn decide(&self, index: usize, ctx: &EvalContext, memo: &mut Option<Vec<Option<Evaluation>>>) -> Evaluation {
+        let flag = &self.flags[index];
+        let hash = |u: &str| ctx.positions(index, flag, u);
         let unit = ctx.slots.get(flag.stickiness_slot).and_then(Value::as_str).filter(|u| !u.is_empty());
-        if let Some(e) = unit.and_then(|u| user_override(flag, u, ctx.now)) {
+        if let Some(e) = unit.and_then(|u| user_override(flag, u, ctx.now, &hash)) {
             return e;
         }
         match flag.admin_override {
-            Some(true) => return turned_on(flag, unit, Reason::AdminOverride, None),
+            Some(true) => return turned_on(flag, unit, Reason::AdminOverride, None, &hash),
             Some(false) => return Evaluation::off(Reason::AdminOverride),
             None => {}
         }
@@ -187,7 +230,7 @@ impl FlagEngine {
         let Some(unit) = unit else {
             return Evaluation { rule_index: rule, ..Evaluation::off(Reason::MissingUnit) };
         };
-        rollout_decision(flag, unit, ppm, reason, rule)
+        rollout_decision(flag, unit, ppm, reason, rule, &hash)
     }
 
     fn prerequisites_met(&self, flag: &Flag, ctx: &EvalContext, memo: &mut Option<Vec<Option<Evaluation>>>) -> bool {
@@ -201,7 +244,9 @@ impl FlagEngine {
     }
 }
 
-fn user_override(flag: &Flag, unit: &str, now: i64) -> Option<Evaluation> {
+type Hash<'a> = dyn Fn(&str) -> Positions + 'a;
+
+fn user_override(flag: &Flag, unit: &str, now: i64, hash: &Hash) -> Option<Evaluation> {
     if flag.overrides.is_empty() {
         return None;
     }
@@ -209,15 +254,15 @@ fn user_override(flag: &Flag, unit: &str, now: i64) -> Option<Evaluation> {
     if !o.enabled {
         return Some(Evaluation::off(Reason::UserOverride));
     }
-    Some(turned_on(flag, Some(unit), Reason::UserOverride, o.variant))
+    Some(turned_on(flag, Some(unit), Reason::UserOverride, o.variant, hash))
 }
 
 /// On, with a variant: the forced one, else one picked from the unit's variant position.
-fn turned_on(flag: &Flag, unit: Option<&str>, reason: Reason, forced: Option<usize>) -> Evaluation {
+fn turned_on(flag: &Flag, unit: Option<&str>, reason: Reason, forced: Option<usize>, hash: &Hash) -> Evaluation {
     let mut e = Evaluation { enabled: true, reason, variant: forced, bucket: None, rule_index: None };
     if forced.is_none() && !flag.variants.is_empty() {
         if let Some(u) = unit {
-            let pos = positions(&flag.salt, u);
+            let pos = hash(u);
             e.variant = choose(flag, pos);
             e.bucket = Some(pos.bucket);
         }
@@ -229,14 +274,14 @@ fn choose(flag: &Flag, pos: Positions) -> Option<usize> {
     pick_variant(pos.variant, flag.variants.iter().map(|v| v.weight))
 }
 
-fn rollout_decision(flag: &Flag, unit: &str, ppm: u32, reason: Reason, rule: Option<usize>) -> Evaluation {
+fn rollout_decision(flag: &Flag, unit: &str, ppm: u32, reason: Reason, rule: Option<usize>, hash: &Hash) -> Evaluation {
     let base = Evaluation { enabled: false, reason, variant: None, bucket: None, rule_index: rule };
     let everyone = ppm as u64 >= BUCKETS;
     if ppm == 0 || (everyone && flag.variants.is_empty()) {
         // No hash needed: 0 % is no one, 100 % is everyone.
         return Evaluation { enabled: everyone, ..base };
     }
-    let pos = positions(&flag.salt, unit);
+    let pos = hash(unit);
     let enabled = pos.bucket < ppm;
     let variant = if enabled { choose(flag, pos) } else { None };
     Evaluation { enabled, variant, bucket: Some(pos.bucket), ..base }

@@ -11,7 +11,7 @@ mod eval;
 mod model;
 mod ramp;
 
-pub use eval::{now_from_slots, EvalContext, Evaluation, Reason};
+pub use eval::{now_from_slots, DigestCache, EvalContext, Evaluation, Reason};
 pub use model::{Flag, FlagEngine, Override, Prerequisite, Rule, ScheduleStep, Variant};
 pub use ramp::{check_ramp, validate_stages};
 

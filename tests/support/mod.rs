@@ -8,8 +8,16 @@ pub const BUCKETING: &str = include_str!("../vectors/bucketing.json");
 pub const VARIANTS: &str = include_str!("../vectors/variants.json");
 pub const EVALUATION: &str = include_str!("../vectors/evaluation.json");
 
+#[cfg(not(target_arch = "wasm32"))]
 pub fn parse(text: &str) -> Value {
     serde_json::from_str(text).expect("vector files are valid JSON")
+}
+
+/// In Wasm, through `JSON.parse` and the same conversion the bindings use.
+#[cfg(target_arch = "wasm32")]
+pub fn parse(text: &str) -> Value {
+    let js = js_sys::JSON::parse(text).expect("vector files are valid JSON");
+    trimtab::wasm::value_from_js(&js).expect("vectors convert")
 }
 
 pub fn cases<'a>(doc: &'a Value, field: &str) -> &'a [Value] {

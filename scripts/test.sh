@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, builds, and runs every suite:
+#   native Rust (unit, integration, property tests), wasm-bindgen-test in Node and headless
+#   Chromium, Deno against the built package, and Chromium (playwright-core) against it.
+. "$(dirname "$0")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh --system
+bash scripts/build.sh
+export CHROMEDRIVER
+
+log "native Rust tests"
+cargo test --quiet
+
+log "wasm-bindgen-test in Node"
+wasm-pack test --node --mode no-install -- --test wasm
+
+log "wasm-bindgen-test in headless Chromium"
+WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --mode no-install -- --test wasm
+
+log "Deno tests against the built package"
+"$DENO" test --allow-read --allow-run --allow-env --allow-write=tests/artifacts tests/deno/
+
+log "browser tests (Chromium via playwright-core) and README examples"
+mkdir -p tests/artifacts
+node --test --test-concurrency=1 tests/browser/ tests/readme.test.mjs

@@ -1,0 +1,126 @@
+/**
+ * The shared vectors, checked through the public JS wrapper. Runtime-neutral: Deno's test and
+ * the browser page both import this module and pass in the wrapper and a JSON loader.
+ * Returns { checks, failures }: `checks` counts assertions made, `failures` lists what broke.
+ */
+
+const CLOCK_NOTE = "cases that depend on time pin context.now";
+
+function same(a, b) {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  const ka = Object.keys(a), kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => same(a[k], b[k]));
+}
+
+function strip(e) {
+  const { flag: _f, version: _v, ...rest } = e;
+  return rest;
+}
+
+/** @param {any} lib the wrapper module  @param {(name: string) => Promise<any>} load */
+export async function runVectorChecks(lib, load) {
+  const failures = [];
+  let checks = 0;
+  const check = (ok, what) => { checks++; if (!ok) failures.push(what); };
+
+  const bucketing = await load("bucketing.json");
+  check(bucketing.cases.length >= 200, "at least 200 bucket vectors");
+  for (const c of bucketing.cases) {
+    const got = lib.bucket(c.salt, c.unit);
+    check(got === c.bucket, `bucket(${JSON.stringify(c.salt)}, ${JSON.stringify(c.unit)}) = ${got}, want ${c.bucket}`);
+  }
+
+  const variants = await load("variants.json");
+  for (const c of variants.cases) {
+    const got = lib.variantPosition(c.salt, c.unit);
+    check(got === c.position, `variantPosition(${c.salt}, ${c.unit}) = ${got}, want ${c.position}`);
+    // The same choice through an engine: a flag at 100 % with these weights.
+    const engine = new lib.FlagEngine({ version: "v", flags: [{ key: "f", enabled: true, rollout: 100, salt: c.salt,
+      variants: c.weights.map((weight, i) => ({ key: `v${i}`, weight })) }] });
+    const e = engine.evaluate("f", { userId: c.unit });
+    check(e.variant === `v${c.variant}`, `variant for ${c.unit} under ${c.salt} = ${e.variant}, want v${c.variant}`);
+    engine.free();
+  }
+
+  const ev = await load("evaluation.json");
+  const engine = new lib.FlagEngine(ev.snapshot);
+  const fromText = new lib.FlagEngine(JSON.stringify(ev.snapshot));
+  check(engine.version === "42" && fromText.version === "42", "version is exposed");
+  for (const c of ev.cases) {
+    const got = engine.evaluate(c.flag, c.context);
+    check(got.flag === c.flag && got.version === "42", `${c.name}: flag/version fields`);
+    check(same(strip(got), c.expected), `${c.name} [${c.flag} ${JSON.stringify(c.context)}]: got ${JSON.stringify(got)}, want ${JSON.stringify(c.expected)} (${CLOCK_NOTE})`);
+    const all = fromText.evaluateAll(c.context);
+    if (c.expected.reason !== "NOT_FOUND") {
+      check(same(all[c.flag], got), `${c.name}: evaluateAll agrees with evaluate`);
+    }
+  }
+  for (const c of ev.invalid) {
+    for (const input of [c.snapshot, JSON.stringify(c.snapshot)]) {
+      try {
+        new lib.FlagEngine(input);
+        check(false, `${c.name}: accepted`);
+      } catch (err) {
+        check(err instanceof lib.TrimtabError && err.code === c.code, `${c.name}: code ${err.code} (${err.message})`);
+        for (const needle of c.messageIncludes) check(err.message.includes(needle), `${c.name}: message ${err.message} lacks ${needle}`);
+      }
+    }
+  }
+  for (const c of ev.ramps) {
+    try {
+      lib.checkRamp(c.current, c.next, c.stages);
+      check(c.code === undefined, `checkRamp(${c.current}, ${c.next}) passed, want ${c.code}`);
+    } catch (err) {
+      check(err.code === c.code, `checkRamp(${c.current}, ${c.next}): ${err.code}, want ${c.code ?? "ok"}`);
+      if (c.skipped !== undefined) check(err.message.includes(`the ${c.skipped}% stage`), `checkRamp names the skipped stage: ${err.message}`);
+    }
+  }
+
+  const conditions = await load("conditions.json");
+  for (const c of conditions.cases) {
+    // Each GrowthBook case as a rule: RULE_MATCH with the rule on exactly when the condition holds.
+    const snapshot = { version: "c", flags: [{ key: "f", enabled: true, rollout: 0, stickiness: "__unit",
+      rules: [{ condition: c.condition, rollout: 100 }] }] };
+    let e;
+    try {
+      e = new lib.FlagEngine(snapshot).evaluate("f", { ...c.attributes, __unit: "u" });
+    } catch (err) {
+      check(c.compileError === true, `condition ${c.name}: refused (${err.code}: ${err.message})`);
+      continue;
+    }
+    check(c.compileError !== true, `condition ${c.name}: compiled, want a compile error`);
+    if (c.compileError !== true) check(e.enabled === c.expected, `condition ${c.name}: ${e.enabled}, want ${c.expected}`);
+  }
+  return { checks, failures };
+}
+
+/** Contexts are synced incrementally: check that no stale value leaks between calls. */
+export function runContextChecks(lib) {
+  const failures = [];
+  let checks = 0;
+  const check = (ok, what) => { checks++; if (!ok) failures.push(what); };
+  const engine = new lib.FlagEngine({ version: "1", flags: [
+    { key: "groups", enabled: true, rollout: 0, rules: [{ condition: { groups: { $elemMatch: { $eq: "beta" } } }, rollout: 100 }] },
+    { key: "country", enabled: true, rollout: 0, rules: [{ condition: { country: "RW" }, rollout: 100 }] },
+    { key: "timed", enabled: true, rollout: 0, schedule: [{ at: "2026-12-01T00:00:00Z", rollout: 100 }] },
+  ] });
+  const groups = ["alpha"];
+  const ctx = { userId: "u1", groups };
+  check(!engine.evaluate("groups", ctx).enabled, "array without beta");
+  groups.push("beta");
+  check(engine.evaluate("groups", ctx).enabled, "the same array, mutated, is re-sent");
+  check(engine.evaluate("country", { userId: "u1", country: "RW" }).enabled, "country RW");
+  check(!engine.evaluate("country", { userId: "u1" }).enabled, "a dropped attribute is cleared");
+  check(!engine.evaluate("country", { userId: "u1", country: null }).enabled, "null attribute");
+  check(engine.evaluate("country", { userId: "u2", country: "RW" }).enabled, "attribute set again");
+  check(!engine.evaluate("timed", { userId: "u", now: "2026-11-30T00:00:00Z" }).enabled, "before schedule (string)");
+  check(engine.evaluate("timed", { userId: "u", now: new Date("2026-12-02T00:00:00Z") }).enabled, "after schedule (Date)");
+  check(!engine.evaluate("timed", { userId: "u", now: Date.parse("2026-11-02T00:00:00Z") }).enabled, "before schedule (ms)");
+  check(engine.evaluate("country", null).reason === "MISSING_UNIT" || !engine.evaluate("country", null).enabled, "null context");
+  check(engine.evaluate("country", "nonsense").enabled === false, "non-object context");
+  const other = new lib.FlagEngine({ version: "2", flags: [{ key: "country", enabled: true, rollout: 100 }] });
+  check(other.evaluate("country", { userId: "u1" }).enabled && engine.evaluate("country", { userId: "u1", country: "RW" }).enabled,
+    "two engines keep separate contexts");
+  return { checks, failures };
+}
