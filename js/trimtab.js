@@ -15,6 +15,8 @@ const NOT_FOUND_INDEX = 0xffffffff;
 const TWO_32 = 4294967296;
 const UNSET = Symbol("unset");
 const EMPTY = Object.freeze({});
+const SCRATCH = 1024; // bytes; must match SCRATCH in src/wasm.rs
+const CLEAR = 0xffff;
 
 /** @type {any} */
 let wasm = null;
@@ -22,6 +24,13 @@ let wasm = null;
 let REASONS = [];
 /** @type {Promise<void> | null} */
 let ready = null;
+/** @type {Uint8Array | null} a view of Wasm memory, renewed when memory grows */
+let mem8 = null;
+
+function memory8() {
+  if (mem8 === null || mem8.byteLength === 0) mem8 = new Uint8Array(wasm.memory.buffer);
+  return mem8;
+}
 
 /** An error from the core, with a stable `code` (INVALID_SNAPSHOT, RAMP_SKIPS_STAGE, ...). */
 export class TrimtabError extends Error {
@@ -85,7 +94,7 @@ export function checkRamp(current, next, stages) {
 
 /** Evaluates flags of one snapshot. Evaluation never throws; construction may. */
 export class FlagEngine {
-  #raw; #keys; #index; #variants; #attrs; #last; #version;
+  #raw; #keys; #index; #variants; #attrs; #last; #version; #reads; #all; #scratch; #pending = 0;
 
   /** @param {object | string} snapshot */
   constructor(snapshot) {
@@ -96,7 +105,10 @@ export class FlagEngine {
     this.#variants = keys.map((_, i) => this.#raw.variantKeys(i));
     this.#attrs = this.#raw.attributes();
     this.#last = this.#attrs.map(() => UNSET);
+    this.#all = this.#attrs.map((_, i) => i);
+    this.#reads = new Array(keys.length).fill(null);
     this.#version = this.#raw.version;
+    this.#scratch = this.#raw.scratchPtr();
   }
 
   /** The snapshot's version. */
@@ -107,15 +119,16 @@ export class FlagEngine {
 
   /** Evaluates one flag for `context`. */
   evaluate(flag, context) {
-    this.#sync(context);
     const i = this.#index.get(flag);
-    return this.#decode(String(flag), i, this.#raw.evaluate(i === undefined ? NOT_FOUND_INDEX : i));
+    if (i !== undefined) this.#sync(context, this.#reads[i] ??= Array.from(this.#raw.flagSlots(i)));
+    const r = this.#raw.evaluate(i === undefined ? NOT_FOUND_INDEX : i, this.#take());
+    return this.#decode(String(flag), i, r);
   }
 
   /** Evaluates every flag for `context`, keyed by flag. */
   evaluateAll(context) {
-    this.#sync(context);
-    const ptr = this.#raw.evaluateAll();
+    this.#sync(context, this.#all);
+    const ptr = this.#raw.evaluateAll(this.#take());
     const keys = this.#keys;
     const packed = new Float64Array(wasm.memory.buffer, ptr, keys.length);
     const out = {};
@@ -126,20 +139,64 @@ export class FlagEngine {
   /** Frees the Wasm memory now instead of at garbage collection. */
   free() { this.#raw?.free(); this.#raw = undefined; }
 
-  // Sends the attributes whose values changed since the last call. Primitives are compared
-  // by value; objects and arrays are always re-sent, since they may have been mutated.
-  #sync(context) {
+  // Sends the attributes (of `slots`) whose values changed since they were last sent.
+  // Primitives are compared by value; objects and arrays are always re-sent, since they may
+  // have been mutated in place.
+  #sync(context, slots) {
     const ctx = context !== null && typeof context === "object" ? context : EMPTY;
     const attrs = this.#attrs, last = this.#last, raw = this.#raw;
-    for (let i = 0; i < attrs.length; i++) {
+    for (let n = 0; n < slots.length; n++) {
+      const i = slots[n];
       const v = ctx[attrs[i]];
       if (v === last[i] && (v === undefined || v === null || typeof v !== "object")) continue;
       last[i] = v;
-      if (typeof v === "string") raw.setString(i, v);
-      else if (v === undefined || v === null) raw.clearSlot(i);
-      else if (v instanceof Date) raw.setValue(i, v.getTime());
-      else raw.setValue(i, v);
+      if (typeof v === "string") this.#sendString(i, v);
+      else if (v === undefined || v === null) this.#queue(i, CLEAR);
+      else if (v instanceof Date) this.#flush(), raw.setValue(i, v.getTime());
+      else this.#flush(), raw.setValue(i, v);
     }
+  }
+
+  // Pending updates: written into the scratch buffer, applied by the next call into the engine.
+  #take() {
+    const n = this.#pending;
+    this.#pending = 0;
+    return n;
+  }
+
+  #flush() {
+    if (this.#pending !== 0) this.#raw.applyUpdates(this.#take());
+  }
+
+  /** Writes an update header; returns where its bytes go, or -1 when it cannot be queued. */
+  #queue(slot, len) {
+    const size = 4 + (len === CLEAR ? 0 : len);
+    if (size > SCRATCH) return -1;
+    if (this.#pending + size > SCRATCH) this.#flush();
+    const mem = memory8(), p = this.#scratch + this.#pending;
+    mem[p] = slot & 255; mem[p + 1] = slot >>> 8; mem[p + 2] = len & 255; mem[p + 3] = len >>> 8;
+    this.#pending += size;
+    return p + 4;
+  }
+
+  // ASCII strings (ids, countries, plans) are queued straight into Wasm memory; others go
+  // through wasm-bindgen's UTF-8 encoding at once.
+  #sendString(slot, s) {
+    const n = s.length;
+    const p = n <= SCRATCH - 4 ? this.#queue(slot, n) : -1;
+    if (p >= 0) {
+      const mem = memory8();
+      let k = 0;
+      for (; k < n; k++) {
+        const c = s.charCodeAt(k);
+        if (c > 127) break;
+        mem[p + k] = c;
+      }
+      if (k === n) return;
+      this.#pending -= 4 + n; // not ASCII: drop the update just queued (always the last one)
+    }
+    this.#flush();
+    this.#raw.setString(slot, s);
   }
 
   #decode(flag, i, r) {

@@ -37,6 +37,11 @@ fn install_host() {
     });
 }
 
+/// Bytes of the scratch buffer the wrapper writes attribute updates into.
+const SCRATCH: usize = 1024;
+/// An update whose length is this clears the slot.
+const CLEAR: usize = 0xffff;
+
 /// Converts any domain error into a JS `Error` named `TrimtabError` with a stable `code`.
 /// The one place where Rust errors become JS values.
 fn js_error<E: ErrorCode>(e: &E) -> JsValue {
@@ -80,12 +85,13 @@ pub struct Engine {
     slots: Slots,
     cache: DigestCache,
     now: Option<i64>,
-    results: Vec<Evaluation>,
+    memo: Vec<Option<Evaluation>>,
     out: Vec<f64>,
+    scratch: Vec<u8>,
 }
 
 fn invalid(message: String) -> JsValue {
-    js_error(&FlagError::snapshot(None, "(root)", message))
+    js_error(&FlagError::snapshot(None, "(root)", &message))
 }
 
 fn snapshot_value(snapshot: &JsValue) -> Result<Value, JsValue> {
@@ -161,7 +167,7 @@ impl Engine {
         let core = FlagEngine::from_value(&value).map_err(|e| js_error(&e))?;
         let slots = Slots::new(core.attributes().len());
         let cache = DigestCache::new(core.len());
-        Ok(Engine { core, slots, cache, now: None, results: Vec::new(), out: Vec::new() })
+        Ok(Engine { core, slots, cache, now: None, memo: Vec::new(), out: Vec::new(), scratch: vec![0; SCRATCH] })
     }
 
     /// The snapshot's version.
@@ -187,6 +193,44 @@ impl Engine {
         self.core.attributes().to_vec()
     }
 
+    /// The attribute slots flag `index` reads, so a single evaluation syncs only those.
+    #[wasm_bindgen(js_name = flagSlots)]
+    pub fn flag_slots(&self, index: u32) -> Vec<u32> {
+        self.core.reads(index as usize).iter().map(|s| *s as u32).collect()
+    }
+
+    /// Where the wrapper writes attribute updates (up to `SCRATCH` bytes) that the next
+    /// `applyUpdates`, `evaluate` or `evaluateAll` call applies: per update, the slot (u16 LE),
+    /// the length (u16 LE; 0xffff clears the slot) and that many bytes of UTF-8. Updates cross
+    /// the boundary with the call that uses them, without allocation on either side.
+    #[wasm_bindgen(js_name = scratchPtr)]
+    pub fn scratch_ptr(&self) -> u32 {
+        self.scratch.as_ptr() as u32
+    }
+
+    /// Applies the first `len` bytes of updates in the scratch buffer.
+    #[wasm_bindgen(js_name = applyUpdates)]
+    pub fn apply_updates(&mut self, len: u32) {
+        let end = (len as usize).min(SCRATCH);
+        let mut at = 0;
+        while at + 4 <= end {
+            let word = |i: usize| self.scratch[i] as usize | (self.scratch[i + 1] as usize) << 8;
+            let (slot, n) = (word(at), word(at + 2));
+            at += 4;
+            if n == CLEAR {
+                self.slots.set(slot, None);
+            } else {
+                let bytes = self.scratch.get(at..at + n).unwrap_or_default();
+                match core::str::from_utf8(bytes) {
+                    Ok(s) => self.slots.set_str(slot, s),
+                    Err(_) => self.slots.set(slot, None),
+                }
+                at += n;
+            }
+            self.touched(slot as u32);
+        }
+    }
+
     /// Sets a string attribute.
     #[wasm_bindgen(js_name = setString)]
     pub fn set_string(&mut self, slot: u32, value: &str) {
@@ -203,15 +247,11 @@ impl Engine {
         self.touched(slot);
     }
 
-    /// Marks an attribute missing.
-    #[wasm_bindgen(js_name = clearSlot)]
-    pub fn clear_slot(&mut self, slot: u32) {
-        self.slots.set(slot as usize, None);
-        self.touched(slot);
-    }
 
-    /// Evaluates flag `index` against the current slots; returns the packed result.
-    pub fn evaluate(&mut self, index: u32) -> f64 {
+    /// Applies `updates` bytes of pending updates, then evaluates flag `index`; returns the
+    /// packed result.
+    pub fn evaluate(&mut self, index: u32, updates: u32) -> f64 {
+        self.apply_updates(updates);
         let now = self.now_ms();
         let ctx = EvalContext { slots: &self.slots, now, cache: Some(&self.cache) };
         pack(&self.core.evaluate_index(index as usize, &ctx))
@@ -219,12 +259,13 @@ impl Engine {
 
     /// Evaluates every flag; returns a pointer to one packed `f64` per flag in Wasm memory.
     #[wasm_bindgen(js_name = evaluateAll)]
-    pub fn evaluate_all(&mut self) -> u32 {
+    pub fn evaluate_all(&mut self, updates: u32) -> u32 {
+        self.apply_updates(updates);
         let now = self.now_ms();
         let ctx = EvalContext { slots: &self.slots, now, cache: Some(&self.cache) };
-        self.core.evaluate_all_into(&ctx, &mut self.results);
+        self.core.evaluate_all_memo(&ctx, &mut self.memo);
         self.out.clear();
-        self.out.extend(self.results.iter().map(pack));
+        self.out.extend(self.memo.iter().map(|e| e.as_ref().map_or(0.0, pack)));
         self.out.as_ptr() as u32
     }
 

@@ -109,3 +109,12 @@ proptest! {
         prop_assert!(in_rollout(b, 1_000_000));
     }
 }
+
+proptest! {
+    #[test]
+    fn own_sha256_matches_the_sha2_crate(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+        use sha2::Digest;
+        let theirs: [u8; 32] = sha2::Sha256::digest(&data).into();
+        prop_assert_eq!(trimtab::bucket::sha256::sha256(&data), theirs);
+    }
+}

@@ -69,3 +69,23 @@ fn to_json(v: &Value) -> String {
         ),
     }
 }
+
+#[wasm_bindgen_test]
+fn simd_batch_matches_scalar() {
+    use trimtab::bucket::{positions, positions4};
+    let salts = ["a", "phoenix_pipeline", "x/y.z-1", "USE_OPTIMIZED_PROMPTS_WITH_A_RATHER_LONG_SALT_0123456789"];
+    for i in 0..500u32 {
+        let units = [
+            format!("user-{i}"),
+            "é".repeat((i % 30) as usize + 1),
+            format!("{}{}", "u".repeat((i % 60) as usize), i),
+            format!("🚀{i}"),
+        ];
+        let s = [salts[(i % 4) as usize], salts[((i + 1) % 4) as usize], salts[((i + 2) % 4) as usize], salts[((i + 3) % 4) as usize]];
+        let u = [units[0].as_str(), units[1].as_str(), units[2].as_str(), units[3].as_str()];
+        let batch = positions4(s, u);
+        for k in 0..4 {
+            assert_eq!(batch[k], positions(s[k], u[k]), "{:?} {:?}", s[k], u[k]);
+        }
+    }
+}

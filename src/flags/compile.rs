@@ -22,9 +22,42 @@ struct At<'a> {
 }
 
 impl At<'_> {
-    fn err(&self, field: impl Into<String>, message: impl Into<String>) -> FlagError {
+    fn err(&self, field: &str, message: &str) -> FlagError {
         FlagError::snapshot(self.flag, field, message)
     }
+
+    /// "expected {what}, got {type of v}" at `field`.
+    fn got(&self, field: &str, what: &str, v: &Value) -> FlagError {
+        self.err(field, &cat(&["expected ", what, ", got ", v.type_name()]))
+    }
+}
+
+// Messages are built by concatenation rather than `format!`: each distinct `format!` call
+// costs code in the Wasm module, and validation has many of them.
+
+/// Concatenates string pieces.
+fn cat(parts: &[&str]) -> String {
+    parts.concat()
+}
+
+/// Decimal digits of `n`.
+fn digits(mut n: u64) -> String {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[at..].iter().map(|b| *b as char).collect()
+}
+
+/// `name[i]` followed by `rest`.
+fn item(name: &str, i: usize, rest: &str) -> String {
+    cat(&[name, "[", &digits(i as u64), "]", rest])
 }
 
 impl FlagEngine {
@@ -32,16 +65,16 @@ impl FlagEngine {
     pub fn from_value(snapshot: &Value) -> Res<FlagEngine> {
         let top = At { flag: None };
         if snapshot.as_object().is_none() {
-            return Err(top.err("(root)", format!("expected an object, got {}", snapshot.type_name())));
+            return Err(top.got("(root)", "an object", snapshot));
         }
         let version = parse_version(snapshot.get("version"), &top)?;
         let flag_values = match snapshot.get("flags") {
             Some(Value::Array(a)) => a.as_slice(),
-            Some(other) => return Err(top.err("flags", format!("expected an array, got {}", other.type_name()))),
+            Some(other) => return Err(top.got("flags", "an array", other)),
             None => return Err(top.err("flags", "missing")),
         };
         if flag_values.len() > MAX_FLAGS {
-            return Err(top.err("flags", format!("more than {MAX_FLAGS} flags")));
+            return Err(top.err("flags", "more than 20000 flags"));
         }
         let mut slots = SlotTable::default();
         slots.intern("now");
@@ -57,6 +90,14 @@ impl FlagEngine {
             flags[i].prerequisites = prerequisites;
         }
         reject_cycles(&flags)?;
+        close_reads(&mut flags);
+        for f in flags.iter_mut() {
+            let partial = |p: u32| p > 0 && p < 1_000_000;
+            f.may_hash = !f.variants.is_empty()
+                || f.rollout.is_some_and(partial)
+                || f.rules.iter().any(|r| partial(r.rollout))
+                || f.schedule.iter().any(|s| partial(s.rollout));
+        }
         apply_overrides(snapshot.get("overrides"), &mut flags, &index)?;
         let time_dependent = flags.iter().any(|f| {
             !f.schedule.is_empty() || f.overrides.iter().flat_map(|(_, v)| v).any(|o| o.expires_at.is_some())
@@ -68,8 +109,8 @@ impl FlagEngine {
 fn parse_version(v: Option<&Value>, at: &At) -> Res<String> {
     match v {
         Some(Value::String(s)) if s.len() <= MAX_KEY_LEN => Ok(s.clone()),
-        Some(Value::Number(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => Ok(format!("{}", *n as i64)),
-        Some(other) => Err(at.err("version", format!("expected a string of at most {MAX_KEY_LEN} bytes, got {}", other.type_name()))),
+        Some(Value::Number(n)) if n.fract() == 0.0 && *n >= 0.0 && *n < 9.0e15 => Ok(digits(*n as u64)),
+        Some(other) => Err(at.got("version", "a string of at most 200 bytes or a whole number", other)),
         None => Err(at.err("version", "missing")),
     }
 }
@@ -78,18 +119,18 @@ fn parse_version(v: Option<&Value>, at: &At) -> Res<String> {
 fn collect_keys(flags: &[Value]) -> Res<Vec<String>> {
     let mut keys: Vec<String> = Vec::with_capacity(flags.len());
     for (i, f) in flags.iter().enumerate() {
-        let at_i = format!("flags[{i}]");
+        let at_i = item("flags", i, "");
         let at = At { flag: Some(&at_i) };
         if f.as_object().is_none() {
-            return Err(at.err("(flag)", format!("expected an object, got {}", f.type_name())));
+            return Err(at.got("(flag)", "an object", f));
         }
         let key = match f.get("key") {
             Some(Value::String(s)) => s.as_str(),
-            Some(other) => return Err(at.err("key", format!("expected a string, got {}", other.type_name()))),
+            Some(other) => return Err(at.got("key", "a string", other)),
             None => return Err(at.err("key", "missing")),
         };
         if key.is_empty() || key.len() > MAX_KEY_LEN {
-            return Err(at.err("key", format!("must be 1-{MAX_KEY_LEN} bytes")));
+            return Err(at.err("key", "must be 1-200 bytes"));
         }
         keys.push(key.to_owned());
     }
@@ -97,7 +138,7 @@ fn collect_keys(flags: &[Value]) -> Res<Vec<String>> {
     let order = crate::keymap::sort_order(&refs);
     if let Some(w) = order.windows(2).find(|w| refs[w[0]] == refs[w[1]]) {
         let (key, first, second) = (refs[w[0]], w[0], w[1]);
-        return Err(FlagError::snapshot(Some(key), "key", format!("duplicate key (flags[{first}] and flags[{second}])")));
+        return Err(FlagError::snapshot(Some(key), "key", &cat(&["duplicate key (", &item("flags", first, ""), " and ", &item("flags", second, ")")])));
     }
     Ok(keys)
 }
@@ -105,23 +146,28 @@ fn collect_keys(flags: &[Value]) -> Res<Vec<String>> {
 fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable) -> Res<Flag> {
     let at = At { flag: Some(key) };
     let salt = opt_str(v, "salt", &at)?.unwrap_or(key).to_owned();
-    validate_salt(&salt).map_err(|e| at.err("salt", e.to_string()))?;
+    validate_salt(&salt).map_err(|e| at.err("salt", &e.to_string()))?;
     let stickiness = opt_str(v, "stickiness", &at)?.unwrap_or("userId").to_owned();
     if stickiness.is_empty() || stickiness.len() > MAX_KEY_LEN {
-        return Err(at.err("stickiness", format!("must be 1-{MAX_KEY_LEN} bytes")));
+        return Err(at.err("stickiness", "must be 1-200 bytes"));
     }
-    let stages = validate_stages(&numbers(v, "stages", &at)?).map_err(|e| at.err("stages", e.to_string()))?;
+    let stages = validate_stages(&numbers(v, "stages", &at)?).map_err(|e| at.err("stages", &e.to_string()))?;
     let rollout = opt_percent(v.get("rollout"), "rollout", &at)?;
     let variants = compile_variants(v, &at)?;
+    let stickiness_slot = slots.intern(&stickiness);
+    let mut reads = vec![0, stickiness_slot];
+    let rules = compile_rules(v, &at, slots, &mut reads)?;
     Ok(Flag {
         key: key.to_owned(),
         enabled: opt_bool(v, "enabled", &at)?.unwrap_or(false),
         admin_override: admin_override(v.get("adminOverride"), &at)?,
         rollout,
-        stickiness_slot: slots.intern(&stickiness),
+        stickiness_slot,
+        reads,
+        may_hash: false,
         salt,
         stickiness,
-        rules: compile_rules(v, &at, slots)?,
+        rules,
         prerequisites: Vec::new(),
         schedule: compile_schedule(v, &at, rollout, &stages)?,
         stages,
@@ -135,7 +181,7 @@ fn opt_str<'v>(v: &'v Value, field: &str, at: &At) -> Res<Option<&'v str>> {
     match v.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(at.err(field, format!("expected a string, got {}", other.type_name()))),
+        Some(other) => Err(at.got(field, "a string", other)),
     }
 }
 
@@ -143,7 +189,7 @@ fn opt_bool(v: &Value, field: &str, at: &At) -> Res<Option<bool>> {
     match v.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(at.err(field, format!("expected a boolean, got {}", other.type_name()))),
+        Some(other) => Err(at.got(field, "a boolean", other)),
     }
 }
 
@@ -152,8 +198,8 @@ fn opt_percent(v: Option<&Value>, field: &str, at: &At) -> Res<Option<u32>> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(p)) => percent_to_ppm(*p)
             .map(Some)
-            .ok_or_else(|| at.err(field, format!("{} is not a percentage in [0, 100] with at most 4 decimals", num(*p)))),
-        Some(other) => Err(at.err(field, format!("expected a number, got {}", other.type_name()))),
+            .ok_or_else(|| at.err(field, &cat(&[&num(*p), " is not a percentage in [0, 100] with at most 4 decimals"]))),
+        Some(other) => Err(at.got(field, "a number", other)),
     }
 }
 
@@ -162,8 +208,8 @@ fn list<'v>(v: &'v Value, field: &str, at: &At) -> Res<&'v [Value]> {
     match v.get(field) {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(a)) if a.len() <= MAX_ITEMS => Ok(a),
-        Some(Value::Array(_)) => Err(at.err(field, format!("more than {MAX_ITEMS} items"))),
-        Some(other) => Err(at.err(field, format!("expected an array, got {}", other.type_name()))),
+        Some(Value::Array(_)) => Err(at.err(field, "more than 1000 items")),
+        Some(other) => Err(at.got(field, "an array", other)),
     }
 }
 
@@ -171,7 +217,7 @@ fn numbers(v: &Value, field: &str, at: &At) -> Res<Vec<f64>> {
     list(v, field, at)?
         .iter()
         .enumerate()
-        .map(|(i, x)| x.as_f64().ok_or_else(|| at.err(format!("{field}[{i}]"), format!("expected a number, got {}", x.type_name()))))
+        .map(|(i, x)| x.as_f64().ok_or_else(|| at.got(&item(field, i, ""), "a number", x)))
         .collect()
 }
 
@@ -180,29 +226,38 @@ fn admin_override(v: Option<&Value>, at: &At) -> Res<Option<bool>> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s == "on" => Ok(Some(true)),
         Some(Value::String(s)) if s == "off" => Ok(Some(false)),
-        Some(other) => Err(at.err("adminOverride", format!("expected null, \"on\" or \"off\", got {}", describe(other)))),
+        Some(Value::String(s)) => Err(at.err("adminOverride", &cat(&["expected null, \"on\" or \"off\", got \"", clip(s), "\""]))),
+        Some(other) => Err(at.got("adminOverride", "null, \"on\" or \"off\"", other)),
     }
 }
 
-fn describe(v: &Value) -> String {
-    match v {
-        Value::String(s) => format!("\"{}\"", s.chars().take(40).collect::<String>()),
-        other => other.type_name().to_owned(),
+/// At most 40 bytes of `s`, cut on a character boundary, for messages.
+fn clip(s: &str) -> &str {
+    let mut end = s.len().min(40);
+    while !s.is_char_boundary(end) {
+        end -= 1;
     }
+    // `get` rather than indexing: no panic path (and its formatting code) in the module.
+    s.get(..end).unwrap_or_default()
 }
 
-fn compile_rules(v: &Value, at: &At, slots: &mut SlotTable) -> Res<Vec<Rule>> {
+fn compile_rules(v: &Value, at: &At, slots: &mut SlotTable, reads: &mut Vec<usize>) -> Res<Vec<Rule>> {
     let mut rules = Vec::new();
     for (i, r) in list(v, "rules", at)?.iter().enumerate() {
         if r.as_object().is_none() {
-            return Err(at.err(format!("rules[{i}]"), format!("expected an object, got {}", r.type_name())));
+            return Err(at.got(&item("rules", i, ""), "an object", r));
         }
         let cond_value = r.get("condition").unwrap_or(&Value::Null);
         if cond_value.as_object().is_none() {
-            return Err(at.err(format!("rules[{i}].condition"), "expected an object"));
+            return Err(at.got(&item("rules", i, ".condition"), "an object", cond_value));
         }
-        let condition = Condition::compile(cond_value, slots).map_err(|e| at.err(format!("rules[{i}].condition"), e.to_string()))?;
-        let rollout = opt_percent(r.get("rollout"), &format!("rules[{i}].rollout"), at)?.unwrap_or(1_000_000);
+        let condition = Condition::compile(cond_value, slots).map_err(|e| at.err(&item("rules", i, ".condition"), &e.to_string()))?;
+        // Which attributes this rule reads: compile once more against an empty table.
+        let mut own = SlotTable::default();
+        if Condition::compile(cond_value, &mut own).is_ok() {
+            reads.extend(own.names().iter().filter_map(|name| slots.get(name)));
+        }
+        let rollout = opt_percent(r.get("rollout"), &item("rules", i, ".rollout"), at)?.unwrap_or(1_000_000);
         rules.push(Rule { condition, rollout });
     }
     Ok(rules)
@@ -211,19 +266,18 @@ fn compile_rules(v: &Value, at: &At, slots: &mut SlotTable) -> Res<Vec<Rule>> {
 fn compile_variants(v: &Value, at: &At) -> Res<Vec<Variant>> {
     let mut out: Vec<Variant> = Vec::new();
     for (i, x) in list(v, "variants", at)?.iter().enumerate() {
-        let field = format!("variants[{i}]");
         let key = match x.get("key") {
             Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_KEY_LEN => s.clone(),
-            _ => return Err(at.err(format!("{field}.key"), format!("expected a string of 1-{MAX_KEY_LEN} bytes"))),
+            _ => return Err(at.err(&item("variants", i, ".key"), "expected a string of 1-200 bytes")),
         };
         if out.iter().any(|o| o.key == key) {
-            return Err(at.err(format!("{field}.key"), format!("duplicate variant \"{key}\"")));
+            return Err(at.err(&item("variants", i, ".key"), &cat(&["duplicate variant \"", &key, "\""])));
         }
         let weight = match x.get("weight") {
             Some(Value::Number(w)) => percent_to_ppm(*w).map(u64::from),
             _ => None,
         }
-        .ok_or_else(|| at.err(format!("{field}.weight"), "expected a number in [0, 100] with at most 4 decimals"))?;
+        .ok_or_else(|| at.err(&item("variants", i, ".weight"), "expected a number in [0, 100] with at most 4 decimals"))?;
         out.push(Variant { key, weight });
     }
     if !out.is_empty() && out.iter().all(|x| x.weight == 0) {
@@ -235,14 +289,14 @@ fn compile_variants(v: &Value, at: &At) -> Res<Vec<Variant>> {
 fn compile_prerequisites(v: &Value, at: &At, index: &KeyMap<usize>, flags: &[Flag]) -> Res<Vec<Prerequisite>> {
     let mut out = Vec::new();
     for (i, p) in list(v, "prerequisites", at)?.iter().enumerate() {
-        let field = format!("prerequisites[{i}]");
-        let key = p.get("flag").and_then(Value::as_str).ok_or_else(|| at.err(format!("{field}.flag"), "expected a flag key"))?;
-        let flag = *index.get(key).ok_or_else(|| at.err(format!("{field}.flag"), format!("unknown flag \"{key}\"")))?;
-        let enabled = opt_bool(p, "enabled", at).map_err(|_| at.err(format!("{field}.enabled"), "expected a boolean"))?.unwrap_or(true);
-        let variant = match opt_str(p, "variant", at).map_err(|_| at.err(format!("{field}.variant"), "expected a string"))? {
+        let field = |rest: &str| item("prerequisites", i, rest);
+        let key = p.get("flag").and_then(Value::as_str).ok_or_else(|| at.err(&field(".flag"), "expected a flag key"))?;
+        let flag = *index.get(key).ok_or_else(|| at.err(&field(".flag"), &cat(&["unknown flag \"", key, "\""])))?;
+        let enabled = opt_bool(p, "enabled", at).map_err(|_| at.err(&field(".enabled"), "expected a boolean"))?.unwrap_or(true);
+        let variant = match opt_str(p, "variant", at).map_err(|_| at.err(&field(".variant"), "expected a string"))? {
             None => None,
             Some(name) => Some(flags.get(flag).and_then(|f| f.variants.iter().position(|x| x.key == name))
-                .ok_or_else(|| at.err(format!("{field}.variant"), format!("flag \"{key}\" has no variant \"{name}\"")))?),
+                .ok_or_else(|| at.err(&field(".variant"), &no_variant(key, name)))?),
         };
         out.push(Prerequisite { flag, enabled, variant });
     }
@@ -252,21 +306,24 @@ fn compile_prerequisites(v: &Value, at: &At, index: &KeyMap<usize>, flags: &[Fla
 fn compile_schedule(v: &Value, at: &At, base: Option<u32>, stages: &[u32]) -> Res<Vec<ScheduleStep>> {
     let mut steps = Vec::new();
     for (i, s) in list(v, "schedule", at)?.iter().enumerate() {
-        let field = format!("schedule[{i}]");
+        let field = |rest: &str| item("schedule", i, rest);
         let when = s.get("at").and_then(Value::as_str).and_then(parse_rfc3339)
-            .ok_or_else(|| at.err(format!("{field}.at"), "expected an RFC 3339 timestamp such as 2026-12-01T00:00:00Z"))?;
-        let rollout = opt_percent(s.get("rollout"), &format!("{field}.rollout"), at)?
-            .ok_or_else(|| at.err(format!("{field}.rollout"), "missing"))?;
+            .ok_or_else(|| at.err(&field(".at"), "expected an RFC 3339 timestamp such as 2026-12-01T00:00:00Z"))?;
+        let rollout = opt_percent(s.get("rollout"), &field(".rollout"), at)?.ok_or_else(|| at.err(&field(".rollout"), "missing"))?;
         if steps.last().is_some_and(|prev: &ScheduleStep| prev.at >= when) {
-            return Err(at.err(format!("{field}.at"), "steps must be in strictly increasing time order"));
+            return Err(at.err(&field(".at"), "steps must be in strictly increasing time order"));
         }
         let from = steps.last().map(|p: &ScheduleStep| p.rollout).or(base).unwrap_or(0);
         check_ramp_ppm(from, rollout, stages).map_err(|skipped| {
-            at.err(format!("{field}.rollout"), format!("ramp from {}% to {}% skips the {}% stage", pct(from), pct(rollout), pct(skipped)))
+            at.err(&field(".rollout"), &cat(&["ramp from ", &pct(from), "% to ", &pct(rollout), "% skips the ", &pct(skipped), "% stage"]))
         })?;
         steps.push(ScheduleStep { at: when, rollout });
     }
     Ok(steps)
+}
+
+fn no_variant(flag: &str, variant: &str) -> String {
+    cat(&["flag \"", flag, "\" has no variant \"", variant, "\""])
 }
 
 fn pct(ppm: u32) -> String {
@@ -294,8 +351,8 @@ fn reject_cycles(flags: &[Flag]) -> Res<()> {
             *next += 1;
             match flags[node].prerequisites.get(i).map(|p| p.flag) {
                 Some(dep) if mark[dep] == Mark::Open => {
-                    return Err(FlagError::snapshot(Some(&flags[node].key), format!("prerequisites[{i}].flag"),
-                        format!("prerequisite cycle through \"{}\"", flags[dep].key)));
+                    return Err(FlagError::snapshot(Some(&flags[node].key), &item("prerequisites", i, ".flag"),
+                        &cat(&["prerequisite cycle through \"", &flags[dep].key, "\""])));
                 }
                 Some(dep) if mark[dep] == Mark::New => {
                     mark[dep] = Mark::Open;
@@ -307,7 +364,7 @@ fn reject_cycles(flags: &[Flag]) -> Res<()> {
                     depth[node] = 1 + flags[node].prerequisites.iter().map(|p| depth[p.flag]).max().unwrap_or(0);
                     if depth[node] > MAX_PREREQUISITE_DEPTH {
                         return Err(FlagError::snapshot(Some(&flags[node].key), "prerequisites",
-                            format!("prerequisite chain deeper than {MAX_PREREQUISITE_DEPTH} flags")));
+                            "prerequisite chain deeper than 32 flags"));
                     }
                     stack.pop();
                 }
@@ -317,18 +374,51 @@ fn reject_cycles(flags: &[Flag]) -> Res<()> {
     Ok(())
 }
 
+/// Adds to each flag the attributes its prerequisites read (chains are at most
+/// MAX_PREREQUISITE_DEPTH long, so that many passes reach a fixed point).
+fn close_reads(flags: &mut [Flag]) {
+    for f in flags.iter_mut() {
+        let all = core::mem::take(&mut f.reads);
+        for s in all {
+            if !f.reads.contains(&s) {
+                f.reads.push(s);
+            }
+        }
+    }
+    for _ in 0..=MAX_PREREQUISITE_DEPTH {
+        let mut changed = false;
+        for i in 0..flags.len() {
+            let mut add: Vec<usize> = Vec::new();
+            for p in &flags[i].prerequisites {
+                for s in &flags[p.flag].reads {
+                    if !flags[i].reads.contains(s) && !add.contains(s) {
+                        add.push(*s);
+                    }
+                }
+            }
+            if !add.is_empty() {
+                changed = true;
+                flags[i].reads.extend(add);
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
 fn apply_overrides(v: Option<&Value>, flags: &mut [Flag], index: &KeyMap<usize>) -> Res<()> {
     let items = match v {
         None | Some(Value::Null) => return Ok(()),
         Some(Value::Array(a)) => a,
-        Some(other) => return Err(FlagError::snapshot(None, "overrides", format!("expected an array, got {}", other.type_name()))),
+        Some(other) => return Err(At { flag: None }.got("overrides", "an array", other)),
     };
     let mut per_flag: Vec<Vec<(String, Override)>> = (0..flags.len()).map(|_| Vec::new()).collect();
     for (i, o) in items.iter().enumerate() {
-        let name = format!("overrides[{i}]");
+        let name = item("overrides", i, "");
         let at = At { flag: Some(&name) };
         let key = o.get("flag").and_then(Value::as_str).ok_or_else(|| at.err("flag", "expected a flag key"))?;
-        let fi = *index.get(key).ok_or_else(|| at.err("flag", format!("unknown flag \"{key}\"")))?;
+        let fi = *index.get(key).ok_or_else(|| at.err("flag", &cat(&["unknown flag \"", key, "\""])))?;
         let unit = match o.get("unit") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => return Err(at.err("unit", "expected a non-empty string")),
@@ -337,7 +427,7 @@ fn apply_overrides(v: Option<&Value>, flags: &mut [Flag], index: &KeyMap<usize>)
         let variant = match opt_str(o, "variant", &at)? {
             None => None,
             Some(vk) => Some(flags[fi].variants.iter().position(|x| x.key == vk)
-                .ok_or_else(|| at.err("variant", format!("flag \"{key}\" has no variant \"{vk}\"")))?),
+                .ok_or_else(|| at.err("variant", &no_variant(key, vk)))?),
         };
         let expires_at = match opt_str(o, "expiresAt", &at)? {
             None => None,

@@ -1,7 +1,7 @@
 //! Evaluation: the fixed resolution order, reasons, and the bucket behind every decision.
 
 use super::model::{Flag, FlagEngine};
-use crate::bucket::{pick_variant, positions, Positions, BUCKETS};
+use crate::bucket::{pick_variant, positions, positions4, Positions, BUCKETS};
 use crate::context::Slots;
 use crate::time::parse_rfc3339;
 use crate::value::Value;
@@ -162,7 +162,7 @@ impl FlagEngine {
     /// Evaluates the flag at position `index`; out of range is `NOT_FOUND`.
     pub fn evaluate_index(&self, index: usize, ctx: &EvalContext) -> Evaluation {
         match self.flags.get(index) {
-            Some(_) => self.eval(index, ctx, &mut None),
+            Some(_) => self.eval(index, ctx, &mut Vec::new()),
             None => Evaluation::off(Reason::NotFound),
         }
     }
@@ -170,11 +170,22 @@ impl FlagEngine {
     /// Evaluates every flag, in snapshot order, into `out` (cleared first). Prerequisites are
     /// evaluated once each.
     pub fn evaluate_all_into(&self, ctx: &EvalContext, out: &mut Vec<Evaluation>) {
-        let mut memo: Option<Vec<Option<Evaluation>>> = None;
+        let mut memo = Vec::new();
+        self.evaluate_all_memo(ctx, &mut memo);
         out.clear();
+        out.extend(memo.iter().map(|e| e.unwrap_or(Evaluation::off(Reason::NotFound))));
+    }
+
+    /// Evaluates every flag into `memo` (one `Some` per flag, in snapshot order), reusing the
+    /// caller's buffer: no allocation once it has grown to the snapshot's size.
+    pub fn evaluate_all_memo(&self, ctx: &EvalContext, memo: &mut Vec<Option<Evaluation>>) {
+        memo.clear();
+        memo.resize(self.flags.len(), None);
+        self.prehash(ctx);
         for i in 0..self.flags.len() {
-            let e = self.eval(i, ctx, &mut memo);
-            out.push(e);
+            if memo[i].is_none() {
+                self.eval(i, ctx, memo);
+            }
         }
     }
 
@@ -185,23 +196,58 @@ impl FlagEngine {
         out
     }
 
+    /// Fills the digest cache for every flag that may need a hash, four at a time (SIMD in
+    /// Wasm). Pure memoisation: decisions then read the cache instead of hashing one by one.
+    fn prehash(&self, ctx: &EvalContext) {
+        let Some(cache) = ctx.cache else { return };
+        let mut batch: [(usize, &str); 4] = [(0, ""); 4];
+        let mut n = 0;
+        for (i, f) in self.flags.iter().enumerate() {
+            let never = f.admin_override == Some(false) || (!f.enabled && f.admin_override.is_none());
+            if !f.may_hash || (never && f.overrides.is_empty()) {
+                continue;
+            }
+            let Some(unit) = ctx.slots.get(f.stickiness_slot).and_then(Value::as_str).filter(|u| !u.is_empty()) else {
+                continue;
+            };
+            let generation = ctx.slots.generation(f.stickiness_slot);
+            if matches!(cache.entries.get(i).and_then(Cell::get), Some((g, _)) if g == generation) {
+                continue;
+            }
+            batch[n] = (i, unit);
+            n += 1;
+            if n == 4 {
+                let salts = batch.map(|(i, _)| self.flags[i].salt.as_str());
+                let pos = positions4(salts, batch.map(|(_, u)| u));
+                for (k, (i, _)) in batch.iter().enumerate() {
+                    let g = ctx.slots.generation(self.flags[*i].stickiness_slot);
+                    cache.entries[*i].set(Some((g, pos[k])));
+                }
+                n = 0;
+            }
+        }
+        // The remainder is hashed one by one when (and if) decisions need it.
+    }
+
     /// The rollout in force at `now`: the last schedule step reached, else the base rollout.
     pub fn current_rollout(flag: &Flag, now: i64) -> Option<u32> {
         flag.schedule.iter().rev().find(|s| s.at <= now).map(|s| s.rollout).or(flag.rollout)
     }
 
-    fn eval(&self, index: usize, ctx: &EvalContext, memo: &mut Option<Vec<Option<Evaluation>>>) -> Evaluation {
-        if let Some(Some(done)) = memo.as_ref().and_then(|m| m.get(index)) {
+    /// Evaluates flag `index`, memoised in `memo` when it is non-empty (prerequisite chains
+    /// make it non-empty on first use).
+    fn eval(&self, index: usize, ctx: &EvalContext, memo: &mut Vec<Option<Evaluation>>) -> Evaluation {
+        if let Some(Some(done)) = memo.get(index) {
             return *done;
         }
         let e = self.decide(index, ctx, memo);
-        if let Some(m) = memo.as_mut() {
-            m[index] = Some(e);
+        if let Some(slot) = memo.get_mut(index) {
+            *slot = Some(e);
         }
         e
     }
 
-    fn decide(&self, index: usize, ctx: &EvalContext, memo: &mut Option<Vec<Option<Evaluation>>>) -> Evaluation {
+    fn decide(&self, index: usize, ctx: &EvalContext, memo: &mut Vec<Option<Evaluation>>) -> Evaluation {
         let flag = &self.flags[index];
         let hash = |u: &str| ctx.positions(index, flag, u);
         let unit = ctx.slots.get(flag.stickiness_slot).and_then(Value::as_str).filter(|u| !u.is_empty());
@@ -233,9 +279,9 @@ impl FlagEngine {
         rollout_decision(flag, unit, ppm, reason, rule, &hash)
     }
 
-    fn prerequisites_met(&self, flag: &Flag, ctx: &EvalContext, memo: &mut Option<Vec<Option<Evaluation>>>) -> bool {
-        if memo.is_none() {
-            *memo = Some(vec![None; self.flags.len()]);
+    fn prerequisites_met(&self, flag: &Flag, ctx: &EvalContext, memo: &mut Vec<Option<Evaluation>>) -> bool {
+        if memo.is_empty() {
+            memo.resize(self.flags.len(), None);
         }
         flag.prerequisites.iter().all(|p| {
             let e = self.eval(p.flag, ctx, memo);

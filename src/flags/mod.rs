@@ -47,11 +47,11 @@ pub enum FlagError {
 }
 
 impl FlagError {
-    pub(crate) fn snapshot(flag: Option<&str>, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn snapshot(flag: Option<&str>, field: &str, message: &str) -> Self {
         FlagError::InvalidSnapshot {
             flag: flag.map(str::to_owned),
-            field: field.into(),
-            message: message.into(),
+            field: field.to_owned(),
+            message: message.to_owned(),
         }
     }
 }

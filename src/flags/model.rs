@@ -35,6 +35,10 @@ pub struct Flag {
     /// The context attribute whose value is the bucketing unit.
     pub stickiness: String,
     pub(crate) stickiness_slot: usize,
+    /// Whether a decision may need the unit's digest (a partial rollout or variants).
+    pub(crate) may_hash: bool,
+    /// Slots this flag's evaluation may read (its prerequisites' included), without repeats.
+    pub(crate) reads: Vec<usize>,
     /// Targeting rules, first match wins.
     pub rules: Vec<Rule>,
     /// Weighted variants.
@@ -133,6 +137,12 @@ impl FlagEngine {
     /// The slot table, to build contexts.
     pub fn slot_table(&self) -> &SlotTable {
         &self.slots
+    }
+
+    /// The attribute slots flag `index` reads (its prerequisites' included); empty for
+    /// an unknown index.
+    pub fn reads(&self, index: usize) -> &[usize] {
+        self.flags.get(index).map_or(&[], |f| &f.reads)
     }
 
     /// `true` when evaluation depends on the time (expiring overrides or schedules).

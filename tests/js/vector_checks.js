@@ -119,6 +119,17 @@ export function runContextChecks(lib) {
   check(!engine.evaluate("timed", { userId: "u", now: Date.parse("2026-11-02T00:00:00Z") }).enabled, "before schedule (ms)");
   check(engine.evaluate("country", null).reason === "MISSING_UNIT" || !engine.evaluate("country", null).enabled, "null context");
   check(engine.evaluate("country", "nonsense").enabled === false, "non-object context");
+  // Updates larger than the scratch buffer, non-ASCII and very long strings in one sync.
+  const want = {};
+  for (let k = 0; k < 10; k++) want[`a${k}`] = `${k}`.repeat(200);
+  want.name = "Zoë Müller";
+  want.long = "L".repeat(5000);
+  const many = new lib.FlagEngine({ version: "m", flags: [{ key: "m", enabled: true, rollout: 0,
+    rules: [{ condition: want, rollout: 100 }] }] });
+  check(many.evaluate("m", { userId: "u", ...want }).enabled, "many large updates in one call");
+  check(!many.evaluate("m", { userId: "u", ...want, a9: "changed" }).enabled, "one of them changed");
+  check(!many.evaluate("m", { userId: "u", ...want, name: "Zoe Muller" }).enabled, "non-ASCII value changed to ASCII");
+  check(many.evaluateAll({ userId: "u", ...want }).m.enabled, "and back, through evaluateAll");
   const other = new lib.FlagEngine({ version: "2", flags: [{ key: "country", enabled: true, rollout: 100 }] });
   check(other.evaluate("country", { userId: "u1" }).enabled && engine.evaluate("country", { userId: "u1", country: "RW" }).enabled,
     "two engines keep separate contexts");

@@ -10,10 +10,15 @@
 //! of the rollout bucket (so a 1 % rollout still splits its variants by weight), stable when the
 //! rollout percentage changes, and free of a second hash.
 
+mod batch;
+pub mod sha256;
+
+pub use batch::positions4;
+
 use crate::error::ErrorCode;
 use core::fmt;
-use sha2::digest::generic_array::GenericArray;
-use sha2::{Digest, Sha256};
+use sha256::Sha256;
+pub use sha256::IV as SHA256_IV;
 
 /// Buckets per rollout: positions are parts per million.
 pub const BUCKETS: u64 = 1_000_000;
@@ -84,54 +89,15 @@ pub struct Positions {
 
 /// Hashes without validating (the caller validated the salt when the snapshot was loaded).
 pub fn positions(salt: &str, unit: &str) -> Positions {
-    let (salt, unit) = (salt.as_bytes(), unit.as_bytes());
-    let len = salt.len() + 1 + unit.len();
-    let state = if len <= 119 { short_digest(salt, unit, len) } else { long_digest(salt, unit) };
+    let state = Sha256::new().update(salt.as_bytes()).update(b":").update(unit.as_bytes()).finish_words();
     Positions {
-        bucket: ppm_of(state[0], state[1]),
-        variant: ppm_of(state[2], state[3]),
+        bucket: ppm_of_words(state[0], state[1]),
+        variant: ppm_of_words(state[2], state[3]),
     }
-}
-
-const SHA256_IV: [u32; 8] = [
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-];
-
-/// SHA-256 of `salt ":" unit` when it fits in two blocks (almost always one): the padded
-/// message is laid out on the stack and compressed directly, skipping the streaming buffer.
-fn short_digest(salt: &[u8], unit: &[u8], len: usize) -> [u32; 8] {
-    let mut buf = [0u8; 128];
-    buf[..salt.len()].copy_from_slice(salt);
-    buf[salt.len()] = b':';
-    buf[salt.len() + 1..len].copy_from_slice(unit);
-    buf[len] = 0x80;
-    let blocks = if len <= 55 { 1 } else { 2 };
-    let end = blocks * 64;
-    buf[end - 8..end].copy_from_slice(&((len as u64) * 8).to_be_bytes());
-    let mut state = SHA256_IV;
-    let (first, second) = buf.split_at(64);
-    sha2::compress256(&mut state, &[*GenericArray::from_slice(first)]);
-    if blocks == 2 {
-        sha2::compress256(&mut state, &[*GenericArray::from_slice(second)]);
-    }
-    state
-}
-
-fn long_digest(salt: &[u8], unit: &[u8]) -> [u32; 8] {
-    let mut h = Sha256::new();
-    h.update(salt);
-    h.update(b":");
-    h.update(unit);
-    let d = h.finalize();
-    let mut state = [0u32; 8];
-    for (i, w) in d.chunks_exact(4).enumerate() {
-        state[i] = u32::from_be_bytes([w[0], w[1], w[2], w[3]]);
-    }
-    state
 }
 
 /// Big-endian u64 from two digest words, modulo one million.
-fn ppm_of(hi: u32, lo: u32) -> u32 {
+pub(crate) fn ppm_of_words(hi: u32, lo: u32) -> u32 {
     ((((hi as u64) << 32) | lo as u64) % BUCKETS) as u32
 }
 
@@ -217,7 +183,7 @@ mod tests {
     fn short_and_long_paths_agree_with_streaming_sha256() {
         for n in [0usize, 1, 40, 53, 54, 55, 56, 63, 64, 100, 117, 118, 119, 120, 300] {
             let unit = "u".repeat(n.max(1));
-            let d = Sha256::new().chain_update("salt").chain_update(":").chain_update(&unit).finalize();
+            let d = sha256::sha256(format!("salt:{unit}").as_bytes());
             let expected = (u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) % BUCKETS) as u32;
             assert_eq!(positions("salt", &unit).bucket, expected, "unit length {n}");
         }
