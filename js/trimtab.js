@@ -105,7 +105,7 @@ export class FlagEngine {
     this.#variants = keys.map((_, i) => this.#raw.variantKeys(i));
     this.#attrs = this.#raw.attributes();
     this.#last = this.#attrs.map(() => UNSET);
-    this.#all = this.#attrs.map((_, i) => i);
+    this.#all = Array.from(this.#raw.allSlots());
     this.#reads = new Array(keys.length).fill(null);
     this.#version = this.#raw.version;
     this.#scratch = this.#raw.scratchPtr();
@@ -122,7 +122,7 @@ export class FlagEngine {
     const i = this.#index.get(flag);
     if (i !== undefined) this.#sync(context, this.#reads[i] ??= Array.from(this.#raw.flagSlots(i)));
     const r = this.#raw.evaluate(i === undefined ? NOT_FOUND_INDEX : i, this.#take());
-    return this.#decode(String(flag), i, r);
+    return this.#decode(typeof flag === "string" ? flag : String(flag), i, r);
   }
 
   /** Evaluates every flag for `context`, keyed by flag. */

@@ -199,6 +199,12 @@ impl Engine {
         self.core.reads(index as usize).iter().map(|s| *s as u32).collect()
     }
 
+    /// The attribute slots any flag reads, so `evaluateAll` syncs only those.
+    #[wasm_bindgen(js_name = allSlots)]
+    pub fn all_slots(&self) -> Vec<u32> {
+        self.core.all_reads().iter().map(|s| *s as u32).collect()
+    }
+
     /// Where the wrapper writes attribute updates (up to `SCRATCH` bytes) that the next
     /// `applyUpdates`, `evaluate` or `evaluateAll` call applies: per update, the slot (u16 LE),
     /// the length (u16 LE; 0xffff clears the slot) and that many bytes of UTF-8. Updates cross

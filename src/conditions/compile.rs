@@ -2,7 +2,7 @@
 
 use super::js::{padded_version, truthy};
 use super::regex::Regex;
-use super::{ConditionError, Node, Op, Path, Rel, Test, MAX_DEPTH};
+use super::{decimal, Cmp, ConditionError, Node, Op, Path, EQ, GT, LT, MAX_DEPTH, UNORDERED};
 use crate::context::SlotTable;
 use crate::value::Value;
 
@@ -16,8 +16,48 @@ const TYPES: [&str; 7] = [
     "undefined",
 ];
 
-fn is_operator_object(members: &[(String, Value)]) -> bool {
-    !members.is_empty() && members.iter().all(|(k, _)| k.starts_with('$'))
+/// Every operator: the relational ones (`===` for the first two, JS `<` for the next four),
+/// their version forms, then the rest.
+const OPERATORS: [&str; 23] = [
+    "$eq",
+    "$ne",
+    "$lt",
+    "$lte",
+    "$gt",
+    "$gte",
+    "$veq",
+    "$vne",
+    "$vlt",
+    "$vlte",
+    "$vgt",
+    "$vgte",
+    "$exists",
+    "$in",
+    "$nin",
+    "$regex",
+    "$type",
+    "$not",
+    "$size",
+    "$all",
+    "$elemMatch",
+    "$inGroup",
+    "$notInGroup",
+];
+
+/// The comparison outcomes each relational operator accepts, in [`OPERATORS`] order.
+const MASKS: [u8; 6] = [EQ, LT | GT | UNORDERED, LT, LT | EQ, GT, GT | EQ];
+
+/// A non-empty object whose keys all start with `$`.
+fn is_operator_object(v: &Value) -> bool {
+    match v {
+        Value::Object(members) => {
+            !members.is_empty()
+                && members
+                    .iter()
+                    .all(|(k, _)| k.as_bytes().first() == Some(&b'$'))
+        }
+        _ => false,
+    }
 }
 
 /// `true` when `v` nests deeper than `limit` (checked without recursion).
@@ -28,214 +68,266 @@ fn nests_deeper(v: &Value, limit: usize) -> bool {
             return true;
         }
         match v {
-            Value::Array(items) => stack.extend(items.iter().map(|x| (x, d + 1))),
-            Value::Object(members) => stack.extend(members.iter().map(|(_, x)| (x, d + 1))),
+            Value::Array(items) => {
+                for x in items {
+                    stack.push((x, d + 1));
+                }
+            }
+            Value::Object(members) => {
+                for (_, x) in members {
+                    stack.push((x, d + 1));
+                }
+            }
             _ => {}
         }
     }
     false
 }
 
-struct Compiler<'s> {
+/// A segment of the JSON path inside the condition, kept for error messages.
+#[derive(Clone, Copy)]
+enum Seg<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// Which [`ConditionError`] [`Compiler::fail`] makes.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Unknown,
+    Unsupported,
+    Bad,
+    Regex,
+    Deep,
+}
+
+/// Errors travel boxed, so that `?` moves a pointer.
+type R<T> = Result<T, Box<ConditionError>>;
+
+struct Compiler<'s, 'v> {
     slots: &'s mut SlotTable,
-    path: Vec<String>,
+    /// Where the compiler is; on error it is not unwound (compiling stops).
+    path: Vec<Seg<'v>>,
     depth: usize,
 }
 
-impl Compiler<'_> {
-    fn path(&self) -> String {
-        let mut out = String::new();
+impl<'v> Compiler<'_, 'v> {
+    /// The error of `kind` at the current path; the text is the three parts joined.
+    fn fail(&self, kind: Kind, parts: [&str; 3]) -> Box<ConditionError> {
+        let mut path = String::new();
         for seg in &self.path {
-            if !out.is_empty() && !seg.starts_with('[') {
-                out.push('.');
+            match *seg {
+                Seg::Key(k) => {
+                    if !path.is_empty() && k.as_bytes().first() != Some(&b'[') {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                }
+                Seg::Index(i) => {
+                    path.push('[');
+                    path.push_str(&decimal(i));
+                    path.push(']');
+                }
             }
-            out.push_str(seg);
         }
-        if out.is_empty() {
-            out.push_str("<root>");
+        if path.is_empty() {
+            path.push_str("<root>");
         }
-        out
-    }
-
-    fn bad(&self, message: String) -> ConditionError {
-        ConditionError::BadOperand {
-            path: self.path(),
-            message,
+        let mut text = String::new();
+        for part in &parts {
+            text.push_str(part);
         }
-    }
-
-    fn enter(&mut self) -> Result<(), ConditionError> {
-        if self.depth >= MAX_DEPTH {
-            return Err(ConditionError::TooDeep {
-                path: self.path(),
+        Box::new(match kind {
+            Kind::Unknown => ConditionError::UnknownOperator { path, op: text },
+            Kind::Unsupported => ConditionError::Unsupported { path, op: text },
+            Kind::Bad => ConditionError::BadOperand {
+                path,
+                message: text,
+            },
+            Kind::Regex => ConditionError::BadRegex {
+                path,
+                message: text,
+            },
+            Kind::Deep => ConditionError::TooDeep {
+                path,
                 limit: MAX_DEPTH,
-            });
+            },
+        })
+    }
+
+    fn enter(&mut self) -> R<()> {
+        if self.depth >= MAX_DEPTH {
+            return Err(self.fail(Kind::Deep, ["", "", ""]));
         }
         self.depth += 1;
         Ok(())
     }
 
-    /// Runs `f` with `seg` appended to the error path.
-    fn at<T>(
-        &mut self,
-        seg: String,
-        f: impl FnOnce(&mut Self) -> Result<T, ConditionError>,
-    ) -> Result<T, ConditionError> {
-        self.path.push(seg);
-        let out = f(self)?;
-        self.path.pop();
-        Ok(out)
-    }
-
-    fn condition(&mut self, cond: &Value, top: bool) -> Result<Node, ConditionError> {
+    fn condition(&mut self, cond: &'v Value, top: bool) -> R<Node> {
         let Value::Object(members) = cond else {
-            return Err(self.bad(format!(
-                "expected a condition object, found {}",
-                cond.type_name()
-            )));
+            return Err(self.fail(
+                Kind::Bad,
+                ["expected a condition object, found ", cond.type_name(), ""],
+            ));
         };
         self.enter()?;
-        let mut nodes = Vec::with_capacity(members.len());
+        let mut nodes = Vec::new();
         for (key, value) in members {
-            let node = self.at(key.clone(), |cx| cx.entry(key, value, top))?;
+            self.path.push(Seg::Key(key));
+            let node = match key.as_str() {
+                "$and" | "$or" | "$nor" => {
+                    let Value::Array(items) = value else {
+                        return Err(self.fail(
+                            Kind::Bad,
+                            [
+                                key,
+                                " needs an array of conditions, found ",
+                                value.type_name(),
+                            ],
+                        ));
+                    };
+                    let mut list = Vec::new();
+                    for (i, item) in items.iter().enumerate() {
+                        self.path.push(Seg::Index(i));
+                        list.push(self.condition(item, top)?);
+                        self.path.pop();
+                    }
+                    match key.as_str() {
+                        "$and" => Node::All(list),
+                        k => Node::Any(list, k == "$nor"),
+                    }
+                }
+                "$not" => Node::Any(vec![self.condition(value, top)?], true),
+                _ => self.field(key, value, top)?,
+            };
+            self.path.pop();
             nodes.push(node);
         }
         self.depth -= 1;
-        Ok(if nodes.len() == 1 {
-            nodes.pop().unwrap_or(Node::All(Vec::new()))
-        } else {
-            Node::All(nodes)
-        })
+        Ok(Node::All(nodes))
     }
 
-    fn entry(&mut self, key: &str, value: &Value, top: bool) -> Result<Node, ConditionError> {
-        match key {
-            "$and" | "$or" | "$nor" => {
-                let Value::Array(items) = value else {
-                    return Err(self.bad(format!(
-                        "{key} needs an array of conditions, found {}",
-                        value.type_name()
-                    )));
-                };
-                let mut list = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    list.push(self.at(format!("[{i}]"), |cx| cx.condition(item, top))?);
-                }
-                Ok(match key {
-                    "$and" => Node::All(list),
-                    "$or" => Node::Or(list),
-                    _ => Node::Nor(list),
-                })
+    /// A dotted attribute path and its test. At top level the first segment becomes a slot.
+    fn field(&mut self, key: &str, value: &'v Value, top: bool) -> R<Node> {
+        let mut slot = None;
+        let mut segments = Vec::new();
+        let bytes = key.as_bytes();
+        let mut start = 0;
+        for i in 0..bytes.len() + 1 {
+            if bytes.get(i).is_some_and(|b| *b != b'.') {
+                continue;
             }
-            "$not" => Ok(Node::Not(Box::new(self.condition(value, top)?))),
-            _ => {
-                let mut segments: Vec<String> = key.split('.').map(str::to_owned).collect();
-                let slot = if top && !segments.is_empty() {
-                    Some(self.slots.intern(&segments.remove(0)))
-                } else {
-                    None
-                };
-                Ok(Node::Field(Path { slot, segments }, self.test(value)?))
+            let seg = key.get(start..i).unwrap_or_default();
+            if top && slot.is_none() {
+                slot = Some(self.slots.intern(seg));
+            } else {
+                segments.push(seg.to_owned());
             }
+            start = i + 1;
         }
+        Ok(Node::Field(Path { slot, segments }, self.test(value)?))
     }
 
-    fn test(&mut self, v: &Value) -> Result<Test, ConditionError> {
-        Ok(match v {
-            Value::String(s) => Test::Str(s.clone()),
-            Value::Number(n) => Test::Num(*n),
-            Value::Bool(b) => Test::Bool(*b),
-            Value::Null => Test::Null,
-            Value::Object(members) if is_operator_object(members) => {
+    fn test(&mut self, v: &'v Value) -> R<Vec<Op>> {
+        let op = match v {
+            Value::String(s) => Op::Str(s.clone()),
+            Value::Number(n) => Op::Num(*n),
+            Value::Bool(b) => Op::Bool(*b),
+            Value::Null => Op::Exists(false),
+            Value::Object(members) if is_operator_object(v) => {
                 self.enter()?;
-                let mut ops = Vec::with_capacity(members.len());
+                let mut ops = Vec::new();
                 for (name, arg) in members {
                     ops.push(self.op(name, arg)?);
                 }
                 self.depth -= 1;
-                Test::Ops(ops)
+                return Ok(ops);
             }
-            other if nests_deeper(other, MAX_DEPTH - self.depth) => {
-                return Err(ConditionError::TooDeep {
-                    path: self.path(),
-                    limit: MAX_DEPTH,
-                })
+            other => {
+                if nests_deeper(other, MAX_DEPTH - self.depth) {
+                    return Err(self.fail(Kind::Deep, ["", "", ""]));
+                }
+                Op::Json(other.clone())
             }
-            other => Test::Json(other.clone()),
-        })
+        };
+        Ok(vec![op])
     }
 
-    fn op(&mut self, name: &str, arg: &Value) -> Result<Op, ConditionError> {
-        let version = |rel| Ok(Op::Version(rel, padded_version(arg)));
-        match name {
-            "$veq" => version(Rel::Eq),
-            "$vne" => version(Rel::Ne),
-            "$vgt" => version(Rel::Gt),
-            "$vgte" => version(Rel::Gte),
-            "$vlt" => version(Rel::Lt),
-            "$vlte" => version(Rel::Lte),
-            "$eq" => Ok(Op::Eq(arg.clone())),
-            "$ne" => Ok(Op::Ne(arg.clone())),
-            "$gt" => Ok(Op::Cmp(Rel::Gt, arg.clone())),
-            "$gte" => Ok(Op::Cmp(Rel::Gte, arg.clone())),
-            "$lt" => Ok(Op::Cmp(Rel::Lt, arg.clone())),
-            "$lte" => Ok(Op::Cmp(Rel::Lte, arg.clone())),
-            "$exists" => Ok(Op::Exists(truthy(arg))),
-            "$in" | "$nin" => Ok(match arg {
-                Value::Array(items) if name == "$in" => Op::In(items.clone()),
-                Value::Array(items) => Op::Nin(items.clone()),
-                _ => Op::Never,
-            }),
-            "$all" => match arg {
-                Value::Array(items) => self.at(name.into(), |cx| {
-                    let mut tests = Vec::with_capacity(items.len());
-                    for (i, item) in items.iter().enumerate() {
-                        tests.push(cx.at(format!("[{i}]"), |cx| cx.test(item))?);
-                    }
-                    Ok(Op::All(tests))
-                }),
-                _ => Ok(Op::Never),
-            },
-            "$not" => self.at(name.into(), |cx| Ok(Op::Not(Box::new(cx.test(arg)?)))),
-            "$size" => self.at(name.into(), |cx| Ok(Op::Size(Box::new(cx.test(arg)?)))),
-            "$elemMatch" => match arg {
-                Value::Object(members) if is_operator_object(members) => {
-                    self.at(name.into(), |cx| Ok(Op::ElemTest(Box::new(cx.test(arg)?))))
-                }
-                Value::Object(_) => self.at(name.into(), |cx| {
-                    Ok(Op::ElemCond(Box::new(cx.condition(arg, false)?)))
-                }),
-                other => Err(self.bad(format!(
-                    "$elemMatch needs an object, found {}",
-                    other.type_name()
-                ))),
-            },
-            "$regex" => match arg {
-                Value::String(pattern) => match Regex::new(pattern) {
-                    Ok(re) => Ok(Op::Regex(Box::new(re))),
-                    Err(e) => Err(ConditionError::BadRegex {
-                        path: self.path(),
-                        message: e.to_string(),
-                    }),
-                },
-                other => Err(self.bad(format!(
-                    "$regex needs a string pattern, found {}",
-                    other.type_name()
-                ))),
-            },
-            "$type" => match TYPES.iter().find(|t| arg.as_str() == Some(**t)) {
-                Some(t) => Ok(Op::Type(t)),
-                None => Err(self.bad(format!("$type needs one of {}", TYPES.join(", ")))),
-            },
-            "$inGroup" | "$notInGroup" => Err(ConditionError::Unsupported {
-                path: self.path(),
-                op: name.into(),
-            }),
-            _ => Err(ConditionError::UnknownOperator {
-                path: self.path(),
-                op: name.into(),
-            }),
+    fn op(&mut self, name: &'v str, arg: &'v Value) -> R<Op> {
+        let Some(i) = OPERATORS.iter().position(|o| *o == name) else {
+            return Err(self.fail(Kind::Unknown, [name, "", ""]));
+        };
+        if let (true, Some(&mask)) = (i < 12, MASKS.get(i % 6)) {
+            return Ok(if i >= 6 {
+                Op::Cmp(Cmp::Version, mask, Value::String(padded_version(arg)))
+            } else if i < 2 {
+                Op::Cmp(Cmp::Strict, mask, arg.clone())
+            } else {
+                Op::Cmp(Cmp::Js, mask, arg.clone())
+            });
         }
+        let message = match i {
+            12 => return Ok(Op::Exists(truthy(arg))),
+            13 | 14 => return Ok(Op::In(arg.clone(), i == 14)),
+            15 => match arg {
+                Value::String(pattern) => match Regex::new(pattern) {
+                    Ok(re) => return Ok(Op::Regex(Box::new(re))),
+                    Err(e) => {
+                        let offset = decimal(e.offset);
+                        return Err(self.fail(Kind::Regex, [e.message, " at offset ", &offset]));
+                    }
+                },
+                _ => "$regex needs a string pattern, found ",
+            },
+            16 => match TYPES.iter().find(|t| arg.as_str() == Some(**t)) {
+                Some(t) => return Ok(Op::Type(t)),
+                None => {
+                    return Err(self.fail(
+                        Kind::Bad,
+                        [
+                            "$type needs one of string, number, boolean, object, array, null, \
+                             undefined",
+                            "",
+                            "",
+                        ],
+                    ))
+                }
+            },
+            20 if !matches!(arg, Value::Object(_)) => "$elemMatch needs an object, found ",
+            17..=20 => {
+                self.path.push(Seg::Key(name));
+                let op = match i {
+                    17 => Op::Not(self.test(arg)?),
+                    18 => Op::Size(self.test(arg)?),
+                    19 => match arg {
+                        Value::Array(items) => {
+                            let mut tests = Vec::new();
+                            for (i, item) in items.iter().enumerate() {
+                                self.path.push(Seg::Index(i));
+                                tests.push(self.test(item)?);
+                                self.path.pop();
+                            }
+                            Op::All(tests)
+                        }
+                        _ => Op::In(Value::Null, false),
+                    },
+                    // An operator object tests the element itself: a field with an empty path.
+                    _ => Op::Elem(Box::new(if is_operator_object(arg) {
+                        let elem = Path {
+                            slot: None,
+                            segments: Vec::new(),
+                        };
+                        Node::Field(elem, self.test(arg)?)
+                    } else {
+                        self.condition(arg, false)?
+                    })),
+                };
+                self.path.pop();
+                return Ok(op);
+            }
+            _ => return Err(self.fail(Kind::Unsupported, [name, "", ""])),
+        };
+        Err(self.fail(Kind::Bad, [message, arg.type_name(), ""]))
     }
 }
 
@@ -247,4 +339,5 @@ pub(super) fn compile(cond: &Value, slots: &mut SlotTable) -> Result<Node, Condi
         depth: 0,
     }
     .condition(cond, true)
+    .map_err(|e| *e)
 }

@@ -2,107 +2,128 @@
 //! bounded by the compile-time depth cap, never by attribute data).
 
 use super::js::{
-    compare_utf16, is_in, js_compare, json_eq, padded_version, strict_eq, to_js_string, to_number,
-    truthy, type_name,
+    compare_version, is_in, js_compare, json_eq, strict_eq, to_js_string, to_number,
+    truthy,
 };
-use super::{Node, Op, Path, Test, MAX_DEPTH};
+use super::{Cmp, Node, Op, Path, MAX_DEPTH, UNORDERED};
 use crate::value::Value;
-use std::borrow::Cow;
-
-/// What paths are resolved against.
-enum Root<'a> {
-    Attrs(&'a [Option<Value>]),
-    Elem(&'a Value),
-}
+use core::mem::ManuallyDrop;
 
 static NULL: Value = Value::Null;
 
 /// A canonical array index (`"0"`, `"12"`, not `"01"`).
 fn array_index(seg: &str) -> Option<usize> {
-    let canonical = !seg.is_empty()
-        && seg.bytes().all(|b| b.is_ascii_digit())
-        && (seg == "0" || !seg.starts_with('0'));
-    canonical.then(|| seg.parse().ok()).flatten()
+    let b = seg.as_bytes();
+    if b.is_empty() || (b.len() > 1 && b.first() == Some(&b'0')) {
+        return None;
+    }
+    let mut n: usize = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(usize::from(c - b'0'))?;
+    }
+    Some(n)
 }
 
-fn resolve<'a>(path: &Path, root: &Root<'a>) -> Cow<'a, Value> {
-    let mut cur: &'a Value = match (root, path.slot) {
-        (Root::Attrs(attrs), Some(i)) => match attrs.get(i) {
+/// The value at `path` (GrowthBook's `getPath`): from a slot at top level, else from `elem`.
+/// `Err` carries the `length` of an array.
+fn resolve<'a>(path: &Path, attrs: &'a [Option<Value>], elem: &'a Value) -> Result<&'a Value, usize> {
+    let mut cur = match path.slot {
+        Some(i) => match attrs.get(i) {
             Some(Some(v)) => v,
-            _ => return Cow::Borrowed(&NULL),
+            _ => return Ok(&NULL),
         },
-        (Root::Elem(v), None) => v,
-        _ => return Cow::Borrowed(&NULL),
+        None => elem,
     };
-    for (i, seg) in path.segments.iter().enumerate() {
+    let mut segments = path.segments.iter();
+    while let Some(seg) = segments.next() {
         let next = match cur {
             Value::Object(members) => members.iter().find(|(k, _)| k == seg).map(|(_, v)| v),
             Value::Array(items) if seg == "length" => {
-                let last = i + 1 == path.segments.len();
-                return Cow::Owned(if last {
-                    Value::Number(items.len() as f64)
-                } else {
-                    Value::Null
-                });
+                return match segments.next() {
+                    None => Err(items.len()),
+                    Some(_) => Ok(&NULL),
+                };
             }
             Value::Array(items) => array_index(seg).and_then(|i| items.get(i)),
             _ => None,
         };
         match next {
             Some(v) => cur = v,
-            None => return Cow::Borrowed(&NULL),
+            None => return Ok(&NULL),
         }
     }
-    Cow::Borrowed(cur)
+    Ok(cur)
 }
 
-fn eval_node(node: &Node, root: &Root<'_>) -> bool {
+fn eval_node(node: &Node, attrs: &[Option<Value>], elem: &Value) -> bool {
     match node {
-        Node::All(nodes) => nodes.iter().all(|n| eval_node(n, root)),
-        Node::Or(nodes) => nodes.is_empty() || nodes.iter().any(|n| eval_node(n, root)),
-        Node::Nor(nodes) => !(nodes.is_empty() || nodes.iter().any(|n| eval_node(n, root))),
-        Node::Not(n) => !eval_node(n, root),
-        Node::Field(path, test) => eval_test(test, &resolve(path, root)),
+        Node::All(nodes) => nodes.iter().all(|n| eval_node(n, attrs, elem)),
+        Node::Any(nodes, negated) => {
+            (nodes.is_empty() || nodes.iter().any(|n| eval_node(n, attrs, elem))) != *negated
+        }
+        Node::Field(path, ops) => match resolve(path, attrs, elem) {
+            Ok(v) => eval_ops(ops, v),
+            Err(len) => eval_len(ops, len),
+        },
     }
 }
 
-fn eval_test(test: &Test, v: &Value) -> bool {
-    match test {
-        Test::Str(s) => to_js_string(v) == s.as_str(),
-        Test::Num(n) => to_number(v) == *n,
-        Test::Bool(b) => !v.is_null() && truthy(v) == *b,
-        Test::Null => v.is_null(),
-        Test::Json(lit) => json_eq(v, lit, MAX_DEPTH + 1),
-        Test::Ops(ops) => ops.iter().all(|op| eval_op(op, v)),
-    }
+/// Tests a length (no drop glue runs for the temporary number).
+fn eval_len(ops: &[Op], len: usize) -> bool {
+    eval_ops(ops, &ManuallyDrop::new(Value::Number(len as f64)))
 }
 
+fn eval_ops(ops: &[Op], v: &Value) -> bool {
+    ops.iter().all(|op| eval_op(op, v))
+}
+
+#[inline(never)]
 fn eval_op(op: &Op, v: &Value) -> bool {
-    let array = v.as_array();
+    let array = || match v {
+        Value::Array(items) => Some(items.as_slice()),
+        _ => None,
+    };
     match op {
-        Op::Version(rel, want) => rel.holds(Some(compare_utf16(&padded_version(v), want))),
-        Op::Eq(x) => strict_eq(v, x),
-        Op::Ne(x) => !strict_eq(v, x),
-        Op::Cmp(rel, x) => rel.holds(js_compare(v, x)),
+        Op::Str(s) => match v {
+            Value::String(x) => x == s,
+            _ => *to_js_string(v) == **s,
+        },
+        Op::Num(n) => to_number(v) == *n,
+        Op::Bool(b) => !v.is_null() && truthy(v) == *b,
         Op::Exists(want) => v.is_null() != *want,
-        Op::In(list) => is_in(v, list),
-        Op::Nin(list) => !is_in(v, list),
-        Op::Never => false,
-        Op::Not(t) => !eval_test(t, v),
-        Op::Size(t) => array.is_some_and(|a| eval_test(t, &Value::Number(a.len() as f64))),
-        Op::ElemTest(t) => array.is_some_and(|a| a.iter().any(|e| truthy(e) && eval_test(t, e))),
-        Op::ElemCond(n) => {
-            array.is_some_and(|a| a.iter().any(|e| truthy(e) && eval_node(n, &Root::Elem(e))))
+        Op::Json(lit) => json_eq(v, lit, MAX_DEPTH + 1),
+        Op::Cmp(how, mask, x) => {
+            let ord = match how {
+                Cmp::Strict => strict_eq(v, x).then_some(core::cmp::Ordering::Equal),
+                Cmp::Js => js_compare(v, x),
+                Cmp::Version => Some(compare_version(v, x.as_str().unwrap_or_default())),
+            };
+            // Less, Equal, Greater are -1, 0, 1: bits LT, EQ, GT.
+            let bit: u8 = ord.map_or(UNORDERED, |o| 1 << (o as i8 + 1));
+            mask & bit != 0
         }
-        Op::All(tests) => {
-            array.is_some_and(|a| tests.iter().all(|t| a.iter().any(|e| eval_test(t, e))))
-        }
+        Op::In(Value::Array(list), negated) => is_in(v, list) != *negated,
+        Op::In(..) => false,
+        Op::Not(t) => !eval_ops(t, v),
+        Op::Size(t) => array().is_some_and(|items| eval_len(t, items.len())),
+        Op::Elem(n) => array()
+            .unwrap_or_default()
+            .iter()
+            .any(|e| truthy(e) && eval_node(n, &[], e)),
+        Op::All(tests) => array().is_some_and(|items| {
+            tests
+                .iter()
+                .all(|t| items.iter().any(|e| eval_ops(t, e)))
+        }),
         Op::Regex(re) => re.is_match(&to_js_string(v)),
-        Op::Type(t) => type_name(v) == *t,
+        Op::Type(t) => v.type_name() == *t,
     }
 }
 
 /// Evaluates a top-level condition against attribute slots.
 pub(super) fn eval(node: &Node, attrs: &[Option<Value>]) -> bool {
-    eval_node(node, &Root::Attrs(attrs))
+    eval_node(node, attrs, &NULL)
 }

@@ -3,8 +3,11 @@
 //! GrowthBook's `paddedVersionString`. A missing attribute is `null`, as GrowthBook's `getPath`
 //! returns `null` for it. No function here recurses on attribute data.
 
+/// `Number.prototype.toString()`, from the host (see [`crate::host`]).
+pub(crate) use crate::host::number_to_string;
 use crate::value::Value;
 use core::cmp::Ordering;
+use std::borrow::Cow;
 
 /// `!!v`.
 pub(crate) fn truthy(v: &Value) -> bool {
@@ -17,111 +20,101 @@ pub(crate) fn truthy(v: &Value) -> bool {
     }
 }
 
-/// `typeof`, with GrowthBook's `"null"` and `"array"`.
-pub(crate) fn type_name(v: &Value) -> &'static str {
+/// `String(v)`; arrays are joined with `,` (nulls inside them as empty), iteratively.
+pub(crate) fn to_js_string(v: &Value) -> Cow<'_, str> {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+        Value::String(s) => return Cow::Borrowed(s),
+        Value::Null => return Cow::Borrowed("null"),
+        _ => {}
     }
-}
-
-/// `Number.prototype.toString()`, from the host (see [`crate::host`]).
-pub(crate) fn number_to_string(n: f64) -> String {
-    crate::host::number_to_string(n)
-}
-
-fn scalar_to_string(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&number_to_string(*n)),
-        Value::String(s) => out.push_str(s),
-        Value::Array(_) | Value::Object(_) => out.push_str("[object Object]"),
-    }
-}
-
-/// `String(v)`; arrays are joined with `,` (nulls as empty), iteratively.
-pub(crate) fn to_js_string(v: &Value) -> std::borrow::Cow<'_, str> {
-    let items = match v {
-        Value::String(s) => return std::borrow::Cow::Borrowed(s),
-        Value::Array(items) => items,
-        other => {
-            let mut out = String::new();
-            scalar_to_string(other, &mut out);
-            return out.into();
-        }
-    };
     let mut out = String::new();
-    let mut stack = vec![(items.iter(), true)];
-    while let Some((iter, first)) = stack.last_mut() {
-        let Some(item) = iter.next() else {
+    let mut stack = vec![core::slice::from_ref(v).iter()];
+    let mut comma = false;
+    while let Some(items) = stack.last_mut() {
+        let Some(item) = items.next() else {
             stack.pop();
+            comma = true;
             continue;
         };
-        if !*first {
+        if comma {
             out.push(',');
         }
-        *first = false;
+        comma = true;
         match item {
             Value::Null => {}
-            Value::Array(inner) => stack.push((inner.iter(), true)),
-            other => scalar_to_string(other, &mut out),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => out.push_str(&number_to_string(*n)),
+            Value::String(s) => out.push_str(s),
+            Value::Array(inner) => {
+                stack.push(inner.iter());
+                comma = false;
+            }
+            Value::Object(_) => out.push_str("[object Object]"),
         }
     }
-    out.into()
-}
-
-fn radix_to_number(digits: &str, radix: u32) -> f64 {
-    if digits.is_empty() {
-        return f64::NAN;
-    }
-    let mut n = 0.0f64;
-    for c in digits.chars() {
-        match c.to_digit(radix) {
-            Some(d) => n = n * f64::from(radix) + f64::from(d),
-            None => return f64::NAN,
-        }
-    }
-    n
+    Cow::Owned(out)
 }
 
 /// `Number(s)` (StringToNumber).
 pub(crate) fn string_to_number(s: &str) -> f64 {
-    let s = s.trim_matches(super::regex::is_js_space);
-    if s.is_empty() {
-        return 0.0;
+    // Trim JS white space and line terminators.
+    let (mut start, mut end) = (s.len(), 0);
+    for (i, c) in s.char_indices() {
+        if !super::regex::is_js_space(c) {
+            start = start.min(i);
+            end = i + c.len_utf8();
+        }
     }
-    let lower = s.get(..2).map(str::to_ascii_lowercase);
-    match (lower.as_deref(), s.get(2..)) {
-        (Some("0x"), Some(rest)) => return radix_to_number(rest, 16),
-        (Some("0o"), Some(rest)) => return radix_to_number(rest, 8),
-        (Some("0b"), Some(rest)) => return radix_to_number(rest, 2),
-        _ => {}
+    if end == 0 {
+        return 0.0; // empty or all space
     }
-    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if unsigned == "Infinity" {
-        return if s.starts_with('-') {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
-    }
-    // StrDecimalLiteral: digits [. digits] | . digits, then an optional exponent.
-    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
-        Some(i) => (unsigned.get(..i).unwrap_or(""), unsigned.get(i + 1..)),
-        None => (unsigned, None),
+    let s = s.get(start..end).unwrap_or_default();
+    let b = s.as_bytes();
+    // 0x, 0o, 0b literals.
+    let radix = match b {
+        [b'0', p, ..] => match p | 0x20 {
+            b'x' => 16,
+            b'o' => 8,
+            b'b' => 2,
+            _ => 0,
+        },
+        _ => 0,
     };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    let exp_ok = exponent.map_or(true, |e| {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        !e.is_empty() && all_digits(e)
-    });
-    if int.len() + frac.len() == 0 || !all_digits(int) || !all_digits(frac) || !exp_ok {
+    if radix != 0 {
+        let digits = b.get(2..b.len()).unwrap_or_default();
+        let mut n = if digits.is_empty() { f64::NAN } else { 0.0 };
+        for &d in digits {
+            match char::from(d).to_digit(radix) {
+                Some(d) => n = n * f64::from(radix) + f64::from(d),
+                None => return f64::NAN,
+            }
+        }
+        return n;
+    }
+    let body = match b.first() {
+        Some(b'+' | b'-') => b.get(1..b.len()).unwrap_or_default(),
+        _ => b,
+    };
+    // StrDecimalLiteral: `Infinity`, or digits [. digits] | . digits, then an optional exponent.
+    if body == b"Infinity" {
+        return crate::host::parse_decimal(s);
+    }
+    let mut mantissa = 0; // digits before the exponent
+    let mut exponent = None; // digits after it
+    let mut dot = false;
+    let mut prev = 0u8;
+    for &c in body {
+        match (c, &mut exponent) {
+            (b'0'..=b'9', Some(n)) => *n += 1,
+            (b'0'..=b'9', None) => mantissa += 1,
+            (b'.', None) if !dot => dot = true,
+            (b'e' | b'E', None) if mantissa > 0 => exponent = Some(0),
+            (b'+' | b'-', Some(0)) if prev | 0x20 == b'e' => {}
+            _ => return f64::NAN,
+        }
+        prev = c;
+    }
+    if mantissa == 0 || exponent == Some(0) {
         return f64::NAN;
     }
     crate::host::parse_decimal(s)
@@ -150,44 +143,61 @@ pub(crate) fn strict_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// SameValueZero, as `Array.prototype.includes` uses.
-fn same_value_zero(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || (x.is_nan() && y.is_nan()),
-        _ => strict_eq(a, b),
-    }
-}
-
-/// GrowthBook's `isIn`: an array attribute matches when any element is in `list`.
+/// GrowthBook's `isIn`: an array attribute matches when any element is in `list`
+/// (SameValueZero, as `Array.prototype.includes`).
 pub(crate) fn is_in(actual: &Value, list: &[Value]) -> bool {
-    let included = |v: &Value| list.iter().any(|x| same_value_zero(v, x));
-    match actual {
-        Value::Array(items) => items.iter().any(included),
-        other => included(other),
+    let candidates = match actual {
+        Value::Array(items) => items.as_slice(),
+        other => core::slice::from_ref(other),
+    };
+    for v in candidates {
+        for x in list {
+            let nan = |v: &Value| matches!(v, Value::Number(n) if n.is_nan());
+            if strict_eq(v, x) || (nan(v) && nan(x)) {
+                return true;
+            }
+        }
     }
+    false
 }
 
 /// `JSON.stringify(a) === JSON.stringify(b)`; key order matters, non-finite numbers are `null`.
 /// Recursion is bounded by `depth` (the condition literal's nesting, capped at compile time).
 pub(crate) fn json_eq(a: &Value, b: &Value, depth: usize) -> bool {
-    let norm = |v: &Value| matches!(v, Value::Number(n) if !n.is_finite());
-    match (a, b) {
-        _ if depth == 0 => false,
-        (Value::Null, Value::Null) => true,
-        (Value::Null, x) | (x, Value::Null) => norm(x),
-        (Value::Number(x), Value::Number(y)) => x == y || (norm(a) && norm(b)),
-        (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::String(x), Value::String(y)) => x == y,
+    fn json(v: &Value) -> &Value {
+        static NULL: Value = Value::Null;
+        match v {
+            Value::Number(n) if !n.is_finite() => &NULL,
+            other => other,
+        }
+    }
+    if depth == 0 {
+        return false;
+    }
+    match (json(a), json(b)) {
         (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_eq(p, q, depth - 1))
+            if x.len() != y.len() {
+                return false;
+            }
+            for (p, q) in x.iter().zip(y) {
+                if !json_eq(p, q, depth - 1) {
+                    return false;
+                }
+            }
+            true
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .zip(y)
-                    .all(|((kp, p), (kq, q))| kp == kq && json_eq(p, q, depth - 1))
+            if x.len() != y.len() {
+                return false;
+            }
+            for ((kp, p), (kq, q)) in x.iter().zip(y) {
+                if kp != kq || !json_eq(p, q, depth - 1) {
+                    return false;
+                }
+            }
+            true
         }
-        _ => false,
+        (a, b) => strict_eq(a, b),
     }
 }
 
@@ -196,58 +206,131 @@ pub(crate) fn json_eq(a: &Value, b: &Value, depth: usize) -> bool {
 pub(crate) fn js_compare(a: &Value, b: &Value) -> Option<Ordering> {
     let prim = |v: &Value| matches!(v, Value::String(_) | Value::Array(_) | Value::Object(_));
     if prim(a) && prim(b) {
-        return Some(
-            to_js_string(a)
-                .encode_utf16()
-                .cmp(to_js_string(b).encode_utf16()),
-        );
+        return Some(compare_utf16(to_js_string(a).as_bytes(), to_js_string(b).as_bytes()));
     }
-    let num = |v: &Value| match v {
-        Value::Array(_) | Value::Object(_) => string_to_number(&to_js_string(v)),
-        other => to_number(other),
-    };
-    num(a).partial_cmp(&num(b))
+    to_number(a).partial_cmp(&to_number(b))
 }
 
-/// GrowthBook's `paddedVersionString`: drops a leading `v` and `+build`, splits on `-` and `.`,
-/// appends `~` to a plain `x.y.z`, left-pads numeric parts to 5 and joins with `-`.
-pub(crate) fn padded_version(v: &Value) -> String {
+/// GrowthBook's `paddedVersionString(v)`, compared (as JS compares strings) with `padded`, an
+/// already padded version, byte by byte as it is produced; or, given `out`, written there.
+///
+/// `paddedVersionString` drops a leading `v` and a `+build` suffix (`/\+.*$/`: the first `+`
+/// with no line terminator after it), splits on `-` and `.`, left-pads numeric parts to 5 with
+/// spaces, joins the parts with `-` and appends `-~` when there are exactly three.
+fn version_walk(v: &Value, mut padded: &[u8], mut out: Option<&mut String>) -> Ordering {
     let owned;
     let input = match v {
         Value::Number(n) => {
             owned = number_to_string(*n);
             owned.as_str()
         }
-        Value::String(s) if !s.is_empty() => s.as_str(),
+        Value::String(s) if !s.is_empty() => s,
         _ => "0",
     };
-    let input = input.strip_prefix('v').unwrap_or(input);
-    // `\+.*$`: the first `+` after which no line terminator follows.
-    let tail_start = input
-        .rfind(['\n', '\r', '\u{2028}', '\u{2029}'])
-        .unwrap_or(0);
-    let input = match input.get(tail_start..).and_then(|t| t.find('+')) {
-        Some(i) => input.get(..tail_start + i).unwrap_or(input),
-        None => input,
+    let input = match input.as_bytes().first() {
+        Some(b'v') => input.get(1..).unwrap_or_default(),
+        _ => input,
     };
-    let mut parts: Vec<&str> = input.split(['-', '.']).collect();
-    if parts.len() == 3 {
-        parts.push("~");
+    let b = input.as_bytes();
+    // A separator and up to four spaces of padding (`..6 - len` pads a numeric part to 5).
+    const LEAD: &str = "-    ";
+    // A `+` at or after this offset starts the suffix; found when the first `+` is met.
+    let mut suffix_from = usize::MAX;
+    let (mut start, mut parts, mut last) = (0, 0, false);
+    while !last {
+        // The part runs to `-`, `.`, the `+build` suffix or the end.
+        let (mut end, mut digits) = (start, true);
+        last = true;
+        while let Some(&c) = b.get(end) {
+            if c == b'-' || c == b'.' {
+                last = false;
+                break;
+            }
+            if c == b'+' {
+                if suffix_from == usize::MAX {
+                    suffix_from = after_last_line_terminator(b);
+                }
+                if end >= suffix_from {
+                    break;
+                }
+            }
+            digits &= c.is_ascii_digit();
+            end += 1;
+        }
+        let part = input.get(start..end).unwrap_or_default();
+        let pad = match part.len() {
+            n @ 1..=4 if digits => 6 - n,
+            _ => 1,
+        };
+        let lead = LEAD.get(usize::from(parts == 0)..pad).unwrap_or_default();
+        parts += 1;
+        start = end + 1;
+        let tail = if last && parts == 3 { "-~" } else { "" };
+        for piece in &[lead, part, tail] {
+            if let Some(ord) = feed(piece, &mut padded, &mut out) {
+                return ord;
+            }
+        }
     }
+    if padded.is_empty() {
+        Ordering::Equal
+    } else {
+        Ordering::Less
+    }
+}
+
+/// Appends `piece` to `out`; or, without `out`, compares it with the start of `padded` and
+/// advances past it, returning the order where they differ.
+fn feed(piece: &str, padded: &mut &[u8], out: &mut Option<&mut String>) -> Option<Ordering> {
+    if let Some(out) = out {
+        out.push_str(piece);
+        return None;
+    }
+    // Compared with as much of `padded` as it is long.
+    let head = padded.get(..piece.len()).unwrap_or(padded);
+    match compare_utf16(piece.as_bytes(), head) {
+        Ordering::Equal => *padded = padded.get(piece.len()..).unwrap_or_default(),
+        ord => return Some(ord),
+    }
+    None
+}
+
+/// The offset just past the last line terminator in `b` (0 when there is none).
+fn after_last_line_terminator(b: &[u8]) -> usize {
+    let mut after = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let u2028 =
+            c == 0xE2 && b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9));
+        if c == b'\n' || c == b'\r' || u2028 {
+            after = i + 1;
+        }
+    }
+    after
+}
+
+/// GrowthBook's `paddedVersionString(v)`, as UTF-8.
+pub(crate) fn padded_version(v: &Value) -> String {
     let mut out = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            out.push('-');
-        }
-        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && part.len() < 5 {
-            out.extend(core::iter::repeat(' ').take(5 - part.len()));
-        }
-        out.push_str(part);
-    }
+    version_walk(v, &[], Some(&mut out));
     out
 }
 
-/// Compares two padded version strings as JS compares strings.
-pub(crate) fn compare_utf16(a: &str, b: &str) -> Ordering {
-    a.encode_utf16().cmp(b.encode_utf16())
+/// Compares `paddedVersionString(v)` with an already padded version, as JS compares strings.
+pub(crate) fn compare_version(v: &Value, padded: &str) -> Ordering {
+    version_walk(v, padded.as_bytes(), None)
+}
+
+/// Compares two strings (as UTF-8) as JS does, by UTF-16 code units. UTF-8 bytes order like
+/// code points, which differs only in that U+E000..U+FFFF (lead bytes EE, EF) sort after
+/// supplementary characters (lead bytes F0..F4, surrogate pairs in UTF-16) instead of before them.
+/// Where two strings first differ both sit at the same kind of byte (they share the prefix), so
+/// remapping those two lead bytes above F4 is enough.
+pub(crate) fn compare_utf16(a: &[u8], b: &[u8]) -> Ordering {
+    let key = |c: u8| if c & 0xFE == 0xEE { c | 0x10 } else { c };
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return key(*x).cmp(&key(*y));
+        }
+    }
+    a.len().cmp(&b.len())
 }

@@ -44,7 +44,6 @@ use self::regex::Regex;
 use crate::context::SlotTable;
 use crate::error::ErrorCode;
 use crate::value::Value;
-use core::cmp::Ordering;
 use core::fmt;
 
 /// Deepest nesting of condition objects, operator objects and literal values a condition may have.
@@ -97,30 +96,50 @@ impl ErrorCode for ConditionError {
     }
 }
 
+// Messages are assembled from string pieces (no `write!`): this keeps formatting machinery and
+// per-type instances out of the Wasm module.
 impl fmt::Display for ConditionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConditionError::UnknownOperator { path, op } => {
-                write!(f, "{path}: unknown operator {op}")
-            }
-            ConditionError::Unsupported { path, op } => {
-                write!(
-                    f,
-                    "{path}: operator {op} is not supported (no saved groups)"
-                )
-            }
-            ConditionError::BadOperand { path, message } => write!(f, "{path}: {message}"),
+        let limit;
+        let (path, parts): (&str, [&str; 3]) = match self {
+            ConditionError::UnknownOperator { path, op } => (path, [": unknown operator ", op, ""]),
+            ConditionError::Unsupported { path, op } => (
+                path,
+                [": operator ", op, " is not supported (no saved groups)"],
+            ),
+            ConditionError::BadOperand { path, message } => (path, [": ", message, ""]),
             ConditionError::BadRegex { path, message } => {
-                write!(f, "{path}: invalid $regex: {message}")
+                (path, [": invalid $regex: ", message, ""])
             }
-            ConditionError::TooDeep { path, limit } => {
-                write!(f, "{path}: condition nested deeper than {limit} levels")
+            ConditionError::TooDeep { path, limit: n } => {
+                limit = decimal(*n);
+                (path, [": condition nested deeper than ", &limit, " levels"])
             }
+        };
+        let mut text = String::from(path);
+        for part in &parts {
+            text.push_str(part);
         }
+        f.write_str(&text)
     }
 }
 
 impl std::error::Error for ConditionError {}
+
+/// `n` in decimal (a tiny stand-in for `n.to_string()`).
+fn decimal(n: usize) -> String {
+    let mut out = String::new();
+    push_decimal(&mut out, n);
+    out
+}
+
+/// Recursion depth is the number of digits.
+fn push_decimal(out: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
 
 /// A compiled condition.
 #[derive(Debug, Clone)]
@@ -130,11 +149,13 @@ pub struct Condition {
 
 #[derive(Debug, Clone)]
 enum Node {
+    /// Every node passes (`$and`, and a condition object's entries).
     All(Vec<Node>),
-    Or(Vec<Node>),
-    Nor(Vec<Node>),
-    Not(Box<Node>),
-    Field(Path, Test),
+    /// The list is empty or some node passes, negated when the flag is set (`$or`; `$nor`, and
+    /// `$not` as a one-element `$nor`).
+    Any(Vec<Node>, bool),
+    /// The value at a path passes every operation.
+    Field(Path, Vec<Op>),
 }
 
 /// An attribute path: a slot and the segments below it at top level, or (inside `$elemMatch`)
@@ -145,55 +166,46 @@ struct Path {
     segments: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
-enum Test {
-    Str(String),
-    Num(f64),
-    Bool(bool),
-    Null,
-    Json(Value),
-    Ops(Vec<Op>),
+/// How a relational operation orders the value against its operand.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cmp {
+    /// `===` (`$eq`, `$ne`): equal or unordered.
+    Strict,
+    /// JS `<` and friends (`$gt`, `$gte`, `$lt`, `$lte`).
+    Js,
+    /// Padded version strings (`$veq` ... `$vlte`); the operand is already padded.
+    Version,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Rel {
-    Eq,
-    Ne,
-    Lt,
-    Lte,
-    Gt,
-    Gte,
-}
+/// Bits of [`Op::Cmp`]'s outcome mask: less, equal, greater, unordered.
+const LT: u8 = 1;
+const EQ: u8 = 2;
+const GT: u8 = 4;
+const UNORDERED: u8 = 8;
 
-impl Rel {
-    fn holds(self, o: Option<Ordering>) -> bool {
-        use Ordering::{Equal, Greater, Less};
-        match self {
-            Rel::Eq => o == Some(Equal),
-            Rel::Ne => o != Some(Equal),
-            Rel::Lt => o == Some(Less),
-            Rel::Lte => matches!(o, Some(Less | Equal)),
-            Rel::Gt => o == Some(Greater),
-            Rel::Gte => matches!(o, Some(Greater | Equal)),
-        }
-    }
-}
-
+/// One test of a value; a list of them passes when all do.
 #[derive(Debug, Clone)]
 enum Op {
-    Version(Rel, String),
-    Eq(Value),
-    Ne(Value),
-    Cmp(Rel, Value),
+    /// `String(v) === s` (a plain string condition).
+    Str(String),
+    /// `v * 1 === n` (a plain number condition).
+    Num(f64),
+    /// `v !== null && !!v === b` (a plain boolean condition).
+    Bool(bool),
+    /// `$exists` (and a plain `null` condition as `Exists(false)`).
     Exists(bool),
-    In(Vec<Value>),
-    Nin(Vec<Value>),
-    Never,
-    Not(Box<Test>),
-    Size(Box<Test>),
-    ElemTest(Box<Test>),
-    ElemCond(Box<Node>),
-    All(Vec<Test>),
+    /// `JSON.stringify` equality with an array or non-operator object.
+    Json(Value),
+    /// The outcome of comparing the value with the operand is in the mask.
+    Cmp(Cmp, u8, Value),
+    /// `$in` (or `$nin` when negated) with the operand; a non-array operand never passes.
+    In(Value, bool),
+    Not(Vec<Op>),
+    Size(Vec<Op>),
+    /// `$elemMatch`: some truthy element passes the node, resolved against the element.
+    Elem(Box<Node>),
+    /// `$all`: each test passes for some element.
+    All(Vec<Vec<Op>>),
     Regex(Box<Regex>),
     Type(&'static str),
 }

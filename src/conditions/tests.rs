@@ -4,6 +4,7 @@
 
 use super::js::{number_to_string, padded_version, string_to_number, to_js_string};
 use super::*;
+use core::cmp::Ordering;
 
 fn obj(members: &[(&str, Value)]) -> Value {
     Value::Object(
@@ -158,7 +159,7 @@ fn growthbook_version_compare_cases() {
         ("1-2-3", "v1.2.3"),
         ("1.2.3.4", "1.2.3-4"),
     ];
-    let cmp = |a: &str, b: &str| js::compare_utf16(&padded_version(&s(a)), &padded_version(&s(b)));
+    let cmp = |a: &str, b: &str| js::compare_version(&s(a), &padded_version(&s(b)));
     for (a, b) in lt {
         assert_eq!(cmp(a, b), Ordering::Less, "{a} < {b}");
         assert!(check(

@@ -90,6 +90,13 @@ impl FlagEngine {
             flags[i].prerequisites = prerequisites;
         }
         reject_cycles(&flags)?;
+        apply_overrides(snapshot.get("overrides"), &mut flags, &index)?;
+        for f in flags.iter_mut() {
+            let expiring = f.overrides.iter().flat_map(|(_, v)| v).any(|o| o.expires_at.is_some());
+            if (expiring || !f.schedule.is_empty()) && !f.reads.contains(&0) {
+                f.reads.push(0);
+            }
+        }
         close_reads(&mut flags);
         for f in flags.iter_mut() {
             let partial = |p: u32| p > 0 && p < 1_000_000;
@@ -98,10 +105,7 @@ impl FlagEngine {
                 || f.rules.iter().any(|r| partial(r.rollout))
                 || f.schedule.iter().any(|s| partial(s.rollout));
         }
-        apply_overrides(snapshot.get("overrides"), &mut flags, &index)?;
-        let time_dependent = flags.iter().any(|f| {
-            !f.schedule.is_empty() || f.overrides.iter().flat_map(|(_, v)| v).any(|o| o.expires_at.is_some())
-        });
+        let time_dependent = flags.iter().any(|f| f.reads.contains(&0));
         Ok(FlagEngine { version, flags, index, slots, time_dependent })
     }
 }
@@ -155,7 +159,8 @@ fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable) -> Res<Flag> {
     let rollout = opt_percent(v.get("rollout"), "rollout", &at)?;
     let variants = compile_variants(v, &at)?;
     let stickiness_slot = slots.intern(&stickiness);
-    let mut reads = vec![0, stickiness_slot];
+    // Slot 0 (`now`) is added below for flags that depend on the time.
+    let mut reads = vec![stickiness_slot];
     let rules = compile_rules(v, &at, slots, &mut reads)?;
     Ok(Flag {
         key: key.to_owned(),

@@ -145,6 +145,17 @@ impl FlagEngine {
         self.flags.get(index).map_or(&[], |f| &f.reads)
     }
 
+    /// The attribute slots any flag reads, each once.
+    pub fn all_reads(&self) -> Vec<usize> {
+        let mut all: Vec<usize> = Vec::new();
+        for s in self.flags.iter().flat_map(|f| &f.reads) {
+            if !all.contains(s) {
+                all.push(*s);
+            }
+        }
+        all
+    }
+
     /// `true` when evaluation depends on the time (expiring overrides or schedules).
     pub fn is_time_dependent(&self) -> bool {
         self.time_dependent
