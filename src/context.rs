@@ -53,7 +53,11 @@ pub struct Slots {
 impl Slots {
     /// Empty slots for a table of `len` attributes.
     pub fn new(len: usize) -> Self {
-        Slots { values: vec![None; len], generations: vec![0; len], counter: 0 }
+        Slots {
+            values: vec![None; len],
+            generations: vec![0; len],
+            counter: 0,
+        }
     }
 
     /// Fills slots from a JSON object of attributes (the generic, slower path).

@@ -55,11 +55,7 @@ mod fallback {
             return "0".into();
         }
         if n.is_infinite() {
-            return if n > 0.0 {
-                "Infinity".into()
-            } else {
-                "-Infinity".into()
-            };
+            return if n > 0.0 { "Infinity".into() } else { "-Infinity".into() };
         }
         let sci = format!("{:e}", n.abs());
         let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
@@ -69,7 +65,7 @@ mod fallback {
         let mut out = String::from(if n < 0.0 { "-" } else { "" });
         if k <= e && e <= 21 {
             out.push_str(&digits);
-            out.extend(core::iter::repeat('0').take((e - k) as usize));
+            out.extend(core::iter::repeat_n('0', (e - k) as usize));
         } else if 0 < e && e <= 21 {
             let (int, frac) = digits.split_at(e as usize);
             out.push_str(int);
@@ -77,7 +73,7 @@ mod fallback {
             out.push_str(frac);
         } else if -6 < e && e <= 0 {
             out.push_str("0.");
-            out.extend(core::iter::repeat('0').take((-e) as usize));
+            out.extend(core::iter::repeat_n('0', (-e) as usize));
             out.push_str(&digits);
         } else {
             let (first, rest) = digits.split_at(1);

@@ -17,7 +17,9 @@ impl<V> KeyMap<V> {
     /// Builds the map. Keys should be unique; for equal keys, which one a lookup returns is
     /// unspecified. Use [`KeyMap::grouped`] to keep every value of a key.
     pub fn from_pairs(entries: Vec<(String, V)>) -> Self {
-        KeyMap { entries: sorted(entries) }
+        KeyMap {
+            entries: sorted(entries),
+        }
     }
 
     /// The value of `key`.

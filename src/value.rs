@@ -3,7 +3,6 @@
 //! Natively it deserialises from any serde source (the tests use serde_json); in Wasm,
 //! `wasm.rs` builds it from JS values directly. The core never depends on a JSON library.
 
-
 /// A JSON value. Objects keep their keys in input order; lookups are linear, which is fastest
 /// for the handful of keys a flag definition or a condition has.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -32,7 +32,13 @@ pub fn start() {
 
 fn install_host() {
     crate::host::install(crate::host::Host {
-        number_to_string: |n| String::from(js_sys::Number::from(n).to_string_with_radix(10).unwrap_or_else(|_| js_sys::JsString::from("NaN"))),
+        number_to_string: |n| {
+            String::from(
+                js_sys::Number::from(n)
+                    .to_string_with_radix(10)
+                    .unwrap_or_else(|_| js_sys::JsString::from("NaN")),
+            )
+        },
         parse_decimal: |s| js_sys::parse_float(s),
     });
 }
@@ -96,8 +102,12 @@ fn invalid(message: String) -> JsValue {
 
 fn snapshot_value(snapshot: &JsValue) -> Result<Value, JsValue> {
     if let Some(text) = snapshot.as_string() {
-        let parsed = js_sys::JSON::parse(&text)
-            .map_err(|e| invalid(format!("not valid JSON: {}", String::from(js_sys::Error::from(e).message()))))?;
+        let parsed = js_sys::JSON::parse(&text).map_err(|e| {
+            invalid(format!(
+                "not valid JSON: {}",
+                String::from(js_sys::Error::from(e).message())
+            ))
+        })?;
         return value_from_js(&parsed).map_err(|e| invalid(e.into()));
     }
     value_from_js(snapshot).map_err(|e| invalid(e.into()))
@@ -130,7 +140,11 @@ fn convert(v: &JsValue, depth: usize) -> Result<Value, &'static str> {
     }
     if js_sys::Array::is_array(v) {
         let array: &js_sys::Array = v.unchecked_ref();
-        return array.iter().map(|item| convert(&item, depth + 1)).collect::<Result<_, _>>().map(Value::Array);
+        return array
+            .iter()
+            .map(|item| convert(&item, depth + 1))
+            .collect::<Result<_, _>>()
+            .map(Value::Array);
     }
     if !v.is_object() {
         return Err("unsupported value (function, symbol or bigint)");
@@ -167,7 +181,15 @@ impl Engine {
         let core = FlagEngine::from_value(&value).map_err(|e| js_error(&e))?;
         let slots = Slots::new(core.attributes().len());
         let cache = DigestCache::new(core.len());
-        Ok(Engine { core, slots, cache, now: None, memo: Vec::new(), out: Vec::new(), scratch: vec![0; SCRATCH] })
+        Ok(Engine {
+            core,
+            slots,
+            cache,
+            now: None,
+            memo: Vec::new(),
+            out: Vec::new(),
+            scratch: vec![0; SCRATCH],
+        })
     }
 
     /// The snapshot's version.
@@ -185,7 +207,10 @@ impl Engine {
     /// Variant keys of flag `index`.
     #[wasm_bindgen(js_name = variantKeys)]
     pub fn variant_keys(&self, index: u32) -> Vec<String> {
-        self.core.flags().get(index as usize).map_or_else(Vec::new, |f| f.variants.iter().map(|v| v.key.clone()).collect())
+        self.core
+            .flags()
+            .get(index as usize)
+            .map_or_else(Vec::new, |f| f.variants.iter().map(|v| v.key.clone()).collect())
     }
 
     /// Attribute names by slot; slot 0 is `now`.
@@ -253,13 +278,16 @@ impl Engine {
         self.touched(slot);
     }
 
-
     /// Applies `updates` bytes of pending updates, then evaluates flag `index`; returns the
     /// packed result.
     pub fn evaluate(&mut self, index: u32, updates: u32) -> f64 {
         self.apply_updates(updates);
         let now = self.now_ms();
-        let ctx = EvalContext { slots: &self.slots, now, cache: Some(&self.cache) };
+        let ctx = EvalContext {
+            slots: &self.slots,
+            now,
+            cache: Some(&self.cache),
+        };
         pack(&self.core.evaluate_index(index as usize, &ctx))
     }
 
@@ -268,7 +296,11 @@ impl Engine {
     pub fn evaluate_all(&mut self, updates: u32) -> u32 {
         self.apply_updates(updates);
         let now = self.now_ms();
-        let ctx = EvalContext { slots: &self.slots, now, cache: Some(&self.cache) };
+        let ctx = EvalContext {
+            slots: &self.slots,
+            now,
+            cache: Some(&self.cache),
+        };
         self.core.evaluate_all_memo(&ctx, &mut self.memo);
         self.out.clear();
         self.out.extend(self.memo.iter().map(|e| e.as_ref().map_or(0.0, pack)));

@@ -14,10 +14,17 @@ fn bucket_vectors_match() {
     let doc = parse(BUCKETING);
     let all = cases(&doc, "cases");
     assert!(all.len() >= 200, "at least 200 vectors");
-    assert!(all.iter().any(|c| !str_of(c, "unit").is_ascii()), "non-ASCII units are covered");
+    assert!(
+        all.iter().any(|c| !str_of(c, "unit").is_ascii()),
+        "non-ASCII units are covered"
+    );
     for c in all {
         let (salt, unit) = (str_of(c, "salt"), str_of(c, "unit"));
-        assert_eq!(bucket(salt, unit).unwrap() as f64, num_of(c, "bucket"), "salt {salt:?} unit {unit:?}");
+        assert_eq!(
+            bucket(salt, unit).unwrap() as f64,
+            num_of(c, "bucket"),
+            "salt {salt:?} unit {unit:?}"
+        );
     }
 }
 
@@ -28,14 +35,23 @@ fn variant_vectors_match() {
         let (salt, unit) = (str_of(c, "salt"), str_of(c, "unit"));
         let pos = variant_position(salt, unit).unwrap();
         assert_eq!(pos as f64, num_of(c, "position"), "{salt:?} {unit:?}");
-        let weights: Vec<u64> = cases(c, "weights").iter().map(|w| percent_to_ppm(w.as_f64().unwrap()).unwrap() as u64).collect();
-        assert_eq!(pick_variant(pos, weights.iter().copied()).map(|i| i as f64), Some(num_of(c, "variant")), "{salt:?} {unit:?}");
+        let weights: Vec<u64> = cases(c, "weights")
+            .iter()
+            .map(|w| percent_to_ppm(w.as_f64().unwrap()).unwrap() as u64)
+            .collect();
+        assert_eq!(
+            pick_variant(pos, weights.iter().copied()).map(|i| i as f64),
+            Some(num_of(c, "variant")),
+            "{salt:?} {unit:?}"
+        );
     }
 }
 
 fn share_inside(salt: &str, percent: f64, n: usize) -> f64 {
     let ppm = percent_to_ppm(percent).unwrap();
-    let inside = (0..n).filter(|i| in_rollout(positions(salt, &format!("user-{i}")).bucket, ppm)).count();
+    let inside = (0..n)
+        .filter(|i| in_rollout(positions(salt, &format!("user-{i}")).bucket, ppm))
+        .count();
     inside as f64 * 100.0 / n as f64
 }
 
@@ -84,7 +100,10 @@ fn variants_split_evenly_inside_a_small_rollout() {
         }
     }
     let share = treatment as f64 / inside as f64;
-    assert!(inside > 1_500 && (share - 0.5).abs() < 0.05, "{treatment}/{inside} in treatment");
+    assert!(
+        inside > 1_500 && (share - 0.5).abs() < 0.05,
+        "{treatment}/{inside} in treatment"
+    );
 }
 
 proptest! {

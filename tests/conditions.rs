@@ -25,10 +25,7 @@ fn load() -> Vec<Value> {
 fn run(case: &Value) -> Result<(), String> {
     let cond = case.get("condition").ok_or("no condition")?;
     let attrs = case.get("attributes").ok_or("no attributes")?;
-    let compile_error = case
-        .get("compileError")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let compile_error = case.get("compileError").and_then(Value::as_bool).unwrap_or(false);
     let mut slots = SlotTable::default();
     let compiled = Condition::compile(cond, &mut slots);
     if compile_error {
@@ -42,11 +39,7 @@ fn run(case: &Value) -> Result<(), String> {
         .get("expected")
         .and_then(Value::as_bool)
         .ok_or("no boolean expected")?;
-    let values: Vec<Option<Value>> = slots
-        .names()
-        .iter()
-        .map(|name| attrs.get(name).cloned())
-        .collect();
+    let values: Vec<Option<Value>> = slots.names().iter().map(|name| attrs.get(name).cloned()).collect();
     let got = compiled.eval(&values);
     if got != expected {
         return Err(format!("expected {expected}, got {got}"));
@@ -73,10 +66,7 @@ fn growthbook_eval_condition_cases() {
         .iter()
         .enumerate()
         .filter_map(|(i, case)| {
-            let name = case
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("<unnamed>");
+            let name = case.get("name").and_then(Value::as_str).unwrap_or("<unnamed>");
             run(case).err().map(|why| format!("  #{i} {name:?}: {why}"))
         })
         .collect();

@@ -13,13 +13,23 @@ const CLOCK: i64 = 1_795_305_600_000;
 #[test]
 fn evaluation_vectors() {
     let failures = evaluation_failures(CLOCK);
-    assert!(failures.is_empty(), "{} failing:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn invalid_snapshots_name_flag_and_field() {
     let failures = invalid_snapshot_failures();
-    assert!(failures.is_empty(), "{} failing:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -46,11 +56,16 @@ fn evaluate_all_agrees_with_evaluate() {
     let doc = parse(EVALUATION);
     let engine = FlagEngine::from_value(doc.get("snapshot").unwrap()).unwrap();
     for i in 0..50 {
-        let attrs = parse(&format!(r#"{{"userId": "user-{i}", "country": "RW", "orgId": "org-{i}", "now": "2026-12-03T00:00:00Z"}}"#));
+        let attrs = parse(&format!(
+            r#"{{"userId": "user-{i}", "country": "RW", "orgId": "org-{i}", "now": "2026-12-03T00:00:00Z"}}"#
+        ));
         let slots = trimtab::context::Slots::from_object(engine.slot_table(), &attrs);
         let ctx = trimtab::flags::EvalContext::new(&slots, 1_796_256_000_000);
         let cache = trimtab::flags::DigestCache::new(engine.len());
-        let cached = trimtab::flags::EvalContext { cache: Some(&cache), ..ctx };
+        let cached = trimtab::flags::EvalContext {
+            cache: Some(&cache),
+            ..ctx
+        };
         let all = engine.evaluate_all(&ctx);
         for (f, e) in engine.flags().iter().zip(&all) {
             assert_eq!(*e, engine.evaluate(&f.key, &ctx), "{}", f.key);
@@ -63,8 +78,12 @@ fn evaluate_all_agrees_with_evaluate() {
 #[test]
 fn emergency_switch_turns_everyone_off() {
     let on = parse(r#"{"version": "1", "flags": [{"key": "f", "enabled": true, "rollout": 100}]}"#);
-    let off = parse(r#"{"version": "2", "flags": [{"key": "f", "enabled": true, "rollout": 100, "adminOverride": "off"}]}"#);
-    let (on, off) = (FlagEngine::from_value(&on).unwrap(), FlagEngine::from_value(&off).unwrap());
+    let off =
+        parse(r#"{"version": "2", "flags": [{"key": "f", "enabled": true, "rollout": 100, "adminOverride": "off"}]}"#);
+    let (on, off) = (
+        FlagEngine::from_value(&on).unwrap(),
+        FlagEngine::from_value(&off).unwrap(),
+    );
     for i in 0..1000 {
         let attrs = parse(&format!(r#"{{"userId": "u{i}"}}"#));
         assert!(on.evaluate_attributes("f", &attrs, CLOCK).enabled);
@@ -89,7 +108,16 @@ fn a_thousand_flags_load_and_evaluate() {
 #[test]
 fn deep_prerequisite_chains_are_refused() {
     let flags: Vec<String> = (0..40)
-        .map(|i| format!(r#"{{"key": "f{i}", "prerequisites": [{}]}}"#, if i > 0 { format!(r#"{{"flag": "f{}"}}"#, i - 1) } else { String::new() }))
+        .map(|i| {
+            format!(
+                r#"{{"key": "f{i}", "prerequisites": [{}]}}"#,
+                if i > 0 {
+                    format!(r#"{{"flag": "f{}"}}"#, i - 1)
+                } else {
+                    String::new()
+                }
+            )
+        })
         .collect();
     let snap = parse(&format!(r#"{{"version": "1", "flags": [{}]}}"#, flags.join(",")));
     let err = FlagEngine::from_value(&snap).unwrap_err();

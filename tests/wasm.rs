@@ -12,7 +12,10 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
 fn code_of(err: &JsValue) -> String {
-    js_sys::Reflect::get(err, &JsValue::from_str("code")).ok().and_then(|c| c.as_string()).unwrap_or_default()
+    js_sys::Reflect::get(err, &JsValue::from_str("code"))
+        .ok()
+        .and_then(|c| c.as_string())
+        .unwrap_or_default()
 }
 
 #[wasm_bindgen_test]
@@ -50,9 +53,15 @@ fn engine_binding_loads_snapshots_and_refuses_bad_ones() {
     let engine = Engine::new(JsValue::from_str(&text)).expect("loads from a JSON string");
     assert_eq!(engine.version(), "42");
     assert_eq!(engine.flag_keys().len(), cases(snapshot, "flags").len());
-    let err = Engine::new(JsValue::from_str("{not json")).err().expect("bad JSON is refused");
+    let err = Engine::new(JsValue::from_str("{not json"))
+        .err()
+        .expect("bad JSON is refused");
     assert_eq!(code_of(&err), "INVALID_SNAPSHOT");
-    let err = Engine::new(JsValue::from_str(r#"{"version":"1","flags":[{"key":"f","rollout":101}]}"#)).err().unwrap();
+    let err = Engine::new(JsValue::from_str(
+        r#"{"version":"1","flags":[{"key":"f","rollout":101}]}"#,
+    ))
+    .err()
+    .unwrap();
     assert_eq!(code_of(&err), "INVALID_SNAPSHOT");
 }
 
@@ -65,7 +74,10 @@ fn to_json(v: &Value) -> String {
         Value::Array(a) => format!("[{}]", a.iter().map(to_json).collect::<Vec<_>>().join(",")),
         Value::Object(o) => format!(
             "{{{}}}",
-            o.iter().map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), to_json(v))).collect::<Vec<_>>().join(",")
+            o.iter()
+                .map(|(k, v)| format!("{}:{}", serde_json::to_string(k).unwrap(), to_json(v)))
+                .collect::<Vec<_>>()
+                .join(",")
         ),
     }
 }
@@ -73,7 +85,12 @@ fn to_json(v: &Value) -> String {
 #[wasm_bindgen_test]
 fn simd_batch_matches_scalar() {
     use trimtab::bucket::{positions, positions4};
-    let salts = ["a", "phoenix_pipeline", "x/y.z-1", "USE_OPTIMIZED_PROMPTS_WITH_A_RATHER_LONG_SALT_0123456789"];
+    let salts = [
+        "a",
+        "phoenix_pipeline",
+        "x/y.z-1",
+        "USE_OPTIMIZED_PROMPTS_WITH_A_RATHER_LONG_SALT_0123456789",
+    ];
     for i in 0..500u32 {
         let units = [
             format!("user-{i}"),
@@ -81,8 +98,18 @@ fn simd_batch_matches_scalar() {
             format!("{}{}", "u".repeat((i % 60) as usize), i),
             format!("🚀{i}"),
         ];
-        let s = [salts[(i % 4) as usize], salts[((i + 1) % 4) as usize], salts[((i + 2) % 4) as usize], salts[((i + 3) % 4) as usize]];
-        let u = [units[0].as_str(), units[1].as_str(), units[2].as_str(), units[3].as_str()];
+        let s = [
+            salts[(i % 4) as usize],
+            salts[((i + 1) % 4) as usize],
+            salts[((i + 2) % 4) as usize],
+            salts[((i + 3) % 4) as usize],
+        ];
+        let u = [
+            units[0].as_str(),
+            units[1].as_str(),
+            units[2].as_str(),
+            units[3].as_str(),
+        ];
         let batch = positions4(s, u);
         for k in 0..4 {
             assert_eq!(batch[k], positions(s[k], u[k]), "{:?} {:?}", s[k], u[k]);

@@ -22,7 +22,6 @@ mod simd {
     use super::super::{ppm_of_words, Positions};
     use core::arch::wasm32::*;
 
-
     /// One padded block (`salt ":" unit`, at most 55 bytes) as 16 big-endian words.
     fn block(salt: &str, unit: &str) -> [u32; 16] {
         let mut buf = [0u8; 64];
@@ -74,7 +73,12 @@ mod simd {
             b = a;
             a = u32x4_add(t1, u32x4_add(s0, maj));
         }
-        let out = [u32x4_add(a, iv[0]), u32x4_add(b, iv[1]), u32x4_add(c, iv[2]), u32x4_add(d, iv[3])];
+        let out = [
+            u32x4_add(a, iv[0]),
+            u32x4_add(b, iv[1]),
+            u32x4_add(c, iv[2]),
+            u32x4_add(d, iv[3]),
+        ];
         let lane = |v: v128, i: usize| match i {
             0 => u32x4_extract_lane::<0>(v),
             1 => u32x4_extract_lane::<1>(v),

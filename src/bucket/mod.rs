@@ -59,7 +59,9 @@ pub fn validate_salt(salt: &str) -> Result<(), BucketError> {
         return Err(BucketError::InvalidSalt("empty".into()));
     }
     if salt.len() > MAX_SALT_LEN {
-        return Err(BucketError::InvalidSalt(format!("longer than {MAX_SALT_LEN} characters")));
+        return Err(BucketError::InvalidSalt(format!(
+            "longer than {MAX_SALT_LEN} characters"
+        )));
     }
     match salt.bytes().find(|b| !is_salt_byte(*b)) {
         Some(b) if b.is_ascii_graphic() => Err(BucketError::InvalidSalt(format!(
@@ -89,7 +91,11 @@ pub struct Positions {
 
 /// Hashes without validating (the caller validated the salt when the snapshot was loaded).
 pub fn positions(salt: &str, unit: &str) -> Positions {
-    let state = Sha256::new().update(salt.as_bytes()).update(b":").update(unit.as_bytes()).finish_words();
+    let state = Sha256::new()
+        .update(salt.as_bytes())
+        .update(b":")
+        .update(unit.as_bytes())
+        .finish_words();
     Positions {
         bucket: ppm_of_words(state[0], state[1]),
         variant: ppm_of_words(state[2], state[3]),

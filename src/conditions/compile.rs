@@ -6,15 +6,7 @@ use super::{decimal, Cmp, ConditionError, Node, Op, Path, EQ, GT, LT, MAX_DEPTH,
 use crate::context::SlotTable;
 use crate::value::Value;
 
-const TYPES: [&str; 7] = [
-    "string",
-    "number",
-    "boolean",
-    "object",
-    "array",
-    "null",
-    "undefined",
-];
+const TYPES: [&str; 7] = ["string", "number", "boolean", "object", "array", "null", "undefined"];
 
 /// Every operator: the relational ones (`===` for the first two, JS `<` for the next four),
 /// their version forms, then the rest.
@@ -51,10 +43,7 @@ const MASKS: [u8; 6] = [EQ, LT | GT | UNORDERED, LT, LT | EQ, GT, GT | EQ];
 fn is_operator_object(v: &Value) -> bool {
     match v {
         Value::Object(members) => {
-            !members.is_empty()
-                && members
-                    .iter()
-                    .all(|(k, _)| k.as_bytes().first() == Some(&b'$'))
+            !members.is_empty() && members.iter().all(|(k, _)| k.as_bytes().first() == Some(&b'$'))
         }
         _ => false,
     }
@@ -140,18 +129,9 @@ impl<'v> Compiler<'_, 'v> {
         Box::new(match kind {
             Kind::Unknown => ConditionError::UnknownOperator { path, op: text },
             Kind::Unsupported => ConditionError::Unsupported { path, op: text },
-            Kind::Bad => ConditionError::BadOperand {
-                path,
-                message: text,
-            },
-            Kind::Regex => ConditionError::BadRegex {
-                path,
-                message: text,
-            },
-            Kind::Deep => ConditionError::TooDeep {
-                path,
-                limit: MAX_DEPTH,
-            },
+            Kind::Bad => ConditionError::BadOperand { path, message: text },
+            Kind::Regex => ConditionError::BadRegex { path, message: text },
+            Kind::Deep => ConditionError::TooDeep { path, limit: MAX_DEPTH },
         })
     }
 
@@ -165,10 +145,7 @@ impl<'v> Compiler<'_, 'v> {
 
     fn condition(&mut self, cond: &'v Value, top: bool) -> R<Node> {
         let Value::Object(members) = cond else {
-            return Err(self.fail(
-                Kind::Bad,
-                ["expected a condition object, found ", cond.type_name(), ""],
-            ));
+            return Err(self.fail(Kind::Bad, ["expected a condition object, found ", cond.type_name(), ""]));
         };
         self.enter()?;
         let mut nodes = Vec::new();
@@ -179,11 +156,7 @@ impl<'v> Compiler<'_, 'v> {
                     let Value::Array(items) = value else {
                         return Err(self.fail(
                             Kind::Bad,
-                            [
-                                key,
-                                " needs an array of conditions, found ",
-                                value.type_name(),
-                            ],
+                            [key, " needs an array of conditions, found ", value.type_name()],
                         ));
                     };
                     let mut list = Vec::new();

@@ -1,10 +1,7 @@
 //! Evaluating a compiled [`Node`] tree against attribute slots (never panics; recursion is
 //! bounded by the compile-time depth cap, never by attribute data).
 
-use super::js::{
-    compare_version, is_in, js_compare, json_eq, strict_eq, to_js_string, to_number,
-    truthy,
-};
+use super::js::{compare_version, is_in, js_compare, json_eq, strict_eq, to_js_string, to_number, truthy};
 use super::{Cmp, Node, Op, Path, MAX_DEPTH, UNORDERED};
 use crate::value::Value;
 use core::mem::ManuallyDrop;
@@ -61,9 +58,7 @@ fn resolve<'a>(path: &Path, attrs: &'a [Option<Value>], elem: &'a Value) -> Resu
 fn eval_node(node: &Node, attrs: &[Option<Value>], elem: &Value) -> bool {
     match node {
         Node::All(nodes) => nodes.iter().all(|n| eval_node(n, attrs, elem)),
-        Node::Any(nodes, negated) => {
-            (nodes.is_empty() || nodes.iter().any(|n| eval_node(n, attrs, elem))) != *negated
-        }
+        Node::Any(nodes, negated) => (nodes.is_empty() || nodes.iter().any(|n| eval_node(n, attrs, elem))) != *negated,
         Node::Field(path, ops) => match resolve(path, attrs, elem) {
             Ok(v) => eval_ops(ops, v),
             Err(len) => eval_len(ops, len),
@@ -113,11 +108,7 @@ fn eval_op(op: &Op, v: &Value) -> bool {
             .unwrap_or_default()
             .iter()
             .any(|e| truthy(e) && eval_node(n, &[], e)),
-        Op::All(tests) => array().is_some_and(|items| {
-            tests
-                .iter()
-                .all(|t| items.iter().any(|e| eval_ops(t, e)))
-        }),
+        Op::All(tests) => array().is_some_and(|items| tests.iter().all(|t| items.iter().any(|e| eval_ops(t, e)))),
         Op::Regex(re) => re.is_match(&to_js_string(v)),
         Op::Type(t) => v.type_name() == *t,
     }

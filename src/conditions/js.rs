@@ -206,7 +206,7 @@ pub(crate) fn json_eq(a: &Value, b: &Value, depth: usize) -> bool {
 pub(crate) fn js_compare(a: &Value, b: &Value) -> Option<Ordering> {
     let prim = |v: &Value| matches!(v, Value::String(_) | Value::Array(_) | Value::Object(_));
     if prim(a) && prim(b) {
-        return Some(compare_utf16(to_js_string(a).as_bytes(), to_js_string(b).as_bytes()));
+        return Some(compare_utf16(&to_js_string(a), &to_js_string(b)));
     }
     to_number(a).partial_cmp(&to_number(b))
 }
@@ -248,7 +248,7 @@ fn version_walk(v: &Value, mut padded: &[u8], mut out: Option<&mut String>) -> O
             }
             if c == b'+' {
                 if suffix_from == usize::MAX {
-                    suffix_from = after_last_line_terminator(b);
+                    suffix_from = after_last_line_terminator(input);
                 }
                 if end >= suffix_from {
                     break;
@@ -286,23 +286,24 @@ fn feed(piece: &str, padded: &mut &[u8], out: &mut Option<&mut String>) -> Optio
         out.push_str(piece);
         return None;
     }
-    // Compared with as much of `padded` as it is long.
-    let head = padded.get(..piece.len()).unwrap_or(padded);
-    match compare_utf16(piece.as_bytes(), head) {
-        Ordering::Equal => *padded = padded.get(piece.len()..).unwrap_or_default(),
-        ord => return Some(ord),
+    for c in piece.bytes() {
+        let [p, ref rest @ ..] = **padded else {
+            return Some(Ordering::Greater);
+        };
+        if p != c {
+            return Some(utf16_key(c).cmp(&utf16_key(p)));
+        }
+        *padded = rest;
     }
     None
 }
 
-/// The offset just past the last line terminator in `b` (0 when there is none).
-fn after_last_line_terminator(b: &[u8]) -> usize {
+/// The offset just past the last line terminator in `s` (0 when there is none).
+fn after_last_line_terminator(s: &str) -> usize {
     let mut after = 0;
-    for (i, &c) in b.iter().enumerate() {
-        let u2028 =
-            c == 0xE2 && b.get(i + 1) == Some(&0x80) && matches!(b.get(i + 2), Some(0xA8 | 0xA9));
-        if c == b'\n' || c == b'\r' || u2028 {
-            after = i + 1;
+    for (i, c) in s.char_indices() {
+        if super::regex::is_line_terminator(c) {
+            after = i + c.len_utf8();
         }
     }
     after
@@ -320,17 +321,25 @@ pub(crate) fn compare_version(v: &Value, padded: &str) -> Ordering {
     version_walk(v, padded.as_bytes(), None)
 }
 
-/// Compares two strings (as UTF-8) as JS does, by UTF-16 code units. UTF-8 bytes order like
-/// code points, which differs only in that U+E000..U+FFFF (lead bytes EE, EF) sort after
-/// supplementary characters (lead bytes F0..F4, surrogate pairs in UTF-16) instead of before them.
-/// Where two strings first differ both sit at the same kind of byte (they share the prefix), so
-/// remapping those two lead bytes above F4 is enough.
-pub(crate) fn compare_utf16(a: &[u8], b: &[u8]) -> Ordering {
-    let key = |c: u8| if c & 0xFE == 0xEE { c | 0x10 } else { c };
-    for (x, y) in a.iter().zip(b) {
+/// Compares two strings as JS does, by UTF-16 code units. UTF-8 bytes order like code points,
+/// which differs only in that U+E000..U+FFFF (lead bytes EE, EF) sort after supplementary
+/// characters (lead bytes F0..F4, surrogate pairs in UTF-16) instead of before them. Where two
+/// strings first differ both sit at the same kind of byte (they share the prefix), so remapping
+/// those two lead bytes above F4 is enough.
+pub(crate) fn compare_utf16(a: &str, b: &str) -> Ordering {
+    for (x, y) in a.bytes().zip(b.bytes()) {
         if x != y {
-            return key(*x).cmp(&key(*y));
+            return utf16_key(x).cmp(&utf16_key(y));
         }
     }
     a.len().cmp(&b.len())
+}
+
+/// The order key of a UTF-8 byte where two strings first differ (see [`compare_utf16`]).
+fn utf16_key(c: u8) -> u8 {
+    if c & 0xFE == 0xEE {
+        c | 0x10
+    } else {
+        c
+    }
 }

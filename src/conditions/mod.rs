@@ -30,8 +30,9 @@
 //! a string, `$type` without a known type name, and nesting deeper than [`MAX_DEPTH`]. The
 //! conformance vectors mark the GrowthBook cases this affects with `"compileError": true`.
 //! `$regex` uses the small engine in `regex.rs`: lookaround and backreferences are rejected,
-//! characters are matched by Unicode scalar value rather than UTF-16 unit, and a match that
-//! exceeds its step budget counts as no match. Paths do not see JS prototype properties.
+//! characters are matched by Unicode scalar value rather than UTF-16 unit, and a text too long
+//! for the matcher (pattern size times text length over about a million) counts as no match.
+//! Paths do not see JS prototype properties.
 
 mod compile;
 mod eval;
@@ -103,14 +104,11 @@ impl fmt::Display for ConditionError {
         let limit;
         let (path, parts): (&str, [&str; 3]) = match self {
             ConditionError::UnknownOperator { path, op } => (path, [": unknown operator ", op, ""]),
-            ConditionError::Unsupported { path, op } => (
-                path,
-                [": operator ", op, " is not supported (no saved groups)"],
-            ),
-            ConditionError::BadOperand { path, message } => (path, [": ", message, ""]),
-            ConditionError::BadRegex { path, message } => {
-                (path, [": invalid $regex: ", message, ""])
+            ConditionError::Unsupported { path, op } => {
+                (path, [": operator ", op, " is not supported (no saved groups)"])
             }
+            ConditionError::BadOperand { path, message } => (path, [": ", message, ""]),
+            ConditionError::BadRegex { path, message } => (path, [": invalid $regex: ", message, ""]),
             ConditionError::TooDeep { path, limit: n } => {
                 limit = decimal(*n);
                 (path, [": condition nested deeper than ", &limit, " levels"])

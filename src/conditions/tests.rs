@@ -7,12 +7,7 @@ use super::*;
 use core::cmp::Ordering;
 
 fn obj(members: &[(&str, Value)]) -> Value {
-    Value::Object(
-        members
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    )
+    Value::Object(members.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
 }
 
 fn s(x: &str) -> Value {
@@ -31,11 +26,7 @@ fn arr(items: &[Value]) -> Value {
 fn check(cond: &Value, attrs: &Value) -> bool {
     let mut slots = SlotTable::default();
     let c = Condition::compile(cond, &mut slots).expect("compiles");
-    let values: Vec<Option<Value>> = slots
-        .names()
-        .iter()
-        .map(|k| attrs.get(k).cloned())
-        .collect();
+    let values: Vec<Option<Value>> = slots.names().iter().map(|k| attrs.get(k).cloned()).collect();
     c.eval(&values)
 }
 
@@ -162,20 +153,14 @@ fn growthbook_version_compare_cases() {
     let cmp = |a: &str, b: &str| js::compare_version(&s(a), &padded_version(&s(b)));
     for (a, b) in lt {
         assert_eq!(cmp(a, b), Ordering::Less, "{a} < {b}");
-        assert!(check(
-            &obj(&[("v", obj(&[("$vlt", s(b))]))]),
-            &obj(&[("v", s(a))])
-        ));
+        assert!(check(&obj(&[("v", obj(&[("$vlt", s(b))]))]), &obj(&[("v", s(a))])));
     }
     for (a, b, want) in gt {
         assert_eq!(cmp(a, b) == Ordering::Greater, want, "{a} > {b}");
     }
     for (a, b) in eq {
         assert_eq!(cmp(a, b), Ordering::Equal, "{a} == {b}");
-        assert!(check(
-            &obj(&[("v", obj(&[("$veq", s(b))]))]),
-            &obj(&[("v", s(a))])
-        ));
+        assert!(check(&obj(&[("v", obj(&[("$veq", s(b))]))]), &obj(&[("v", s(a))])));
     }
     assert_eq!(padded_version(&n(2.0)), padded_version(&s("2")));
     assert_eq!(padded_version(&Value::Null), "    0");
@@ -243,10 +228,7 @@ fn depth_is_capped() {
     let cond = obj(&[("$not", cond)]);
     assert!(matches!(
         compile_err(&cond),
-        ConditionError::TooDeep {
-            limit: MAX_DEPTH,
-            ..
-        }
+        ConditionError::TooDeep { limit: MAX_DEPTH, .. }
     ));
 
     let mut ops = n(1.0);
@@ -312,23 +294,11 @@ fn coercions_follow_growthbook() {
 #[test]
 fn eval_never_panics_on_odd_inputs() {
     let conds = [
-        obj(&[
-            ("a", n(1.0)),
-            ("b.c.d", obj(&[("$gt", s("x")), ("$size", n(0.0))])),
-        ]),
-        obj(&[(
-            "a",
-            obj(&[("$elemMatch", obj(&[("x.y", obj(&[("$vgt", n(1.5))]))]))]),
-        )]),
-        obj(&[(
-            "a",
-            obj(&[("$all", arr(&[obj(&[("$regex", s("^(a+)+$"))])]))]),
-        )]),
+        obj(&[("a", n(1.0)), ("b.c.d", obj(&[("$gt", s("x")), ("$size", n(0.0))]))]),
+        obj(&[("a", obj(&[("$elemMatch", obj(&[("x.y", obj(&[("$vgt", n(1.5))]))]))]))]),
+        obj(&[("a", obj(&[("$all", arr(&[obj(&[("$regex", s("^(a+)+$"))])]))]))]),
         obj(&[("a", arr(&[n(f64::NAN), Value::Null]))]),
-        obj(&[(
-            "a",
-            obj(&[("$in", arr(&[n(f64::NAN)])), ("$veq", obj(&[]))]),
-        )]),
+        obj(&[("a", obj(&[("$in", arr(&[n(f64::NAN)])), ("$veq", obj(&[]))]))]),
     ];
     // Deep, but not so deep that `Value`'s own derived Clone/Drop overflow the test stack.
     let mut deep = Value::Null;

@@ -7,9 +7,9 @@ use super::FlagError;
 use crate::bucket::{percent_to_ppm, validate_salt};
 use crate::conditions::Condition;
 use crate::context::SlotTable;
+use crate::keymap::KeyMap;
 use crate::time::parse_rfc3339;
 use crate::value::{format_number as num, Value};
-use crate::keymap::KeyMap;
 
 /// Longest flag key, stickiness attribute or variant key, in bytes.
 const MAX_KEY_LEN: usize = 200;
@@ -106,7 +106,13 @@ impl FlagEngine {
                 || f.schedule.iter().any(|s| partial(s.rollout));
         }
         let time_dependent = flags.iter().any(|f| f.reads.contains(&0));
-        Ok(FlagEngine { version, flags, index, slots, time_dependent })
+        Ok(FlagEngine {
+            version,
+            flags,
+            index,
+            slots,
+            time_dependent,
+        })
     }
 }
 
@@ -142,7 +148,16 @@ fn collect_keys(flags: &[Value]) -> Res<Vec<String>> {
     let order = crate::keymap::sort_order(&refs);
     if let Some(w) = order.windows(2).find(|w| refs[w[0]] == refs[w[1]]) {
         let (key, first, second) = (refs[w[0]], w[0], w[1]);
-        return Err(FlagError::snapshot(Some(key), "key", &cat(&["duplicate key (", &item("flags", first, ""), " and ", &item("flags", second, ")")])));
+        return Err(FlagError::snapshot(
+            Some(key),
+            "key",
+            &cat(&[
+                "duplicate key (",
+                &item("flags", first, ""),
+                " and ",
+                &item("flags", second, ")"),
+            ]),
+        ));
     }
     Ok(keys)
 }
@@ -201,9 +216,12 @@ fn opt_bool(v: &Value, field: &str, at: &At) -> Res<Option<bool>> {
 fn opt_percent(v: Option<&Value>, field: &str, at: &At) -> Res<Option<u32>> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(p)) => percent_to_ppm(*p)
-            .map(Some)
-            .ok_or_else(|| at.err(field, &cat(&[&num(*p), " is not a percentage in [0, 100] with at most 4 decimals"]))),
+        Some(Value::Number(p)) => percent_to_ppm(*p).map(Some).ok_or_else(|| {
+            at.err(
+                field,
+                &cat(&[&num(*p), " is not a percentage in [0, 100] with at most 4 decimals"]),
+            )
+        }),
         Some(other) => Err(at.got(field, "a number", other)),
     }
 }
@@ -231,7 +249,10 @@ fn admin_override(v: Option<&Value>, at: &At) -> Res<Option<bool>> {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s == "on" => Ok(Some(true)),
         Some(Value::String(s)) if s == "off" => Ok(Some(false)),
-        Some(Value::String(s)) => Err(at.err("adminOverride", &cat(&["expected null, \"on\" or \"off\", got \"", clip(s), "\""]))),
+        Some(Value::String(s)) => Err(at.err(
+            "adminOverride",
+            &cat(&["expected null, \"on\" or \"off\", got \"", clip(s), "\""]),
+        )),
         Some(other) => Err(at.got("adminOverride", "null, \"on\" or \"off\"", other)),
     }
 }
@@ -256,7 +277,8 @@ fn compile_rules(v: &Value, at: &At, slots: &mut SlotTable, reads: &mut Vec<usiz
         if cond_value.as_object().is_none() {
             return Err(at.got(&item("rules", i, ".condition"), "an object", cond_value));
         }
-        let condition = Condition::compile(cond_value, slots).map_err(|e| at.err(&item("rules", i, ".condition"), &e.to_string()))?;
+        let condition = Condition::compile(cond_value, slots)
+            .map_err(|e| at.err(&item("rules", i, ".condition"), &e.to_string()))?;
         // Which attributes this rule reads: compile once more against an empty table.
         let mut own = SlotTable::default();
         if Condition::compile(cond_value, &mut own).is_ok() {
@@ -276,13 +298,21 @@ fn compile_variants(v: &Value, at: &At) -> Res<Vec<Variant>> {
             _ => return Err(at.err(&item("variants", i, ".key"), "expected a string of 1-200 bytes")),
         };
         if out.iter().any(|o| o.key == key) {
-            return Err(at.err(&item("variants", i, ".key"), &cat(&["duplicate variant \"", &key, "\""])));
+            return Err(at.err(
+                &item("variants", i, ".key"),
+                &cat(&["duplicate variant \"", &key, "\""]),
+            ));
         }
         let weight = match x.get("weight") {
             Some(Value::Number(w)) => percent_to_ppm(*w).map(u64::from),
             _ => None,
         }
-        .ok_or_else(|| at.err(&item("variants", i, ".weight"), "expected a number in [0, 100] with at most 4 decimals"))?;
+        .ok_or_else(|| {
+            at.err(
+                &item("variants", i, ".weight"),
+                "expected a number in [0, 100] with at most 4 decimals",
+            )
+        })?;
         out.push(Variant { key, weight });
     }
     if !out.is_empty() && out.iter().all(|x| x.weight == 0) {
@@ -295,13 +325,24 @@ fn compile_prerequisites(v: &Value, at: &At, index: &KeyMap<usize>, flags: &[Fla
     let mut out = Vec::new();
     for (i, p) in list(v, "prerequisites", at)?.iter().enumerate() {
         let field = |rest: &str| item("prerequisites", i, rest);
-        let key = p.get("flag").and_then(Value::as_str).ok_or_else(|| at.err(&field(".flag"), "expected a flag key"))?;
-        let flag = *index.get(key).ok_or_else(|| at.err(&field(".flag"), &cat(&["unknown flag \"", key, "\""])))?;
-        let enabled = opt_bool(p, "enabled", at).map_err(|_| at.err(&field(".enabled"), "expected a boolean"))?.unwrap_or(true);
+        let key = p
+            .get("flag")
+            .and_then(Value::as_str)
+            .ok_or_else(|| at.err(&field(".flag"), "expected a flag key"))?;
+        let flag = *index
+            .get(key)
+            .ok_or_else(|| at.err(&field(".flag"), &cat(&["unknown flag \"", key, "\""])))?;
+        let enabled = opt_bool(p, "enabled", at)
+            .map_err(|_| at.err(&field(".enabled"), "expected a boolean"))?
+            .unwrap_or(true);
         let variant = match opt_str(p, "variant", at).map_err(|_| at.err(&field(".variant"), "expected a string"))? {
             None => None,
-            Some(name) => Some(flags.get(flag).and_then(|f| f.variants.iter().position(|x| x.key == name))
-                .ok_or_else(|| at.err(&field(".variant"), &no_variant(key, name)))?),
+            Some(name) => Some(
+                flags
+                    .get(flag)
+                    .and_then(|f| f.variants.iter().position(|x| x.key == name))
+                    .ok_or_else(|| at.err(&field(".variant"), &no_variant(key, name)))?,
+            ),
         };
         out.push(Prerequisite { flag, enabled, variant });
     }
@@ -312,15 +353,35 @@ fn compile_schedule(v: &Value, at: &At, base: Option<u32>, stages: &[u32]) -> Re
     let mut steps = Vec::new();
     for (i, s) in list(v, "schedule", at)?.iter().enumerate() {
         let field = |rest: &str| item("schedule", i, rest);
-        let when = s.get("at").and_then(Value::as_str).and_then(parse_rfc3339)
-            .ok_or_else(|| at.err(&field(".at"), "expected an RFC 3339 timestamp such as 2026-12-01T00:00:00Z"))?;
-        let rollout = opt_percent(s.get("rollout"), &field(".rollout"), at)?.ok_or_else(|| at.err(&field(".rollout"), "missing"))?;
+        let when = s
+            .get("at")
+            .and_then(Value::as_str)
+            .and_then(parse_rfc3339)
+            .ok_or_else(|| {
+                at.err(
+                    &field(".at"),
+                    "expected an RFC 3339 timestamp such as 2026-12-01T00:00:00Z",
+                )
+            })?;
+        let rollout = opt_percent(s.get("rollout"), &field(".rollout"), at)?
+            .ok_or_else(|| at.err(&field(".rollout"), "missing"))?;
         if steps.last().is_some_and(|prev: &ScheduleStep| prev.at >= when) {
             return Err(at.err(&field(".at"), "steps must be in strictly increasing time order"));
         }
         let from = steps.last().map(|p: &ScheduleStep| p.rollout).or(base).unwrap_or(0);
         check_ramp_ppm(from, rollout, stages).map_err(|skipped| {
-            at.err(&field(".rollout"), &cat(&["ramp from ", &pct(from), "% to ", &pct(rollout), "% skips the ", &pct(skipped), "% stage"]))
+            at.err(
+                &field(".rollout"),
+                &cat(&[
+                    "ramp from ",
+                    &pct(from),
+                    "% to ",
+                    &pct(rollout),
+                    "% skips the ",
+                    &pct(skipped),
+                    "% stage",
+                ]),
+            )
         })?;
         steps.push(ScheduleStep { at: when, rollout });
     }
@@ -342,7 +403,11 @@ const MAX_PREREQUISITE_DEPTH: usize = 32;
 /// depth-first search: no recursion driven by input).
 fn reject_cycles(flags: &[Flag]) -> Res<()> {
     #[derive(Clone, Copy, PartialEq)]
-    enum Mark { New, Open, Done }
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
     let mut mark = vec![Mark::New; flags.len()];
     let mut depth = vec![0usize; flags.len()];
     for start in 0..flags.len() {
@@ -356,8 +421,11 @@ fn reject_cycles(flags: &[Flag]) -> Res<()> {
             *next += 1;
             match flags[node].prerequisites.get(i).map(|p| p.flag) {
                 Some(dep) if mark[dep] == Mark::Open => {
-                    return Err(FlagError::snapshot(Some(&flags[node].key), &item("prerequisites", i, ".flag"),
-                        &cat(&["prerequisite cycle through \"", &flags[dep].key, "\""])));
+                    return Err(FlagError::snapshot(
+                        Some(&flags[node].key),
+                        &item("prerequisites", i, ".flag"),
+                        &cat(&["prerequisite cycle through \"", &flags[dep].key, "\""]),
+                    ));
                 }
                 Some(dep) if mark[dep] == Mark::New => {
                     mark[dep] = Mark::Open;
@@ -366,10 +434,18 @@ fn reject_cycles(flags: &[Flag]) -> Res<()> {
                 Some(_) => {}
                 None => {
                     mark[node] = Mark::Done;
-                    depth[node] = 1 + flags[node].prerequisites.iter().map(|p| depth[p.flag]).max().unwrap_or(0);
+                    depth[node] = 1 + flags[node]
+                        .prerequisites
+                        .iter()
+                        .map(|p| depth[p.flag])
+                        .max()
+                        .unwrap_or(0);
                     if depth[node] > MAX_PREREQUISITE_DEPTH {
-                        return Err(FlagError::snapshot(Some(&flags[node].key), "prerequisites",
-                            "prerequisite chain deeper than 32 flags"));
+                        return Err(FlagError::snapshot(
+                            Some(&flags[node].key),
+                            "prerequisites",
+                            "prerequisite chain deeper than 32 flags",
+                        ));
                     }
                     stack.pop();
                 }
@@ -422,8 +498,13 @@ fn apply_overrides(v: Option<&Value>, flags: &mut [Flag], index: &KeyMap<usize>)
     for (i, o) in items.iter().enumerate() {
         let name = item("overrides", i, "");
         let at = At { flag: Some(&name) };
-        let key = o.get("flag").and_then(Value::as_str).ok_or_else(|| at.err("flag", "expected a flag key"))?;
-        let fi = *index.get(key).ok_or_else(|| at.err("flag", &cat(&["unknown flag \"", key, "\""])))?;
+        let key = o
+            .get("flag")
+            .and_then(Value::as_str)
+            .ok_or_else(|| at.err("flag", "expected a flag key"))?;
+        let fi = *index
+            .get(key)
+            .ok_or_else(|| at.err("flag", &cat(&["unknown flag \"", key, "\""])))?;
         let unit = match o.get("unit") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             _ => return Err(at.err("unit", "expected a non-empty string")),
@@ -431,15 +512,27 @@ fn apply_overrides(v: Option<&Value>, flags: &mut [Flag], index: &KeyMap<usize>)
         let enabled = opt_bool(o, "enabled", &at)?.ok_or_else(|| at.err("enabled", "missing"))?;
         let variant = match opt_str(o, "variant", &at)? {
             None => None,
-            Some(vk) => Some(flags[fi].variants.iter().position(|x| x.key == vk)
-                .ok_or_else(|| at.err("variant", &no_variant(key, vk)))?),
+            Some(vk) => Some(
+                flags[fi]
+                    .variants
+                    .iter()
+                    .position(|x| x.key == vk)
+                    .ok_or_else(|| at.err("variant", &no_variant(key, vk)))?,
+            ),
         };
         let expires_at = match opt_str(o, "expiresAt", &at)? {
             None => None,
             Some(s) => Some(parse_rfc3339(s).ok_or_else(|| at.err("expiresAt", "expected an RFC 3339 timestamp"))?),
         };
         opt_str(o, "reason", &at)?;
-        per_flag[fi].push((unit, Override { enabled, variant, expires_at }));
+        per_flag[fi].push((
+            unit,
+            Override {
+                enabled,
+                variant,
+                expires_at,
+            },
+        ));
     }
     for (flag, pairs) in flags.iter_mut().zip(per_flag) {
         if !pairs.is_empty() {

@@ -78,7 +78,13 @@ pub struct Evaluation {
 
 impl Evaluation {
     fn off(reason: Reason) -> Self {
-        Evaluation { enabled: false, reason, variant: None, bucket: None, rule_index: None }
+        Evaluation {
+            enabled: false,
+            reason,
+            variant: None,
+            bucket: None,
+            rule_index: None,
+        }
     }
 }
 
@@ -97,7 +103,11 @@ pub struct EvalContext<'a> {
 impl<'a> EvalContext<'a> {
     /// A context without a digest cache.
     pub fn new(slots: &'a Slots, now: i64) -> Self {
-        EvalContext { slots, now, cache: None }
+        EvalContext {
+            slots,
+            now,
+            cache: None,
+        }
     }
 
     /// The flag's positions for `unit`, from the cache when the unit's slot has not changed.
@@ -127,7 +137,9 @@ pub struct DigestCache {
 impl DigestCache {
     /// A cache for an engine of `flags` flags.
     pub fn new(flags: usize) -> Self {
-        DigestCache { entries: vec![Cell::new(None); flags] }
+        DigestCache {
+            entries: vec![Cell::new(None); flags],
+        }
     }
 }
 
@@ -207,7 +219,12 @@ impl FlagEngine {
             if !f.may_hash || (never && f.overrides.is_empty()) {
                 continue;
             }
-            let Some(unit) = ctx.slots.get(f.stickiness_slot).and_then(Value::as_str).filter(|u| !u.is_empty()) else {
+            let Some(unit) = ctx
+                .slots
+                .get(f.stickiness_slot)
+                .and_then(Value::as_str)
+                .filter(|u| !u.is_empty())
+            else {
                 continue;
             };
             let generation = ctx.slots.generation(f.stickiness_slot);
@@ -231,7 +248,12 @@ impl FlagEngine {
 
     /// The rollout in force at `now`: the last schedule step reached, else the base rollout.
     pub fn current_rollout(flag: &Flag, now: i64) -> Option<u32> {
-        flag.schedule.iter().rev().find(|s| s.at <= now).map(|s| s.rollout).or(flag.rollout)
+        flag.schedule
+            .iter()
+            .rev()
+            .find(|s| s.at <= now)
+            .map(|s| s.rollout)
+            .or(flag.rollout)
     }
 
     /// Evaluates flag `index`, memoised in `memo` when it is non-empty (prerequisite chains
@@ -250,7 +272,11 @@ impl FlagEngine {
     fn decide(&self, index: usize, ctx: &EvalContext, memo: &mut Vec<Option<Evaluation>>) -> Evaluation {
         let flag = &self.flags[index];
         let hash = |u: &str| ctx.positions(index, flag, u);
-        let unit = ctx.slots.get(flag.stickiness_slot).and_then(Value::as_str).filter(|u| !u.is_empty());
+        let unit = ctx
+            .slots
+            .get(flag.stickiness_slot)
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty());
         if let Some(e) = unit.and_then(|u| user_override(flag, u, ctx.now, &hash)) {
             return e;
         }
@@ -274,7 +300,10 @@ impl FlagEngine {
             },
         };
         let Some(unit) = unit else {
-            return Evaluation { rule_index: rule, ..Evaluation::off(Reason::MissingUnit) };
+            return Evaluation {
+                rule_index: rule,
+                ..Evaluation::off(Reason::MissingUnit)
+            };
         };
         rollout_decision(flag, unit, ppm, reason, rule, &hash)
     }
@@ -296,7 +325,12 @@ fn user_override(flag: &Flag, unit: &str, now: i64, hash: &Hash) -> Option<Evalu
     if flag.overrides.is_empty() {
         return None;
     }
-    let o = flag.overrides.get(unit)?.iter().rev().find(|o| o.expires_at.is_none_or(|t| now < t))?;
+    let o = flag
+        .overrides
+        .get(unit)?
+        .iter()
+        .rev()
+        .find(|o| o.expires_at.is_none_or(|t| now < t))?;
     if !o.enabled {
         return Some(Evaluation::off(Reason::UserOverride));
     }
@@ -305,7 +339,13 @@ fn user_override(flag: &Flag, unit: &str, now: i64, hash: &Hash) -> Option<Evalu
 
 /// On, with a variant: the forced one, else one picked from the unit's variant position.
 fn turned_on(flag: &Flag, unit: Option<&str>, reason: Reason, forced: Option<usize>, hash: &Hash) -> Evaluation {
-    let mut e = Evaluation { enabled: true, reason, variant: forced, bucket: None, rule_index: None };
+    let mut e = Evaluation {
+        enabled: true,
+        reason,
+        variant: forced,
+        bucket: None,
+        rule_index: None,
+    };
     if forced.is_none() && !flag.variants.is_empty() {
         if let Some(u) = unit {
             let pos = hash(u);
@@ -321,14 +361,28 @@ fn choose(flag: &Flag, pos: Positions) -> Option<usize> {
 }
 
 fn rollout_decision(flag: &Flag, unit: &str, ppm: u32, reason: Reason, rule: Option<usize>, hash: &Hash) -> Evaluation {
-    let base = Evaluation { enabled: false, reason, variant: None, bucket: None, rule_index: rule };
+    let base = Evaluation {
+        enabled: false,
+        reason,
+        variant: None,
+        bucket: None,
+        rule_index: rule,
+    };
     let everyone = ppm as u64 >= BUCKETS;
     if ppm == 0 || (everyone && flag.variants.is_empty()) {
         // No hash needed: 0 % is no one, 100 % is everyone.
-        return Evaluation { enabled: everyone, ..base };
+        return Evaluation {
+            enabled: everyone,
+            ..base
+        };
     }
     let pos = hash(unit);
     let enabled = pos.bucket < ppm;
     let variant = if enabled { choose(flag, pos) } else { None };
-    Evaluation { enabled, variant, bucket: Some(pos.bucket), ..base }
+    Evaluation {
+        enabled,
+        variant,
+        bucket: Some(pos.bucket),
+        ..base
+    }
 }

@@ -70,15 +70,26 @@ impl ErrorCode for FlagError {
 impl fmt::Display for FlagError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FlagError::InvalidSnapshot { flag: Some(flag), field, message } => {
+            FlagError::InvalidSnapshot {
+                flag: Some(flag),
+                field,
+                message,
+            } => {
                 write!(f, "invalid snapshot: flag \"{flag}\", field \"{field}\": {message}")
             }
-            FlagError::InvalidSnapshot { flag: None, field, message } => {
+            FlagError::InvalidSnapshot {
+                flag: None,
+                field,
+                message,
+            } => {
                 write!(f, "invalid snapshot: field \"{field}\": {message}")
             }
             FlagError::RampSkipsStage { from, to, skipped } => {
                 let (from, to, skipped) = (num(*from), num(*to), num(*skipped));
-                write!(f, "ramp from {from}% to {to}% skips the {skipped}% stage; move to {skipped}% first")
+                write!(
+                    f,
+                    "ramp from {from}% to {to}% skips the {skipped}% stage; move to {skipped}% first"
+                )
             }
             FlagError::InvalidPercent(p) => {
                 write!(f, "{} is not a percentage in [0, 100] with at most 4 decimals", num(*p))

@@ -14,11 +14,14 @@ pub(crate) fn ppm(p: f64) -> Result<u32, FlagError> {
 pub fn validate_stages(stages: &[f64]) -> Result<Vec<u32>, FlagError> {
     let mut out = Vec::with_capacity(stages.len());
     for (i, s) in stages.iter().enumerate() {
-        let v = percent_to_ppm(*s)
-            .filter(|v| *v > 0)
-            .ok_or_else(|| FlagError::InvalidStages(format!("stages[{i}] = {} is not a percentage in (0, 100]", num(*s))))?;
+        let v = percent_to_ppm(*s).filter(|v| *v > 0).ok_or_else(|| {
+            FlagError::InvalidStages(format!("stages[{i}] = {} is not a percentage in (0, 100]", num(*s)))
+        })?;
         if out.last().is_some_and(|prev| *prev >= v) {
-            return Err(FlagError::InvalidStages(format!("stages[{i}] = {} is not above the stage before it", num(*s))));
+            return Err(FlagError::InvalidStages(format!(
+                "stages[{i}] = {} is not above the stage before it",
+                num(*s)
+            )));
         }
         out.push(v);
     }
@@ -64,9 +67,18 @@ mod tests {
         assert!(check_ramp(25.0, 25.0, &STAGES).is_ok());
         let err = check_ramp(5.0, 50.0, &STAGES).unwrap_err();
         assert_eq!(err.code(), "RAMP_SKIPS_STAGE");
-        assert_eq!(err, FlagError::RampSkipsStage { from: 5.0, to: 50.0, skipped: 25.0 });
+        assert_eq!(
+            err,
+            FlagError::RampSkipsStage {
+                from: 5.0,
+                to: 50.0,
+                skipped: 25.0
+            }
+        );
         assert!(err.to_string().contains("25%"));
-        assert!(matches!(check_ramp(0.0, 5.0, &STAGES), Err(FlagError::RampSkipsStage { skipped, .. }) if skipped == 0.1));
+        assert!(
+            matches!(check_ramp(0.0, 5.0, &STAGES), Err(FlagError::RampSkipsStage { skipped, .. }) if skipped == 0.1)
+        );
         assert!(check_ramp(3.0, 25.0, &STAGES).is_err(), "3 -> 25 skips 5");
     }
 

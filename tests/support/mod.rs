@@ -21,23 +21,35 @@ pub fn parse(text: &str) -> Value {
 }
 
 pub fn cases<'a>(doc: &'a Value, field: &str) -> &'a [Value] {
-    doc.get(field).and_then(Value::as_array).expect("vector file has a cases array")
+    doc.get(field)
+        .and_then(Value::as_array)
+        .expect("vector file has a cases array")
 }
 
 pub fn str_of<'a>(v: &'a Value, field: &str) -> &'a str {
-    v.get(field).and_then(Value::as_str).unwrap_or_else(|| panic!("field {field} is a string"))
+    v.get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("field {field} is a string"))
 }
 
 pub fn num_of(v: &Value, field: &str) -> f64 {
-    v.get(field).and_then(Value::as_f64).unwrap_or_else(|| panic!("field {field} is a number"))
+    v.get(field)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("field {field} is a number"))
 }
 
 /// The evaluation as the JS contract shows it (flag and version aside).
 pub fn as_json(engine: &FlagEngine, flag: &str, e: &Evaluation) -> Value {
-    let mut m = vec![("enabled".to_owned(), Value::Bool(e.enabled)), ("reason".to_owned(), Value::from(e.reason.as_str()))];
+    let mut m = vec![
+        ("enabled".to_owned(), Value::Bool(e.enabled)),
+        ("reason".to_owned(), Value::from(e.reason.as_str())),
+    ];
     if let Some(v) = e.variant {
         let i = engine.index_of(flag).expect("a variant implies a known flag");
-        m.push(("variant".into(), Value::from(engine.flags()[i].variants[v].key.as_str())));
+        m.push((
+            "variant".into(),
+            Value::from(engine.flags()[i].variants[v].key.as_str()),
+        ));
     }
     if let Some(b) = e.bucket {
         m.push(("bucket".into(), Value::Number(b as f64)));
@@ -69,7 +81,10 @@ pub fn evaluation_failures(clock_ms: i64) -> Vec<String> {
         let got = as_json(&engine, flag, &engine.evaluate_attributes(flag, ctx, clock_ms));
         let want = case.get("expected").expect("expected");
         if !same(&got, want) {
-            failures.push(format!("{} [{flag} {ctx:?}]: got {got:?}, want {want:?}", str_of(case, "name")));
+            failures.push(format!(
+                "{} [{flag} {ctx:?}]: got {got:?}, want {want:?}",
+                str_of(case, "name")
+            ));
         }
     }
     failures

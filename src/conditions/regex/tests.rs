@@ -93,14 +93,8 @@ fn regex_invalid_patterns_are_errors() {
     }
     let deep = "(".repeat(40) + &")".repeat(40);
     assert!(Regex::new(&deep).is_err());
-    assert!(
-        Regex::new("((a{1000}){1000}){1000}").is_err(),
-        "expansion is capped"
-    );
-    assert!(
-        Regex::new("(){4000000000}").is_ok(),
-        "empty bodies do not expand"
-    );
+    assert!(Regex::new("((a{1000}){1000}){1000}").is_err(), "expansion is capped");
+    assert!(Regex::new("(){4000000000}").is_ok(), "empty bodies do not expand");
 }
 
 #[test]
