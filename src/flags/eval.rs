@@ -234,16 +234,25 @@ impl FlagEngine {
             batch[n] = (i, unit);
             n += 1;
             if n == 4 {
-                let salts = batch.map(|(i, _)| self.flags[i].salt.as_str());
-                let pos = positions4(salts, batch.map(|(_, u)| u));
-                for (k, (i, _)) in batch.iter().enumerate() {
-                    let g = ctx.slots.generation(self.flags[*i].stickiness_slot);
-                    cache.entries[*i].set(Some((g, pos[k])));
-                }
+                self.store4(ctx, cache, &batch, 4);
                 n = 0;
             }
         }
-        // The remainder is hashed one by one when (and if) decisions need it.
+        if n > 0 {
+            // A partial batch still goes through the four-lane hash; spare lanes repeat lane 0.
+            let first = batch[0];
+            batch[n..].fill(first);
+            self.store4(ctx, cache, &batch, n);
+        }
+    }
+
+    fn store4(&self, ctx: &EvalContext, cache: &DigestCache, batch: &[(usize, &str); 4], n: usize) {
+        let salts = batch.map(|(i, _)| self.flags[i].salt.as_str());
+        let pos = positions4(salts, batch.map(|(_, u)| u));
+        for (k, (i, _)) in batch.iter().enumerate().take(n) {
+            let g = ctx.slots.generation(self.flags[*i].stickiness_slot);
+            cache.entries[*i].set(Some((g, pos[k])));
+        }
     }
 
     /// The rollout in force at `now`: the last schedule step reached, else the base rollout.
