@@ -18,7 +18,8 @@ log "wasm-bindgen-test in headless Chromium"
 WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --mode no-install -- --test wasm
 
 log "Deno tests against the built package"
-"$DENO" test --allow-read --allow-run --allow-env --allow-write=tests/artifacts tests/deno/
+"$DENO" test --allow-read --allow-run --allow-env --allow-net=127.0.0.1,localhost \
+  --allow-write=tests/artifacts,.data tests/deno/
 
 log "browser tests (Chromium via playwright-core) and README examples"
 mkdir -p tests/artifacts

@@ -1,0 +1,40 @@
+-- trimtab demo flags (the same as examples/demo-snapshot.json, plus FEATURE_AGENT_CUSTOMER_LOOKUP off).
+-- Safe to run more than once: existing rows are left alone. Audited as actor "seed".
+-- One transaction, so the trimtab.* settings (transaction-local) reach the audit trigger.
+begin;
+
+select set_config('trimtab.actor', 'seed', true),
+       set_config('trimtab.action', 'seed', true),
+       set_config('trimtab.reason', 'demo seed', true);
+
+insert into public.feature_flags
+  (key, enabled, rollout_percentage, stages, rules, variants, prerequisites, schedule, client_visible, description)
+values
+  ('FEATURE_AGENT_CHAT', true, 100, null, null, null, null, null, true,
+   'WhatsApp chat agent'),
+  ('phoenix_pipeline_enabled', true, 5, '{0.1,1,5,25,50,100}',
+   '[{"condition": {"email": {"$regex": "@trimtab\\.dev$"}}, "rollout": 100}]',
+   null,
+   '[{"flag": "FEATURE_AGENT_CHAT", "enabled": true}]',
+   null, true,
+   'new AI pipeline instead of the legacy command parser'),
+  ('USE_OPTIMIZED_PROMPTS', true, 25, '{5,25,50,100}', null,
+   '[{"key": "original", "weight": 50}, {"key": "optimized", "weight": 50}]',
+   null, null, true, null),
+  ('USE_CIRCUIT_BREAKER', true, 100, null, null, null, null, null, false, null),
+  ('ENFORCE_CIRCUIT_BREAKER', true, 0, '{1,10,50,100}', null, null, null, null, false, null),
+  ('USE_RESPONSE_CACHE', true, 50, null,
+   '[{"condition": {"country": {"$in": ["RW", "KE"]}}, "rollout": 100}]',
+   null, null, null, false, null),
+  ('FEATURE_AGENT_VOICE', false, 0, null, null, null, null, null, false, null),
+  ('FEATURE_AGENT_VOUCHERS', true, 10, '{1,10,50,100}', null, null, null,
+   '[{"at": "2026-12-01T00:00:00Z", "rollout": 50}]', false, null),
+  ('FEATURE_AGENT_CUSTOMER_LOOKUP', false, 0, null, null, null, null, null, false,
+   'customer lookup tool for the agent')
+on conflict (key) do nothing;
+
+insert into public.user_feature_overrides (flag_key, unit, enabled, expires_at, reason)
+values ('phoenix_pipeline_enabled', 'user-42', false, '2027-01-01T00:00:00Z', 'reported a wrong voucher amount')
+on conflict (flag_key, unit) do nothing;
+
+commit;

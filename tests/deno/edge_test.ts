@@ -1,0 +1,477 @@
+// Edge-side shared code: auth (JWT), http helpers, log masking, and a smoke test of the local
+// edge stack (scripts/serve.ts) as a subprocess.
+//
+//   deno test --allow-all tests/deno/edge_test.ts
+//
+// Needs read/env/run, write to tests/artifacts, and net to 127.0.0.1 for the smoke test.
+import "../../supabase/functions/_shared/routed.ts"; // before any function's index.ts
+import {
+  b64urlEncode,
+  classify,
+  authEnv,
+  identify,
+  localJwtSecret,
+  resetAuthEnv,
+  makeAnonKey,
+  makeServiceRoleKey,
+  makeUserToken,
+  signJwt,
+  timingSafeEqual,
+  verifyJwt,
+} from "../../supabase/functions/_shared/auth.ts";
+import {
+  allowMethods,
+  correlationId,
+  error,
+  handle,
+  HttpError,
+  json,
+  readJson,
+} from "../../supabase/functions/_shared/http.ts";
+import { logger, mask, maskString, setLogSink } from "../../supabase/functions/_shared/log.ts";
+import { VERSION } from "../../supabase/functions/_shared/version.ts";
+import { bucket } from "../../supabase/functions/_shared/trimtab.ts";
+
+const SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+const ROOT = new URL("../../", import.meta.url);
+const ARTIFACTS = new URL("tests/artifacts/", ROOT);
+const now = () => Math.floor(Date.now() / 1000);
+
+function assert(cond: unknown, msg = "assertion failed"): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+function eq<T>(actual: T, expected: T, msg = "") {
+  const a = JSON.stringify(actual), e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${msg} expected ${e}, got ${a}`);
+}
+const bearerReq = (token: string | null, init: RequestInit = {}) =>
+  new Request("http://x/fn", {
+    ...init,
+    headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(init.headers ?? {}) },
+  });
+
+// Captures log lines written during `fn`.
+async function captureLogs(fn: () => unknown | Promise<unknown>): Promise<string[]> {
+  const lines: string[] = [];
+  const prev = setLogSink((l) => lines.push(l));
+  try {
+    await fn();
+  } finally {
+    setLogSink(prev);
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------- auth
+
+Deno.test("auth: valid user token verifies and identifies as user", async () => {
+  const t = await makeUserToken(SECRET, "user-1", { email: "ann@example.com" });
+  const v = await verifyJwt(t, SECRET);
+  assert(v.ok, JSON.stringify(v));
+  eq(v.value.sub, "user-1");
+  eq(v.value.role, "authenticated");
+  const id = await identify(bearerReq(t), { jwtSecret: SECRET });
+  assert(id.ok);
+  eq(id.value.kind, "user");
+  eq(id.value.sub, "user-1");
+});
+
+Deno.test("auth: expired token refused; exp is required", async () => {
+  const t = await signJwt({ sub: "u", role: "authenticated", exp: now() - 1 }, SECRET);
+  const v = await verifyJwt(t, SECRET);
+  assert(!v.ok && v.error.code === "TOKEN_EXPIRED", JSON.stringify(v));
+  const good = await signJwt({ sub: "u", role: "authenticated", exp: 2000 }, SECRET);
+  const later = await verifyJwt(good, SECRET, { now: 2000 });
+  assert(!later.ok && later.error.code === "TOKEN_EXPIRED", "exp is exclusive");
+  const noExp = await signJwt({ sub: "u", role: "authenticated" }, SECRET);
+  const r = await verifyJwt(noExp, SECRET);
+  assert(!r.ok && r.error.code === "INVALID_CLAIMS", JSON.stringify(r));
+  const nbf = await signJwt({ sub: "u", role: "authenticated", exp: now() + 600, nbf: now() + 300 }, SECRET);
+  const n = await verifyJwt(nbf, SECRET);
+  assert(!n.ok && n.error.code === "TOKEN_NOT_YET_VALID", JSON.stringify(n));
+  const id = await identify(bearerReq(t), { jwtSecret: SECRET });
+  assert(!id.ok && id.error.code === "TOKEN_EXPIRED");
+});
+
+Deno.test("auth: bad signature and tampered payload refused", async () => {
+  const t = await makeUserToken("another-secret-of-sufficient-length-000000", "user-1");
+  const v = await verifyJwt(t, SECRET);
+  assert(!v.ok && v.error.code === "BAD_SIGNATURE", JSON.stringify(v));
+  const mine = await makeUserToken(SECRET, "user-1");
+  const [h, , s] = mine.split(".");
+  const forged = b64urlEncode(JSON.stringify({
+    sub: "user-1", role: "authenticated", exp: now() + 600, app_metadata: { role: "admin" },
+  }));
+  const f = await verifyJwt(`${h}.${forged}.${s}`, SECRET);
+  assert(!f.ok && f.error.code === "BAD_SIGNATURE", JSON.stringify(f));
+  const truncated = await verifyJwt(`${h}.${mine.split(".")[1]}.${s.slice(0, 20)}`, SECRET);
+  assert(!truncated.ok && truncated.error.code === "BAD_SIGNATURE");
+  for (const junk of ["", "abc", "a.b", "a.b.c.d", "!!.??.**", `${h}.%%%.${s}`]) {
+    const r = await verifyJwt(junk, SECRET);
+    assert(!r.ok && r.error.code === "MALFORMED_TOKEN", `${junk}: ${JSON.stringify(r)}`);
+  }
+  const none = await verifyJwt(mine, undefined);
+  assert(!none.ok && none.error.code === "NO_SECRET");
+});
+
+Deno.test("auth: alg none (and any alg but HS256) refused", async () => {
+  const claims = b64urlEncode(JSON.stringify({
+    sub: "attacker", role: "service_role", exp: now() + 600,
+  }));
+  for (const alg of ["none", "None", "HS512", "RS256", "ES256"]) {
+    const header = b64urlEncode(JSON.stringify({ alg, typ: "JWT" }));
+    for (const sig of ["", "AAAA"]) {
+      const r = await verifyJwt(`${header}.${claims}.${sig}`, SECRET);
+      assert(!r.ok && r.error.code === "UNSUPPORTED_ALG", `${alg}: ${JSON.stringify(r)}`);
+    }
+    // Even with a valid HMAC over the forged header.
+    const input = `${header}.${claims}`;
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const sig = b64urlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input))));
+    const r = await verifyJwt(`${input}.${sig}`, SECRET);
+    assert(!r.ok && r.error.code === "UNSUPPORTED_ALG", `${alg} signed: ${JSON.stringify(r)}`);
+  }
+  const noAlg = b64urlEncode(JSON.stringify({ typ: "JWT" }));
+  const r = await verifyJwt(`${noAlg}.${claims}.`, SECRET);
+  assert(!r.ok && r.error.code === "UNSUPPORTED_ALG");
+});
+
+Deno.test("auth: admin only via app_metadata.role, never user_metadata", async () => {
+  const admin = await makeUserToken(SECRET, "admin-1", { admin: true });
+  const a = await identify(bearerReq(admin), { jwtSecret: SECRET });
+  assert(a.ok);
+  eq(a.value.kind, "admin");
+  eq(a.value.sub, "admin-1");
+  const sneaky = await makeUserToken(SECRET, "user-2", { extra: { user_metadata: { role: "admin" } } });
+  const s = await identify(bearerReq(sneaky), { jwtSecret: SECRET });
+  assert(s.ok);
+  eq(s.value.kind, "user");
+  const topLevel = await signJwt({ sub: "user-3", role: "admin", exp: now() + 60 }, SECRET);
+  const t = await identify(bearerReq(topLevel), { jwtSecret: SECRET });
+  assert(!t.ok && t.error.code === "INVALID_CLAIMS", "unknown role refused");
+  const noSub = classify({ role: "authenticated", exp: now() + 60 });
+  assert(!noSub.ok && noSub.error.code === "INVALID_CLAIMS");
+});
+
+Deno.test("auth: service role key (JWT or raw env key) and anon", async () => {
+  const service = await makeServiceRoleKey(SECRET);
+  const s = await identify(bearerReq(service), { jwtSecret: SECRET });
+  assert(s.ok);
+  eq(s.value.kind, "service");
+  const forgedService = await makeServiceRoleKey("not-the-secret-but-long-enough-0000000000");
+  const f = await identify(bearerReq(forgedService), { jwtSecret: SECRET });
+  assert(!f.ok && f.error.code === "BAD_SIGNATURE");
+  const raw = "sb_secret_abcdefghijklmnopqrstuvwxyz012345";
+  const r = await identify(bearerReq(raw), { jwtSecret: SECRET, serviceRoleKey: raw });
+  assert(r.ok && r.value.kind === "service");
+  const wrong = await identify(bearerReq(raw + "x"), { jwtSecret: SECRET, serviceRoleKey: raw });
+  assert(!wrong.ok);
+  assert(timingSafeEqual("abc", "abc") && !timingSafeEqual("abc", "abd") && !timingSafeEqual("abc", "abcd"));
+
+  const anonKey = await makeAnonKey(SECRET);
+  const an = await identify(bearerReq(anonKey), { jwtSecret: SECRET });
+  assert(an.ok && an.value.kind === "anon");
+  const none = await identify(bearerReq(null), { jwtSecret: SECRET });
+  assert(none.ok && none.value.kind === "anon");
+  const basic = await identify(new Request("http://x", { headers: { authorization: "Basic dTpw" } }), { jwtSecret: SECRET });
+  assert(!basic.ok && basic.error.code === "MALFORMED_TOKEN");
+});
+
+Deno.test("auth: local JWT secret is generated once per data dir, mode 0600", async () => {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: ARTIFACTS.pathname, prefix: "edge-data-" });
+  try {
+    const a = await localJwtSecret(dir);
+    const b = await localJwtSecret(dir);
+    eq(a, b, "stable secret:");
+    assert(a.length >= 32);
+    const info = await Deno.stat(`${dir}/jwt-secret`);
+    eq((info.mode ?? 0) & 0o777, 0o600, "file mode:");
+    const other = await Deno.makeTempDir({ dir: ARTIFACTS.pathname, prefix: "edge-data-" });
+    assert((await localJwtSecret(other)) !== a, "a fresh dir gets a fresh secret");
+    await Deno.remove(other, { recursive: true });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("auth: authEnv takes an explicit secret, else the data dir's local one", async () => {
+  const names = ["TRIMTAB_JWT_SECRET", "SUPABASE_JWT_SECRET", "JWT_SECRET", "LOCAL_JWT_SECRET", "TRIMTAB_DATA_DIR", "SB_EXECUTION_ID", "SUPABASE_SERVICE_ROLE_KEY"];
+  const saved = Object.fromEntries(names.map((n) => [n, Deno.env.get(n)]));
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: ARTIFACTS.pathname, prefix: "edge-env-" });
+  try {
+    for (const n of names) Deno.env.delete(n);
+    Deno.env.set("TRIMTAB_JWT_SECRET", SECRET);
+    resetAuthEnv();
+    eq((await authEnv()).jwtSecret, SECRET);
+    Deno.env.delete("TRIMTAB_JWT_SECRET");
+    Deno.env.set("TRIMTAB_DATA_DIR", dir);
+    resetAuthEnv();
+    const local = (await authEnv()).jwtSecret;
+    eq(local, (await Deno.readTextFile(`${dir}/jwt-secret`)).trim());
+    Deno.env.set("SB_EXECUTION_ID", "hosted");
+    resetAuthEnv();
+    eq((await authEnv()).jwtSecret, undefined, "hosted Supabase never falls back to a local secret:");
+  } finally {
+    for (const n of names) saved[n] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[n]!);
+    resetAuthEnv();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---------------------------------------------------------------- http
+
+const post = (body: BodyInit | null, headers: Record<string, string> = { "content-type": "application/json" }) =>
+  new Request("http://x/fn", { method: "POST", body, headers });
+
+Deno.test("http: readJson parses, caps the body, refuses bad JSON", async () => {
+  const ok = await readJson(post(JSON.stringify({ a: 1 })), 100);
+  assert(ok.ok);
+  eq(ok.value, { a: 1 });
+
+  const big = await readJson(post("x".repeat(101)), 100);
+  assert(!big.ok);
+  eq(big.response.status, 413);
+  eq((await big.response.json()).error.code, "PAYLOAD_TOO_LARGE");
+
+  // No content-length: a streamed body is cut off once it passes the cap.
+  let pulled = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(c) {
+      pulled++;
+      if (pulled > 1000) c.close();
+      else c.enqueue(new Uint8Array(64).fill(32));
+    },
+  });
+  const streamed = await readJson(post(stream), 1000);
+  assert(!streamed.ok);
+  eq(streamed.response.status, 413);
+  assert(pulled < 100, `read ${pulled} chunks after passing the cap`);
+
+  for (const bad of ["{", "", "   ", "{'a':1}", "nul"]) {
+    const r = await readJson(post(bad), 100);
+    assert(!r.ok, bad);
+    eq(r.response.status, 400, `${JSON.stringify(bad)}:`);
+    eq((await r.response.json()).error.code, "BAD_JSON");
+  }
+  const noBody = await readJson(new Request("http://x", { method: "POST" }), 100);
+  assert(!noBody.ok && noBody.response.status === 400);
+  const invalidUtf8 = await readJson(post(new Uint8Array([0x22, 0xff, 0x22])), 100);
+  assert(!invalidUtf8.ok && invalidUtf8.response.status === 400);
+  const form = await readJson(post("a=1", { "content-type": "application/x-www-form-urlencoded" }), 100);
+  assert(!form.ok && form.response.status === 415);
+  const noType = await readJson(post("[1]", {}), 100); // fetch sends text/plain for strings
+  assert(noType.ok);
+  const stream2 = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("{}")); c.close(); } });
+  const untyped = await readJson(new Request("http://x", { method: "POST", body: stream2 }), 100);
+  assert(untyped.ok, "no content-type at all");
+});
+
+Deno.test("http: 405 with Allow; json and error shapes", async () => {
+  const r = allowMethods(new Request("http://x", { method: "DELETE" }), ["GET", "POST"]);
+  assert(r);
+  eq(r.status, 405);
+  eq(r.headers.get("allow"), "GET, POST, HEAD, OPTIONS");
+  eq((await r.json()).error.code, "METHOD_NOT_ALLOWED");
+  eq(allowMethods(new Request("http://x"), ["GET"]), null);
+  eq(allowMethods(new Request("http://x", { method: "HEAD" }), ["GET"]), null);
+  const e = error(404, "UNKNOWN_FLAG", "no flag x");
+  eq(await e.json(), { error: { code: "UNKNOWN_FLAG", message: "no flag x" } });
+  assert(e.headers.get("content-type")!.startsWith("application/json"));
+  const j = json(200, { a: 1 }, { etag: '"v1"' });
+  eq(j.headers.get("etag"), '"v1"');
+  eq(json(304, { a: 1 }).body, null);
+});
+
+Deno.test("http: handle() hides internal errors, keeps HttpErrors, adds CORS and correlation id", async () => {
+  const prev = setLogSink(() => {});
+  try {
+    await handleChecks();
+  } finally {
+    setLogSink(prev);
+  }
+});
+
+async function handleChecks() {
+  const boom = handle(() => {
+    throw new Error('relation "feature_flags" does not exist: SELECT * FROM feature_flags WHERE phone=\'+250788123456\'');
+  }, { name: "t" });
+  let res!: Response;
+  const lines = await captureLogs(async () => {
+    res = await boom(new Request("http://x/t", { headers: { "x-correlation-id": "abc-123" } }));
+  });
+  eq(res.status, 500);
+  const text = await res.text();
+  eq(JSON.parse(text), { error: { code: "INTERNAL", message: "internal error" } });
+  assert(!/SELECT|feature_flags|stack|at /.test(text), "no SQL or stack in the response");
+  eq(res.headers.get("x-correlation-id"), "abc-123");
+  eq(res.headers.get("access-control-allow-origin"), "*");
+  const errLine = lines.map((l) => JSON.parse(l)).find((l) => l.level === "error");
+  assert(errLine, "error logged");
+  eq(errLine.correlationId, "abc-123");
+  assert(!lines.join("\n").includes("+250788123456"), "phone masked in logs");
+
+  const http = handle(() => {
+    throw new HttpError(403, "FORBIDDEN", "admins only");
+  });
+  const r2 = await http(new Request("http://x", { headers: { "x-correlation-id": "bad id with spaces" } }));
+  eq(r2.status, 403);
+  eq((await r2.json()).error.code, "FORBIDDEN");
+  const cid = r2.headers.get("x-correlation-id")!;
+  assert(/^[0-9a-f-]{36}$/.test(cid), `a fresh UUID replaces a malformed id: ${cid}`);
+
+  const pre = await http(new Request("http://x", { method: "OPTIONS", headers: { origin: "http://a" } }));
+  eq(pre.status, 204);
+  assert(pre.headers.get("access-control-allow-headers")!.includes("authorization"));
+  assert(pre.headers.get("access-control-expose-headers")!.includes("x-trimtab-stale"));
+
+  // Responses with immutable headers are copied, not broken.
+  const immutable = handle(() => Response.redirect("http://x/elsewhere", 302));
+  const r3 = await immutable(new Request("http://x"));
+  eq(r3.status, 302);
+  assert(r3.headers.get("x-correlation-id"));
+
+  const notResponse = handle(() => ({}) as Response);
+  await captureLogs(async () => eq((await notResponse(new Request("http://x"))).status, 500));
+  eq(correlationId(new Request("http://x", { headers: { "x-correlation-id": "x".repeat(129) } })).length, 36);
+}
+
+// ---------------------------------------------------------------- log
+
+Deno.test("log: one JSON line per event; phones, emails, JWTs and keys masked", async () => {
+  const jwt = await makeUserToken(SECRET, "user-1");
+  const secrets = [
+    "+250788123456", "+250 788 123 456", "+1 (415) 555-2671", "0788123456", "ann.lee+tag@example.co.uk",
+    jwt, "sk-proj-abcdefghijklmnop1234", "sk_live_51Habcdefghijkl", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "sb_secret_abcdefghijklmnop", "hunter2pw",
+  ];
+  const lines = await captureLogs(() => {
+    const l = logger({ correlationId: "cid-1" });
+    l.info(`user ${secrets[0]} / ${secrets[4]} sent ${jwt}`, {
+      phone: secrets[1],
+      contact: `call ${secrets[2]} or ${secrets[3]}`,
+      nested: { list: [secrets[6], secrets[7]], note: `secret ${secrets[8]}` },
+      headers: new Headers({ authorization: `Bearer ${jwt}`, "x-client-info": "web", apikey: secrets[9] }),
+      authorization: `Bearer ${jwt}`,
+      dsn: `postgres://app:${secrets[10]}@127.0.0.1:5432/db`,
+      err: new Error(`failed for ${secrets[4]}`),
+      key: "phoenix_pipeline", // flag keys are not secrets
+      at: "2026-11-22T04:48:38.123Z",
+      count: 1234567890123,
+    });
+  });
+  eq(lines.length, 1);
+  assert(!lines[0].includes("\n"));
+  const line = lines[0];
+  for (const s of secrets) assert(!line.includes(s), `leaked ${s.slice(0, 12)}…: ${line}`);
+  assert(!line.includes("eyJ"), "no JWT prefix");
+  assert(!/[Bb]earer eyJ/.test(line));
+  const o = JSON.parse(line);
+  eq(o.level, "info");
+  eq(o.correlationId, "cid-1");
+  eq(o.key, "phoenix_pipeline");
+  eq(o.at, "2026-11-22T04:48:38.123Z");
+  eq(o.count, 1234567890123);
+  eq(o.headers, { "x-client-info": "web" });
+  eq(o.authorization, "[redacted]");
+  assert(o.msg.includes("[phone]") && o.msg.includes("[email]") && o.msg.includes("[jwt]"), o.msg);
+  assert(o.dsn.includes("[redacted]") && o.dsn.includes("127.0.0.1"), o.dsn);
+  eq(o.err.name, "Error");
+  assert(typeof o.time === "string");
+});
+
+Deno.test("log: masking leaves ordinary text alone", () => {
+  for (const s of ["flag phoenix_pipeline at 25%", "2026-11-22T04:48:38Z", "bucket 968658", "v1.2.3", "user-1", "12345678"]) {
+    eq(maskString(s), s);
+  }
+  eq(mask({ a: [1, "x"], b: null, c: undefined }), { a: [1, "x"], b: null, c: undefined });
+  const cyc: Record<string, unknown> = {};
+  cyc.self = cyc;
+  eq(mask(cyc), { self: "[cycle]" });
+});
+
+// ---------------------------------------------------------------- functions and the stack
+
+Deno.test("version matches package.json; the health stub answers in-process", async () => {
+  const pkg = JSON.parse(await Deno.readTextFile(new URL("package.json", ROOT)));
+  eq(VERSION, pkg.version);
+  const { default: health } = await import("../../supabase/functions/health/index.ts");
+  let res!: Response;
+  await captureLogs(async () => {
+    res = await health(new Request("http://x/health"));
+  });
+  eq(res.status, 200);
+  eq(await res.json(), { ok: true, wasm: bucket("a", "b"), version: VERSION, stub: true });
+  await captureLogs(async () => {
+    res = await health(new Request("http://x/health", { method: "PUT" }));
+  });
+  eq(res.status, 405);
+  await res.body?.cancel();
+});
+
+Deno.test({
+  name: "smoke: scripts/serve.ts serves /functions/v1/health, static files and JSON 404s",
+  fn: async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", new URL("scripts/serve.ts", ROOT).pathname],
+      env: { PORT: "0", TRIMTAB_JWT_SECRET: SECRET, TRIMTAB_PRINT_TOKEN: "0", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+      cwd: ROOT.pathname,
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    try {
+      const deadline = Date.now() + 20_000;
+      let base: string | null = null;
+      while (!base) {
+        if (Date.now() > deadline) throw new Error(`stack did not start: ${out}`);
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`stack exited: ${out}`);
+        out += value;
+        base = /trimtab edge stack: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null;
+      }
+      const h = await fetch(`${base}/functions/v1/health`, { headers: { "x-correlation-id": "smoke-1" } });
+      eq(h.status, 200);
+      eq(h.headers.get("x-correlation-id"), "smoke-1");
+      eq(await h.json(), { ok: true, wasm: bucket("a", "b"), version: VERSION, stub: true });
+
+      const m = await fetch(`${base}/functions/v1/health`, { method: "POST", body: "{}" });
+      eq(m.status, 405);
+      assert(m.headers.get("allow")!.includes("GET"));
+      await m.body?.cancel();
+
+      const missing = await fetch(`${base}/functions/v1/no-such-fn`);
+      eq(missing.status, 404);
+      eq((await missing.json()).error.code, "NOT_FOUND");
+      const shared = await fetch(`${base}/functions/v1/_shared`);
+      eq(shared.status, 404);
+      await shared.body?.cancel();
+
+      const wasm = await fetch(`${base}/pkg/trimtab_bg.wasm`);
+      eq(wasm.status, 200);
+      eq(wasm.headers.get("content-type"), "application/wasm");
+      await wasm.body?.cancel();
+      const page = await fetch(`${base}/`);
+      eq(page.status, 200);
+      assert(page.headers.get("content-type")!.startsWith("text/html"));
+      await page.body?.cancel();
+      for (const p of ["/js/trimtab.js", "/examples/demo-snapshot.json", "/www/index.html"]) {
+        const r = await fetch(base + p);
+        eq(r.status, 200, p);
+        await r.body?.cancel();
+      }
+      for (const p of ["/js/../README.md", "/js/%2e%2e/README.md", "/.data/jwt-secret", "/src/lib.rs", "/nope"]) {
+        const r = await fetch(base + p);
+        eq(r.status, 404, p);
+        eq((await r.json()).error.code, "NOT_FOUND");
+      }
+    } finally {
+      child.kill("SIGTERM");
+      await reader.cancel().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+      await child.status;
+    }
+  },
+});
