@@ -152,8 +152,10 @@ export class FlagEngine {
       last[i] = v;
       if (typeof v === "string") this.#sendString(i, v);
       else if (v === undefined || v === null) this.#queue(i, CLEAR);
-      else if (v instanceof Date) this.#flush(), raw.setValue(i, v.getTime());
-      else this.#flush(), raw.setValue(i, v);
+      else {
+        this.#flush(); // keep queued updates ahead of this one
+        raw.setValue(i, v instanceof Date ? v.getTime() : v);
+      }
     }
   }
 

@@ -18,7 +18,6 @@ pub use batch::positions4;
 use crate::error::ErrorCode;
 use core::fmt;
 use sha256::Sha256;
-pub use sha256::IV as SHA256_IV;
 
 /// Buckets per rollout: positions are parts per million.
 pub const BUCKETS: u64 = 1_000_000;

@@ -110,6 +110,14 @@ impl<'a> EvalContext<'a> {
         }
     }
 
+    /// The flag's bucketing unit: its stickiness attribute, when a non-empty string.
+    fn unit(&self, flag: &Flag) -> Option<&'a str> {
+        self.slots
+            .get(flag.stickiness_slot)
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+    }
+
     /// The flag's positions for `unit`, from the cache when the unit's slot has not changed.
     fn positions(&self, index: usize, flag: &Flag, unit: &str) -> Positions {
         let generation = self.slots.generation(flag.stickiness_slot);
@@ -212,29 +220,24 @@ impl FlagEngine {
     /// Wasm). Pure memoisation: decisions then read the cache instead of hashing one by one.
     fn prehash(&self, ctx: &EvalContext) {
         let Some(cache) = ctx.cache else { return };
-        let mut batch: [(usize, &str); 4] = [(0, ""); 4];
+        let mut batch: [(usize, &str, u64); 4] = [(0, "", 0); 4];
         let mut n = 0;
         for (i, f) in self.flags.iter().enumerate() {
             let never = f.admin_override == Some(false) || (!f.enabled && f.admin_override.is_none());
             if !f.may_hash || (never && f.overrides.is_empty()) {
                 continue;
             }
-            let Some(unit) = ctx
-                .slots
-                .get(f.stickiness_slot)
-                .and_then(Value::as_str)
-                .filter(|u| !u.is_empty())
-            else {
+            let Some(unit) = ctx.unit(f) else {
                 continue;
             };
             let generation = ctx.slots.generation(f.stickiness_slot);
             if matches!(cache.entries.get(i).and_then(Cell::get), Some((g, _)) if g == generation) {
                 continue;
             }
-            batch[n] = (i, unit);
+            batch[n] = (i, unit, generation);
             n += 1;
             if n == 4 {
-                self.store4(ctx, cache, &batch, 4);
+                self.store4(cache, &batch, 4);
                 n = 0;
             }
         }
@@ -242,16 +245,15 @@ impl FlagEngine {
             // A partial batch still goes through the four-lane hash; spare lanes repeat lane 0.
             let first = batch[0];
             batch[n..].fill(first);
-            self.store4(ctx, cache, &batch, n);
+            self.store4(cache, &batch, n);
         }
     }
 
-    fn store4(&self, ctx: &EvalContext, cache: &DigestCache, batch: &[(usize, &str); 4], n: usize) {
-        let salts = batch.map(|(i, _)| self.flags[i].salt.as_str());
-        let pos = positions4(salts, batch.map(|(_, u)| u));
-        for (k, (i, _)) in batch.iter().enumerate().take(n) {
-            let g = ctx.slots.generation(self.flags[*i].stickiness_slot);
-            cache.entries[*i].set(Some((g, pos[k])));
+    fn store4(&self, cache: &DigestCache, batch: &[(usize, &str, u64); 4], n: usize) {
+        let salts = batch.map(|(i, _, _)| self.flags[i].salt.as_str());
+        let pos = positions4(salts, batch.map(|(_, u, _)| u));
+        for (k, (i, _, g)) in batch.iter().enumerate().take(n) {
+            cache.entries[*i].set(Some((*g, pos[k])));
         }
     }
 
@@ -281,11 +283,7 @@ impl FlagEngine {
     fn decide(&self, index: usize, ctx: &EvalContext, memo: &mut Vec<Option<Evaluation>>) -> Evaluation {
         let flag = &self.flags[index];
         let hash = |u: &str| ctx.positions(index, flag, u);
-        let unit = ctx
-            .slots
-            .get(flag.stickiness_slot)
-            .and_then(Value::as_str)
-            .filter(|u| !u.is_empty());
+        let unit = ctx.unit(flag);
         if let Some(e) = unit.and_then(|u| user_override(flag, u, ctx.now, &hash)) {
             return e;
         }
