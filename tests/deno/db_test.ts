@@ -8,6 +8,7 @@
 // node_modules itself since package.json exists: nodeModulesDir "manual").
 import { type Claims, type Db, loadSnapshot, openDb, snapshotFromRows } from "../../supabase/functions/_shared/db.ts";
 import { FlagEngine } from "../../js/trimtab.js";
+import { startPg } from "./support.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -368,28 +369,6 @@ Deno.test({
     }
   },
 });
-
-async function startPg(): Promise<
-  { url: string; stop: () => Promise<void>; pause?: () => Promise<void>; resume?: () => Promise<void> }
-> {
-  const given = Deno.env.get("TRIMTAB_TEST_PG_URL");
-  if (given) return { url: given, stop: async () => {} };
-  const script = decodeURIComponent(new URL("scripts/pg-test-server.sh", ROOT).pathname);
-  const dir = decodeURIComponent(new URL(`.data/pg-test-${Date.now()}-${Deno.pid}`, ROOT).pathname);
-  await Deno.mkdir(new URL(".data/", ROOT), { recursive: true });
-  const run = async (cmd: string) => {
-    const out = await new Deno.Command("bash", { args: [script, cmd, dir], stdout: "piped", stderr: "piped" }).output();
-    if (!out.success) throw new Error(`pg-test-server ${cmd} failed:\n${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout).trim();
-  };
-  const url = await run("start");
-  return {
-    url,
-    stop: async () => void await run("stop"),
-    pause: async () => void await run("pause"),
-    resume: async () => void await run("resume"),
-  };
-}
 
 Deno.test({
   name: "db: PostgreSQL server (Debian package)",

@@ -1,0 +1,224 @@
+// The per-isolate flag configuration cache.
+//
+// Every request asks `currentConfig()`. Within TTL (TRIMTAB_CONFIG_TTL_MS, default 1000 ms) of the
+// last confirmation it answers from memory. After that, the request waits for one cheap query,
+// `select version from flag_config_version` (one query per isolate at a time, however many requests
+// wait), and the full snapshot is read only when that version moved. A change is therefore served
+// by every isolate within TTL plus one query, and an admin change made through this isolate is seen
+// at once (`invalidate()`).
+//
+// When the database cannot be reached (or answers slower than TRIMTAB_DB_TIMEOUT_MS, default
+// 1500 ms), the last known good snapshot keeps serving, marked stale, and the database is asked
+// again at most every RETRY_MS. A snapshot the engine refuses is never installed: the previous one
+// stays. With no snapshot at all yet, callers get 503 SNAPSHOT_UNAVAILABLE.
+import { loadSnapshot, type Snapshot, type SnapshotFlag, type SnapshotOverride } from "./db.ts";
+import { HttpError } from "./http.ts";
+import { log } from "./log.ts";
+import { getDb, onDbChange } from "./store.ts";
+import { FlagEngine } from "./trimtab.ts";
+
+/** One loaded configuration version. */
+export interface Config {
+  readonly version: string;
+  readonly snapshot: Snapshot;
+  readonly engine: FlagEngine;
+  readonly keys: ReadonlySet<string>;
+  /** Client-visible flags whose prerequisites are client-visible too (the browser snapshot). */
+  readonly clientFlags: SnapshotFlag[];
+  /** Overrides of client flags, by unit. */
+  readonly clientOverrides: ReadonlyMap<string, SnapshotOverride[]>;
+  /** Date.now() when this version was read. */
+  readonly loadedAt: number;
+}
+
+/** What a request sees. */
+export interface ConfigView {
+  readonly config: Config;
+  /** True when the last attempt to reach the database failed: this is the last known good. */
+  readonly stale: boolean;
+  /** Milliseconds since the database last confirmed this version current. */
+  readonly ageMs: number;
+}
+
+/** For `health`: the cache's state without touching the database. */
+export interface ConfigStatus {
+  version: string | null;
+  flags: number;
+  stale: boolean;
+  ageMs: number | null;
+  lastError: string | null;
+}
+
+function envNumber(name: string, fallback: number): number {
+  try {
+    const v = Number(Deno.env.get(name));
+    return Number.isFinite(v) && v >= 0 && Deno.env.get(name) !== undefined ? v : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+const TTL_MS = envNumber("TRIMTAB_CONFIG_TTL_MS", 1000);
+const TIMEOUT_MS = envNumber("TRIMTAB_DB_TIMEOUT_MS", 1500);
+const RETRY_MS = 500;
+/** An engine replaced by a newer version is freed this long after (requests may still hold it). */
+const FREE_AFTER_MS = 10_000;
+
+let config: Config | null = null;
+let checkedAt = 0;
+let failedAt = 0;
+let lastError: string | null = null;
+let inflight: Promise<void> | null = null;
+let epoch = 0;
+
+onDbChange(reset);
+
+/** Forgets everything (tests; a new database handle). */
+export function reset(): void {
+  config = null;
+  checkedAt = failedAt = 0;
+  lastError = null;
+  inflight = null;
+  epoch++;
+}
+
+/** Makes the next request check the database (after a change made in this isolate). */
+export function invalidate(): void {
+  checkedAt = 0;
+  failedAt = 0;
+}
+
+/** The configuration to serve now; throws 503 SNAPSHOT_UNAVAILABLE when there has never been one. */
+export async function currentConfig(): Promise<ConfigView> {
+  const now = Date.now();
+  if (now - checkedAt >= TTL_MS && now - failedAt >= RETRY_MS) await refresh();
+  if (!config) {
+    throw new HttpError(503, "SNAPSHOT_UNAVAILABLE", "flag configuration is unavailable: the database cannot be reached", {
+      "retry-after": "1",
+    });
+  }
+  return { config, stale: failedAt > checkedAt, ageMs: Math.max(0, Date.now() - checkedAt) };
+}
+
+/** The cache's state, for health checks. */
+export function configStatus(): ConfigStatus {
+  return {
+    version: config?.version ?? null,
+    flags: config?.snapshot.flags.length ?? 0,
+    stale: config !== null && failedAt > checkedAt,
+    ageMs: config ? Math.max(0, Date.now() - checkedAt) : null,
+    lastError,
+  };
+}
+
+/** Standard response headers describing the snapshot served. */
+export function configHeaders(view: ConfigView): Record<string, string> {
+  return {
+    "x-trimtab-version": view.config.version,
+    "x-trimtab-stale": String(view.stale),
+    "x-trimtab-snapshot-age": String(Math.round(view.ageMs)),
+  };
+}
+
+function refresh(): Promise<void> {
+  if (inflight) return inflight;
+  const p = attempt(epoch).finally(() => {
+    if (inflight === p) inflight = null;
+  });
+  inflight = p;
+  return p;
+}
+
+async function attempt(mine: number): Promise<void> {
+  try {
+    await withTimeout(check(mine), TIMEOUT_MS);
+    if (mine !== epoch) return;
+    checkedAt = Date.now();
+    lastError = null;
+  } catch (e) {
+    if (mine !== epoch) return;
+    failedAt = Date.now();
+    const code = errorCode(e);
+    if (lastError !== code) log.warn("flag config refresh failed; serving the last known good snapshot", { code });
+    lastError = code;
+  }
+}
+
+async function check(mine: number): Promise<void> {
+  const db = await getDb();
+  const [row] = await db.query<{ version: unknown }>("select version from public.flag_config_version where id");
+  const version = String(row?.version ?? "0");
+  if (config?.version === version) return;
+  const snapshot = await loadSnapshot(db, { now: new Date() });
+  if (mine !== epoch) return;
+  // Versions only grow: a slow read must not replace a newer snapshot.
+  if (config && BigInt(snapshot.version) < BigInt(config.version)) return;
+  install(build(snapshot));
+}
+
+function install(next: Config): void {
+  const old = config;
+  config = next;
+  if (old) setTimeout(() => old.engine.free(), FREE_AFTER_MS);
+}
+
+/** Compiles a snapshot into a Config (throws the engine's INVALID_SNAPSHOT). */
+export function build(snapshot: Snapshot): Config {
+  const engine = new FlagEngine(snapshot);
+  const clientFlags = closedClientFlags(snapshot.flags);
+  const clientKeys = new Set(clientFlags.map((f) => f.key));
+  const clientOverrides = new Map<string, SnapshotOverride[]>();
+  for (const o of snapshot.overrides) {
+    if (!clientKeys.has(o.flag)) continue;
+    const list = clientOverrides.get(o.unit);
+    if (list) list.push(o);
+    else clientOverrides.set(o.unit, [o]);
+  }
+  return {
+    version: snapshot.version,
+    snapshot,
+    engine,
+    keys: new Set(snapshot.flags.map((f) => f.key)),
+    clientFlags,
+    clientOverrides,
+    loadedAt: Date.now(),
+  };
+}
+
+/** Client-visible flags, minus any whose prerequisites (transitively) are not client-visible:
+ *  the browser could not evaluate those, and must not learn hidden flags. */
+export function closedClientFlags(flags: SnapshotFlag[]): SnapshotFlag[] {
+  let kept = flags.filter((f) => f.clientVisible);
+  for (;;) {
+    const keys = new Set(kept.map((f) => f.key));
+    const next = kept.filter((f) =>
+      (f.prerequisites ?? []).every((p) => keys.has(String((p as { flag?: unknown }).flag)))
+    );
+    if (next.length === kept.length) break;
+    for (const f of kept) if (!next.includes(f)) log.warn("client flag hidden: a prerequisite is not client-visible", { key: f.key });
+    kept = next;
+  }
+  return kept;
+}
+
+/** The browser snapshot for `unit` (its own unexpired overrides only). */
+export function clientSnapshot(c: Config, unit: string | undefined, now = Date.now()): Snapshot {
+  const own = unit === undefined ? [] : (c.clientOverrides.get(unit) ?? []);
+  const overrides = own.filter((o) => !o.expiresAt || Date.parse(o.expiresAt) > now);
+  return { version: c.version, flags: c.clientFlags, overrides };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error("database timeout"), { code: "DB_TIMEOUT" })), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+function errorCode(e: unknown): string {
+  const c = (e as { code?: unknown })?.code;
+  if (typeof c === "string" && /^[A-Z0-9_]{2,40}$/.test(c)) return c;
+  if ((e as { name?: string })?.name === "TrimtabError") return "INVALID_SNAPSHOT";
+  return "DB_UNAVAILABLE";
+}

@@ -1,0 +1,103 @@
+// Shared helpers for the Deno suites: assertions, a throwaway Debian Postgres, tokens, requests.
+import { makeAnonKey, makeServiceRoleKey, makeUserToken, resetAuthEnv } from "../../supabase/functions/_shared/auth.ts";
+
+export const ROOT = new URL("../../", import.meta.url);
+export const TEST_SECRET = "trimtab-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
+  if (!cond) throw new Error(msg);
+}
+
+export function eq<T>(actual: T, expected: T, msg = ""): void {
+  const a = JSON.stringify(actual), e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${msg} expected ${e}, got ${a}`);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns true or `ms` pass; returns whether it became true. */
+export async function eventually(fn: () => Promise<boolean>, ms: number, every = 50): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await fn()) return true;
+    if (Date.now() >= end) return false;
+    await sleep(every);
+  }
+}
+
+export interface Pg {
+  url: string;
+  stop(): Promise<void>;
+  pause?(): Promise<void>;
+  resume?(): Promise<void>;
+}
+
+/** A throwaway Debian Postgres on a free port (scripts/pg-test-server.sh), or TRIMTAB_TEST_PG_URL. */
+export async function startPg(): Promise<Pg> {
+  const given = Deno.env.get("TRIMTAB_TEST_PG_URL");
+  if (given) return { url: given, stop: async () => {} };
+  const script = decodeURIComponent(new URL("scripts/pg-test-server.sh", ROOT).pathname);
+  await Deno.mkdir(new URL(".data/", ROOT), { recursive: true });
+  const dir = decodeURIComponent(
+    new URL(`.data/pg-test-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, ROOT).pathname,
+  );
+  const run = async (cmd: string) => {
+    const out = await new Deno.Command("bash", { args: [script, cmd, dir], stdout: "piped", stderr: "piped" }).output();
+    if (!out.success) throw new Error(`pg-test-server ${cmd} failed:\n${new TextDecoder().decode(out.stderr)}`);
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  const url = await run("start");
+  return {
+    url,
+    stop: async () => void await run("stop"),
+    pause: async () => void await run("pause"),
+    resume: async () => void await run("resume"),
+  };
+}
+
+export interface Tokens {
+  anon: string;
+  service: string;
+  admin: string;
+  user(sub: string, opts?: { email?: string; extra?: Record<string, unknown> }): Promise<string>;
+}
+
+/** Points auth at TEST_SECRET (TRIMTAB_JWT_SECRET) and makes tokens signed with it. */
+export async function testTokens(): Promise<Tokens> {
+  Deno.env.set("TRIMTAB_JWT_SECRET", TEST_SECRET);
+  resetAuthEnv();
+  return {
+    anon: await makeAnonKey(TEST_SECRET),
+    service: await makeServiceRoleKey(TEST_SECRET),
+    admin: await makeUserToken(TEST_SECRET, "admin-1", { admin: true }),
+    user: (sub, o = {}) => makeUserToken(TEST_SECRET, sub, { email: o.email, extra: o.extra }),
+  };
+}
+
+/** A request to a function handler, as the router hands it over. */
+export function req(
+  path: string,
+  opts: { token?: string | null; method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Request {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: BodyInit | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    headers["content-type"] ??= "application/json";
+  }
+  return new Request(`http://127.0.0.1${path}`, { method: opts.method ?? (body ? "POST" : "GET"), headers, body });
+}
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** Status and parsed JSON body (null when empty). */
+export async function call(
+  handler: (r: Request) => Promise<Response> | Response,
+  r: Request,
+): Promise<{ status: number; headers: Headers; body: Json }> {
+  const res = await handler(r);
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+}
