@@ -62,8 +62,14 @@ export function init(source) {
   const local = source === undefined && WASM_URL.protocol === "file:" &&
     typeof Deno !== "undefined" && typeof Deno.readFileSync === "function";
   if (local) {
-    finish(initSync({ module: Deno.readFileSync(WASM_URL) }));
-    ready = Promise.resolve();
+    let bytes = null;
+    try {
+      bytes = Deno.readFileSync(WASM_URL);
+    } catch {
+      // Supabase's edge-runtime may refuse sync file APIs outside module init: read it async.
+    }
+    ready = bytes ? Promise.resolve(finish(initSync({ module: bytes })))
+      : Deno.readFile(WASM_URL).then((b) => finish(initSync({ module: b })));
   } else {
     ready = initWasm({ module_or_path: source ?? WASM_URL }).then(finish);
   }

@@ -1,11 +1,17 @@
 // The local edge stack: one Deno process on 127.0.0.1 that serves every edge function at
 // /functions/v1/<name> (Supabase's routing) and the browser files statically.
 //
-//   deno run --allow-all scripts/serve.ts          # PORT (default 54321); PORT=0 picks a free port
+//   npm start                                      # builds, runs the demo, then this (scripts/start.sh)
+//   deno run --allow-read --allow-write=.data --allow-env --allow-net=127.0.0.1 scripts/serve.ts
+//                                                  # PORT (default 54321); PORT=0 picks a free port
 //
 // Routes:
 //   /functions/v1/<name>[/...]  -> default export of supabase/functions/<name>/index.ts, called with
-//                                 the request URL rewritten to /<name>[/...] as on Supabase
+//                                 the request URL rewritten to /<name>[/...] as on Supabase. First,
+//                                 as Supabase's gateway does, functions with verify_jwt = true in
+//                                 supabase/config.toml (the default for unlisted ones) refuse a
+//                                 request without a valid JWT (401; OPTIONS preflights pass), and
+//                                 functions with enabled = false are not found.
 //   /, /www/...                  -> www/ (index.html for directories); other top-level files of www/
 //   /js/..., /pkg/..., /examples/... -> those directories (application/wasm for .wasm)
 //   anything else                -> 404 { "error": { "code": "NOT_FOUND", ... } }
@@ -13,16 +19,28 @@
 // Functions export their handler and call `serve(handler)` from _shared/http.ts, which skips
 // Deno.serve because this router imports _shared/routed.ts first. All functions share this one
 // isolate (Supabase gives each its own); the first line printed is
-// "trimtab edge stack: http://127.0.0.1:<port>" so scripts and tests can find the port.
+// "trimtab edge stack: http://127.0.0.1:<port>" so scripts and tests can find the port. The
+// database (PGlite under .data/pglite unless SUPABASE_DB_URL is set) is opened, migrated and seeded
+// before the stack listens, so the first request does not pay for it. The JWT secret is never
+// printed; the demo tokens and keys are (TRIMTAB_PRINT_TOKEN=0 hides them).
 import "../supabase/functions/_shared/routed.ts";
-import { error, type Handler } from "../supabase/functions/_shared/http.ts";
+import { corsHeaders, error, type Handler } from "../supabase/functions/_shared/http.ts";
 import { log } from "../supabase/functions/_shared/log.ts";
-import { authEnv, makeUserToken } from "../supabase/functions/_shared/auth.ts";
+import {
+  authEnv,
+  bearer,
+  makeAnonKey,
+  makeServiceRoleKey,
+  makeUserToken,
+  verifyJwt,
+} from "../supabase/functions/_shared/auth.ts";
+import { getDb } from "../supabase/functions/_shared/store.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const FUNCTIONS = new URL("supabase/functions/", ROOT);
 const STATIC_DIRS = ["www", "js", "pkg", "examples"];
 const FN_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const CONFIG_TOML = new URL("supabase/config.toml", ROOT);
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -39,20 +57,116 @@ const TYPES: Record<string, string> = {
   ".map": "application/json; charset=utf-8",
 };
 
+// ---------------------------------------------------------------- supabase/config.toml
+
+export type FunctionSettings = { verifyJwt?: boolean; enabled?: boolean };
+
+function stripComment(line: string): string {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote) {
+      if (c === "\\" && quote === '"') i++;
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "#") return line.slice(0, i);
+  }
+  return line;
+}
+
+/**
+ * The `[functions.<name>]` tables of a supabase/config.toml and their `verify_jwt` and `enabled`
+ * booleans. A tiny reader, not a TOML parser: one `key = value` per line, no multi-line strings
+ * (config.toml has neither). Other tables and keys are skipped.
+ */
+export function parseFunctionSettings(text: string): Map<string, FunctionSettings> {
+  const out = new Map<string, FunctionSettings>();
+  let current: FunctionSettings | null = null;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = stripComment(raw).trim();
+    if (line === "") continue;
+    if (line.startsWith("[")) {
+      current = null;
+      const t = /^\[\s*functions\s*\.\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*\]$/.exec(line);
+      if (t) {
+        const name = t[1] ?? t[2] ?? t[3];
+        current = out.get(name) ?? {};
+        out.set(name, current);
+      }
+      continue;
+    }
+    if (!current) continue;
+    const kv = /^(verify_jwt|enabled)\s*=\s*(.*)$/.exec(line);
+    if (!kv) continue;
+    if (kv[2] !== "true" && kv[2] !== "false") throw new Error(`supabase/config.toml: ${kv[1]} must be true or false: ${raw.trim()}`);
+    if (kv[1] === "verify_jwt") current.verifyJwt = kv[2] === "true";
+    else current.enabled = kv[2] === "true";
+  }
+  return out;
+}
+
+let settings: Map<string, FunctionSettings> | null = null;
+
+/** The functions' settings from supabase/config.toml (read once; missing file: all defaults). */
+export function functionSettings(): Map<string, FunctionSettings> {
+  if (!settings) {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(CONFIG_TOML);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    settings = parseFunctionSettings(text);
+  }
+  return settings;
+}
+
+/** Supabase's default: a function not listed (or without the key) verifies JWTs. */
+export function verifiesJwt(name: string): boolean {
+  return functionSettings().get(name)?.verifyJwt ?? true;
+}
+
+/**
+ * The gateway's verify_jwt check: null to let the request through, or the 401. It needs a JWT
+ * signed with the project's secret and not expired (any role: the anon key passes); whether the
+ * caller may do what it asks is the function's business.
+ */
+async function verifyJwtGate(req: Request, name: string): Promise<Response | null> {
+  if (req.method === "OPTIONS" || !verifiesJwt(name)) return null;
+  const token = bearer(req);
+  let code: string, message: string;
+  if (token === null) [code, message] = ["UNAUTHORIZED", "missing authorization header"];
+  else if (token === "") [code, message] = ["MALFORMED_TOKEN", "Authorization must be 'Bearer <token>'"];
+  else {
+    const r = await verifyJwt(token, (await authEnv()).jwtSecret);
+    if (r.ok) return null;
+    [code, message] = [r.error.code, r.error.message];
+  }
+  return error(401, code, message, {
+    ...corsHeaders(req),
+    "www-authenticate": "Bearer",
+    "x-trimtab-verify-jwt": "refused",
+  });
+}
+
 // ---------------------------------------------------------------- functions
 
 const loaded = new Map<string, Promise<Handler | null>>();
+
+async function isFile(url: URL): Promise<boolean> {
+  try {
+    return (await Deno.stat(url)).isFile;
+  } catch {
+    return false;
+  }
+}
 
 function loadFunction(name: string): Promise<Handler | null> {
   let p = loaded.get(name);
   if (!p) {
     const url = new URL(`${name}/index.ts`, FUNCTIONS);
     p = (async () => {
-      try {
-        if (!(await Deno.stat(url)).isFile) return null;
-      } catch {
-        return null;
-      }
+      if (!(await isFile(url))) return null;
       const mod = await import(url.href);
       if (typeof mod.default !== "function") throw new Error(`supabase/functions/${name}/index.ts has no default export handler`);
       return mod.default as Handler;
@@ -68,6 +182,11 @@ async function routeFunction(req: Request, url: URL, rest: string): Promise<Resp
   const slash = rest.indexOf("/");
   const name = slash < 0 ? rest : rest.slice(0, slash);
   if (!FN_NAME.test(name)) return error(404, "NOT_FOUND", "no such function");
+  if (functionSettings().get(name)?.enabled === false || !(await isFile(new URL(`${name}/index.ts`, FUNCTIONS)))) {
+    return error(404, "NOT_FOUND", `no such function: ${name}`);
+  }
+  const refused = await verifyJwtGate(req, name);
+  if (refused) return refused;
   let fn: Handler | null;
   try {
     fn = await loadFunction(name);
@@ -157,11 +276,70 @@ export async function router(req: Request): Promise<Response> {
   }
 }
 
-export type Stack = { url: string; port: number; shutdown(): Promise<void> };
+export type Stack = {
+  url: string;
+  port: number;
+  /** Which database the functions use: "PGlite <dir>" or "postgres://user@host:port/db" (no password). */
+  database: string;
+  /** Set when the database could not be opened at start (functions retry on each request). */
+  databaseError?: string;
+  shutdown(): Promise<void>;
+};
 
-/** Starts the stack; resolves once it listens. */
-export async function startStack(opts: { port?: number; hostname?: string } = {}): Promise<Stack> {
+/** The database the functions will open, described without credentials. */
+export function describeDatabase(): string {
+  const url = Deno.env.get("SUPABASE_DB_URL");
+  if (url) {
+    try {
+      const u = new URL(url);
+      const user = u.username ? `${decodeURIComponent(u.username)}@` : "";
+      return `${u.protocol}//${user}${u.host}${u.pathname}`;
+    } catch {
+      return "postgres (SUPABASE_DB_URL, unparseable)";
+    }
+  }
+  const dir = Deno.env.get("TRIMTAB_PGLITE_DIR") || decodeURIComponent(new URL(".data/pglite", ROOT).pathname);
+  return `PGlite ${dir}`;
+}
+
+const WASM_COPY = ["js/trimtab.js", "js/trimtab.d.ts", "pkg/trimtab.js", "pkg/trimtab.d.ts", "pkg/trimtab_bg.wasm", "pkg/trimtab_bg.wasm.d.ts"];
+
+/**
+ * The files of supabase/functions/_shared/wasm/ (written by scripts/build.sh) that are missing or
+ * differ from js/ + pkg/. The edge functions load the Wasm from that copy.
+ */
+export async function staleWasmCopy(): Promise<string[]> {
+  const copy = new URL("supabase/functions/_shared/wasm/", ROOT);
+  const stale: string[] = [];
+  for (const f of WASM_COPY) {
+    try {
+      const [a, b] = await Promise.all([Deno.readFile(new URL(f, ROOT)), Deno.readFile(new URL(f, copy))]);
+      if (a.length !== b.length || !a.every((x, i) => x === b[i])) stale.push(f);
+    } catch {
+      stale.push(f);
+    }
+  }
+  return stale;
+}
+
+/**
+ * Starts the stack; resolves once it listens. Reads supabase/config.toml, resolves the JWT secret
+ * and (unless `openDb: false`) opens the database first, so the first request does not pay for it.
+ */
+export async function startStack(opts: { port?: number; hostname?: string; openDb?: boolean } = {}): Promise<Stack> {
+  functionSettings(); // a malformed config.toml fails here, not on the first request
   await authEnv(); // resolve (and, for the embedded default, create) the JWT secret up front
+  const database = describeDatabase();
+  let databaseError: string | undefined;
+  if (opts.openDb ?? true) {
+    try {
+      await getDb();
+    } catch (e) {
+      // Not fatal: functions retry on their next request (and serve stale snapshots meanwhile).
+      databaseError = (e as { code?: string })?.code ?? (e as Error)?.name ?? "error";
+      log.warn("database not reachable at start", { database, err: e });
+    }
+  }
   const hostname = opts.hostname ?? "127.0.0.1";
   const { promise, resolve } = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
@@ -170,7 +348,13 @@ export async function startStack(opts: { port?: number; hostname?: string } = {}
     onListen: (addr) => resolve(addr as Deno.NetAddr),
   }, router);
   const addr = await promise;
-  return { url: `http://${hostname}:${addr.port}`, port: addr.port, shutdown: () => server.shutdown() };
+  return {
+    url: `http://${hostname}:${addr.port}`,
+    port: addr.port,
+    database,
+    databaseError,
+    shutdown: () => server.shutdown(),
+  };
 }
 
 if (import.meta.main) {
@@ -179,21 +363,36 @@ if (import.meta.main) {
     console.error(`bad PORT: ${Deno.env.get("PORT")}`);
     Deno.exit(2);
   }
+  const stale = await staleWasmCopy();
+  if (stale.length) {
+    console.error(
+      `warning: supabase/functions/_shared/wasm/ is missing or differs from js/ + pkg/ (${stale.join(", ")}); ` +
+        "run `npm run build` (scripts/build.sh) so the functions load the current Wasm",
+    );
+  }
   const stack = await startStack({ port });
   console.log(`trimtab edge stack: ${stack.url}`);
   console.log(`  functions: ${stack.url}/functions/v1/<name>   page: ${stack.url}/`);
+  console.log(`  database:  ${stack.database}${stack.databaseError ? ` (not reachable at start: ${stack.databaseError})` : ""}`);
   const env = await authEnv();
   if (env.jwtSecret && Deno.env.get("TRIMTAB_PRINT_TOKEN") !== "0") {
-    // A demo admin token for the local stack (1 day). The secret itself is never printed.
+    // Keys and a demo admin token for the local stack, signed with its JWT secret. The secret
+    // itself is never printed.
     const token = await makeUserToken(env.jwtSecret, "00000000-0000-4000-8000-00000000ad01", {
       admin: true,
       ttlSeconds: 24 * 3600,
     });
+    console.log(`  anon key (for the browser): ${await makeAnonKey(env.jwtSecret)}`);
+    console.log(`  service_role key (server side only): ${await makeServiceRoleKey(env.jwtSecret)}`);
     console.log(`  demo admin token (24 h): ${token}`);
   }
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, () => {
-      stack.shutdown().finally(() => Deno.exit(0));
+      // Stop accepting requests, then close the database (PGlite flushes to .data/pglite).
+      stack.shutdown()
+        .then(() => (stack.databaseError ? undefined : getDb().then((db) => db.close())))
+        .catch(() => {})
+        .finally(() => Deno.exit(0));
     });
   }
 }

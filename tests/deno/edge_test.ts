@@ -1,9 +1,5 @@
-// Edge-side shared code: auth (JWT), http helpers, log masking, and a smoke test of the local
-// edge stack (scripts/serve.ts) as a subprocess.
-//
-//   deno test --allow-all tests/deno/edge_test.ts
-//
-// Needs read/env/run, write to tests/artifacts, and net to 127.0.0.1 for the smoke test.
+// Edge-side shared code: auth (JWT), http helpers and log masking. The local stack as a whole is
+// tested in stack_test.ts, the functions in flags_test.ts and admin_test.ts.
 import "../../supabase/functions/_shared/routed.ts"; // before any function's index.ts
 import {
   b64urlEncode,
@@ -28,9 +24,8 @@ import {
   json,
   readJson,
 } from "../../supabase/functions/_shared/http.ts";
-import { logger, mask, maskString, setLogSink } from "../../supabase/functions/_shared/log.ts";
+import { logger, mask, maskString, setLogLevel, setLogSink } from "../../supabase/functions/_shared/log.ts";
 import { VERSION } from "../../supabase/functions/_shared/version.ts";
-import { bucket } from "../../supabase/functions/_shared/trimtab.ts";
 
 const SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 const ROOT = new URL("../../", import.meta.url);
@@ -54,10 +49,12 @@ const bearerReq = (token: string | null, init: RequestInit = {}) =>
 async function captureLogs(fn: () => unknown | Promise<unknown>): Promise<string[]> {
   const lines: string[] = [];
   const prev = setLogSink((l) => lines.push(l));
+  setLogLevel("debug"); // whatever LOG_LEVEL the run has
   try {
     await fn();
   } finally {
     setLogSink(prev);
+    setLogLevel("info");
   }
   return lines;
 }
@@ -393,85 +390,7 @@ Deno.test("log: masking leaves ordinary text alone", () => {
 
 // ---------------------------------------------------------------- functions and the stack
 
-Deno.test("version matches package.json; the health stub answers in-process", async () => {
+Deno.test("version.ts matches package.json", async () => {
   const pkg = JSON.parse(await Deno.readTextFile(new URL("package.json", ROOT)));
   eq(VERSION, pkg.version);
-  const { default: health } = await import("../../supabase/functions/health/index.ts");
-  let res!: Response;
-  await captureLogs(async () => {
-    res = await health(new Request("http://x/health"));
-  });
-  eq(res.status, 200);
-  eq(await res.json(), { ok: true, wasm: bucket("a", "b"), version: VERSION, stub: true });
-  await captureLogs(async () => {
-    res = await health(new Request("http://x/health", { method: "PUT" }));
-  });
-  eq(res.status, 405);
-  await res.body?.cancel();
-});
-
-Deno.test({
-  name: "smoke: scripts/serve.ts serves /functions/v1/health, static files and JSON 404s",
-  fn: async () => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", new URL("scripts/serve.ts", ROOT).pathname],
-      env: { PORT: "0", TRIMTAB_JWT_SECRET: SECRET, TRIMTAB_PRINT_TOKEN: "0", NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-      cwd: ROOT.pathname,
-    }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    try {
-      const deadline = Date.now() + 20_000;
-      let base: string | null = null;
-      while (!base) {
-        if (Date.now() > deadline) throw new Error(`stack did not start: ${out}`);
-        const { done, value } = await reader.read();
-        if (done) throw new Error(`stack exited: ${out}`);
-        out += value;
-        base = /trimtab edge stack: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null;
-      }
-      const h = await fetch(`${base}/functions/v1/health`, { headers: { "x-correlation-id": "smoke-1" } });
-      eq(h.status, 200);
-      eq(h.headers.get("x-correlation-id"), "smoke-1");
-      eq(await h.json(), { ok: true, wasm: bucket("a", "b"), version: VERSION, stub: true });
-
-      const m = await fetch(`${base}/functions/v1/health`, { method: "POST", body: "{}" });
-      eq(m.status, 405);
-      assert(m.headers.get("allow")!.includes("GET"));
-      await m.body?.cancel();
-
-      const missing = await fetch(`${base}/functions/v1/no-such-fn`);
-      eq(missing.status, 404);
-      eq((await missing.json()).error.code, "NOT_FOUND");
-      const shared = await fetch(`${base}/functions/v1/_shared`);
-      eq(shared.status, 404);
-      await shared.body?.cancel();
-
-      const wasm = await fetch(`${base}/pkg/trimtab_bg.wasm`);
-      eq(wasm.status, 200);
-      eq(wasm.headers.get("content-type"), "application/wasm");
-      await wasm.body?.cancel();
-      const page = await fetch(`${base}/`);
-      eq(page.status, 200);
-      assert(page.headers.get("content-type")!.startsWith("text/html"));
-      await page.body?.cancel();
-      for (const p of ["/js/trimtab.js", "/examples/demo-snapshot.json", "/www/index.html"]) {
-        const r = await fetch(base + p);
-        eq(r.status, 200, p);
-        await r.body?.cancel();
-      }
-      for (const p of ["/js/../README.md", "/js/%2e%2e/README.md", "/.data/jwt-secret", "/src/lib.rs", "/nope"]) {
-        const r = await fetch(base + p);
-        eq(r.status, 404, p);
-        eq((await r.json()).error.code, "NOT_FOUND");
-      }
-    } finally {
-      child.kill("SIGTERM");
-      await reader.cancel().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
-      await child.status;
-    }
-  },
 });

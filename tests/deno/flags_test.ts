@@ -8,13 +8,18 @@ import health from "../../supabase/functions/health/index.ts";
 import { type Db, openDb } from "../../supabase/functions/_shared/db.ts";
 import { useDb } from "../../supabase/functions/_shared/store.ts";
 import { bucket, FlagEngine } from "../../supabase/functions/_shared/trimtab.ts";
-import { assert, call, eq, eventually, req, startPg, testTokens, type Tokens } from "./support.ts";
-
-const version = async (db: Db) =>
-  String((await db.query<{ version: unknown }>("select version from flag_config_version"))[0].version);
+import {
+  assert,
+  call,
+  configVersion as version,
+  eq,
+  eventually,
+  onBothBackends,
+  req,
+  type Tokens,
+} from "./support.ts";
 
 async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
-  useDb(db);
 
   await t.step("identity: anon has no unit, a bad token is a 401", async () => {
     const anon = await call(flags, req("/flags"));
@@ -185,78 +190,48 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
   });
 }
 
-Deno.test({
-  name: "flags + health: PGlite",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    const tk = await testTokens();
-    const db = await openDb({ url: "", dataDir: "memory://" });
-    try {
-      await checks(t, db, tk);
-      await t.step("no snapshot yet and no database: 503, no internals", async () => {
-        const dead = await openDb({ url: "", dataDir: "memory://" });
-        await dead.close();
-        useDb(dead);
-        const r = await call(flags, req("/flags", { token: tk.admin }));
-        eq([r.status, r.body.error.code], [503, "SNAPSHOT_UNAVAILABLE"], "unavailable");
-        const h = await call(health, req("/health"));
-        eq([h.status, h.body.ok, h.body.db.reachable], [503, false, false], "health");
-        assert(!JSON.stringify(h.body).match(/select|stack|at \w+ \(/i), "no SQL or stack in health");
-      });
-    } finally {
-      useDb(null);
-      await db.close();
-    }
+onBothBackends("flags + health", checks, {
+  async pglite(t, _db, tk) {
+    await t.step("no snapshot yet and no database: 503, no internals", async () => {
+      const dead = await openDb({ url: "", dataDir: "memory://" });
+      await dead.close();
+      useDb(dead);
+      const r = await call(flags, req("/flags", { token: tk.admin }));
+      eq([r.status, r.body.error.code], [503, "SNAPSHOT_UNAVAILABLE"], "unavailable");
+      const h = await call(health, req("/health"));
+      eq([h.status, h.body.ok, h.body.db.reachable], [503, false, false], "health");
+      assert(!JSON.stringify(h.body).match(/select|stack|at \w+ \(/i), "no SQL or stack in health");
+    });
   },
-});
-
-Deno.test({
-  name: "flags + health: PostgreSQL server (Debian package), with an outage",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn(t) {
-    const tk = await testTokens();
-    const pg = await startPg();
-    try {
-      const db = await openDb({ url: pg.url, migrate: true, seed: true, max: 3, connectTimeout: 1 });
-      try {
-        await checks(t, db, tk);
-        if (!pg.pause || !pg.resume) return;
-        await t.step("database stopped: the last good snapshot serves, marked stale; recovery", async () => {
-          const before = await call(flags, req("/flags", { token: await tk.user("user-7") }));
-          await pg.pause!();
-          await new Promise((r) => setTimeout(r, 1100)); // past the cache TTL
-          const during = await call(flags, req("/flags", { token: await tk.user("user-7") }));
-          eq(during.status, 200, "still serving");
-          eq(during.headers.get("x-trimtab-stale"), "true", "says stale");
-          assert(Number(during.headers.get("x-trimtab-snapshot-age")) >= 1000, "snapshot age");
-          eq(during.body.stale, true, "body says stale");
-          eq(during.body.flags, before.body.flags, "same evaluations as before the outage");
-          const snap = await call(flags, req("/flags?snapshot=1", { token: await tk.user("user-7") }));
-          eq([snap.status, snap.headers.get("x-trimtab-stale")], [200, "true"], "snapshot served stale");
-          const h = await call(health, req("/health"));
-          eq([h.status, h.body.db.reachable, h.body.snapshot.stale], [503, false, true], "health during outage");
-          assert(!JSON.stringify(h.body).includes("ECONNREFUSED ") && !JSON.stringify(h.body).includes("select"), "no internals");
-          await pg.resume!();
-          const back = await eventually(async () => {
-            const r = await call(flags, req("/flags", { token: await tk.user("user-7") }));
-            return r.headers.get("x-trimtab-stale") === "false";
-          }, 10_000, 100);
-          assert(back, "fresh again after the database returns");
-          await db.query("update feature_flags set enabled = false where key = 'FEATURE_AGENT_CHAT'");
-          const seen = await eventually(async () => {
-            const r = await call(flags, req("/flags", { token: await tk.user("user-7") }));
-            return r.body.flags.FEATURE_AGENT_CHAT.reason === "DISABLED";
-          }, 2000);
-          assert(seen, "changes after recovery are served");
-        });
-      } finally {
-        useDb(null);
-        await db.close();
-      }
-    } finally {
-      await pg.stop();
-    }
+  async postgres(t, db, tk, pg) {
+    if (!pg.pause || !pg.resume) return;
+    await t.step("database stopped: the last good snapshot serves, marked stale; recovery", async () => {
+      const before = await call(flags, req("/flags", { token: await tk.user("user-7") }));
+      await pg.pause!();
+      await new Promise((r) => setTimeout(r, 1100)); // past the cache TTL
+      const during = await call(flags, req("/flags", { token: await tk.user("user-7") }));
+      eq(during.status, 200, "still serving");
+      eq(during.headers.get("x-trimtab-stale"), "true", "says stale");
+      assert(Number(during.headers.get("x-trimtab-snapshot-age")) >= 1000, "snapshot age");
+      eq(during.body.stale, true, "body says stale");
+      eq(during.body.flags, before.body.flags, "same evaluations as before the outage");
+      const snap = await call(flags, req("/flags?snapshot=1", { token: await tk.user("user-7") }));
+      eq([snap.status, snap.headers.get("x-trimtab-stale")], [200, "true"], "snapshot served stale");
+      const h = await call(health, req("/health"));
+      eq([h.status, h.body.db.reachable, h.body.snapshot.stale], [503, false, true], "health during outage");
+      assert(!JSON.stringify(h.body).includes("ECONNREFUSED ") && !JSON.stringify(h.body).includes("select"), "no internals");
+      await pg.resume!();
+      const back = await eventually(async () => {
+        const r = await call(flags, req("/flags", { token: await tk.user("user-7") }));
+        return r.headers.get("x-trimtab-stale") === "false";
+      }, 10_000, 100);
+      assert(back, "fresh again after the database returns");
+      await db.query("update feature_flags set enabled = false where key = 'FEATURE_AGENT_CHAT'");
+      const seen = await eventually(async () => {
+        const r = await call(flags, req("/flags", { token: await tk.user("user-7") }));
+        return r.body.flags.FEATURE_AGENT_CHAT.reason === "DISABLED";
+      }, 2000);
+      assert(seen, "changes after recovery are served");
+    });
   },
 });

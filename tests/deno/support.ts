@@ -1,5 +1,7 @@
 // Shared helpers for the Deno suites: assertions, a throwaway Debian Postgres, tokens, requests.
 import { makeAnonKey, makeServiceRoleKey, makeUserToken, resetAuthEnv } from "../../supabase/functions/_shared/auth.ts";
+import { type Db, openDb } from "../../supabase/functions/_shared/db.ts";
+import { useDb } from "../../supabase/functions/_shared/store.ts";
 
 export const ROOT = new URL("../../", import.meta.url);
 export const TEST_SECRET = "trimtab-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -100,4 +102,71 @@ export async function call(
   const res = await handler(r);
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
+}
+
+/** The config version (moves on every change). */
+export const configVersion = async (db: Db) =>
+  String((await db.query<{ version: unknown }>("select version from flag_config_version"))[0].version);
+
+/** Rows in the audit log. */
+export const auditCount = async (db: Db) =>
+  Number((await db.query<{ n: unknown }>("select count(*) as n from flag_audit_log"))[0].n);
+
+/** What must never reach a client: SQL, constraint names, stack frames. */
+export const LEAKS = /select|insert|update |delete from|constraint|violates|foreign key|relation|stack|at \w+ \(/i;
+
+type Checks = (t: Deno.TestContext, db: Db, tk: Tokens) => Promise<void>;
+
+/**
+ * Registers `checks` twice: on PGlite in memory and on a throwaway Debian Postgres (migrated and
+ * seeded), with the functions' database handle pointed at it. `postgres` runs extra steps there
+ * (e.g. an outage, with `pg.pause`/`pg.resume`); `pglite` extra steps on PGlite.
+ */
+export function onBothBackends(
+  name: string,
+  checks: Checks,
+  extra: { pglite?: Checks; postgres?: (t: Deno.TestContext, db: Db, tk: Tokens, pg: Pg) => Promise<void> } = {},
+): void {
+  const run = async (t: Deno.TestContext, db: Db, more: () => Promise<void>) => {
+    const tk = await testTokens();
+    try {
+      useDb(db);
+      await checks(t, db, tk);
+      await more();
+    } finally {
+      useDb(null);
+      await db.close();
+    }
+  };
+  Deno.test({
+    name: `${name}: PGlite (in memory)`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      const db = await openDb({ url: "", dataDir: "memory://" });
+      await run(t, db, async () => await extra.pglite?.(t, db, await testTokens()));
+    },
+  });
+  Deno.test({
+    name: `${name}: PostgreSQL server (Debian package)`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      const pg = await startPg();
+      try {
+        const db = await openDb({ url: pg.url, migrate: true, seed: true, max: 3, connectTimeout: 1 });
+        await run(t, db, async () => await extra.postgres?.(t, db, await testTokens(), pg));
+      } finally {
+        await pg.stop();
+      }
+    },
+  });
+}
+
+type ReqOpts = { token?: string | null; method?: string; body?: unknown; headers?: Record<string, string> };
+
+/** Calls to `/flags-admin<path>`, as the admin unless `token` says otherwise (null: no token). */
+export function adminApi(handler: (r: Request) => Promise<Response> | Response, tk: Tokens) {
+  return (path: string, o: ReqOpts = {}) =>
+    call(handler, req(`/flags-admin${path}`, { token: o.token === undefined ? tk.admin : o.token, ...o }));
 }

@@ -10,11 +10,16 @@
 // transaction, recorded in public.schema_migrations.
 //
 // Query parameters: strings, numbers, booleans, null, Date; plain objects and arrays are sent as
-// JSON text (cast them with `$n::jsonb`). Results are plain row objects; note numeric and int8
+// JSON text: cast them with `$n::text::jsonb` (a bare `$n::jsonb` makes postgres.js encode the
+// text as a JSON string a second time; PGlite accepts either). Results are plain row objects; note numeric and int8
 // columns may come back as strings (postgres.js) or numbers/bigints (PGlite): normalise with
 // Number()/String() as snapshotFromRows does.
 
+// Inline npm: specifiers on purpose: `supabase functions deploy` resolves them without an import
+// map; locally they resolve from node_modules/ (package.json pins the same versions).
+// deno-lint-ignore no-import-prefix
 import postgres from "npm:postgres@3.4.9";
+// deno-lint-ignore no-import-prefix
 import { PGlite } from "npm:@electric-sql/pglite@0.5.16";
 
 export type Row = Record<string, unknown>;

@@ -1,6 +1,10 @@
 // The one place edge code imports the Wasm core from. Importing this module loads and initialises
 // the Wasm once per isolate (top-level await in the wrapper); functions import from here, never
-// from js/ or pkg/ directly, so the location can move (see supabase/NOTES-edge.md: for
-// `supabase functions deploy` the wrapper and pkg/ must be shipped as static_files under
-// supabase/functions/_shared/, still to be decided).
-export * from "../../../js/trimtab.js";
+// from js/, pkg/ or _shared/wasm/ directly.
+//
+// `_shared/wasm/` is a build output (scripts/build.sh; gitignored): a byte-identical copy of
+// js/trimtab.js, js/trimtab.d.ts and pkg/, kept in the same layout because the wrapper reads
+// ../pkg/trimtab_bg.wasm relative to itself. It lives under supabase/functions/ because
+// `supabase functions deploy` bundles nothing outside that directory; the .wasm is declared as a
+// static file of every function in supabase/config.toml (the JS is bundled through the imports).
+export * from "./wasm/js/trimtab.js";

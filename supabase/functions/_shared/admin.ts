@@ -1,0 +1,446 @@
+// The logic of the `flags-admin` edge function (its index.ts only routes).
+//
+// Every route needs an admin JWT (app_metadata.role = "admin") or the service role: a token that
+// fails verification is a 401 with the auth error's code, no token a 401 UNAUTHORIZED, any other
+// caller a 403 FORBIDDEN. Input is validated before the database is touched (admin_validate.ts).
+//
+// Each change is ONE transaction run as the caller (`db.asUser`, so RLS applies): first
+// `tx.audit({actor, action, reason})` (the row trigger writes the audit row and bumps the config
+// version), then the change, then the whole resulting configuration is compiled by the engine;
+// if it does not compile the transaction rolls back (400 INVALID_FLAG, the engine's message names
+// flag and field). After a successful write `invalidate()` makes this isolate serve it at once.
+//
+// Audit actions: flag.create, flag.update (a PATCH touching anything besides the rollout),
+// flag.ramp (a PATCH changing only the rollout), flag.ramp.forced (an extra row, written in the
+// same transaction, when `force: true` skipped a stage), flag.delete, flag.rollback, override.set,
+// override.delete. `force: true` always needs a non-empty reason (400 REASON_REQUIRED), also when
+// no stage turns out to be skipped.
+import {
+  apiAudit,
+  apiFlag,
+  apiOverride,
+  COLUMNS,
+  CREATE_FIELDS,
+  dateParam,
+  dbError,
+  type FlagFields,
+  flagFields,
+  flagKey,
+  type Json,
+  onlyFields,
+  overrideInput,
+  PATCH_FIELDS,
+  reasonOf,
+  requiredReason,
+  stagesParam,
+} from "./admin_validate.ts";
+import { authEnv, identify, isAdmin } from "./auth.ts";
+import { build, invalidate } from "./config.ts";
+import { type Claims, loadSnapshot, type Param, type Snapshot, type Tx } from "./db.ts";
+import { HttpError, json, readJson } from "./http.ts";
+import { getDb } from "./store.ts";
+import { checkRamp } from "./trimtab.ts";
+
+export { dbError } from "./admin_validate.ts";
+
+/** Who is calling: the claims the transaction runs with, and the audit actor. */
+export interface Caller {
+  claims: Claims;
+  actor: string;
+}
+
+/** 401 / 403 unless the request carries an admin JWT or the service role. */
+export async function requireAdmin(req: Request): Promise<Caller> {
+  const r = await identify(req, await authEnv());
+  if (!r.ok) throw new HttpError(401, r.error.code, r.error.message);
+  const id = r.value;
+  if (id.kind === "anon") throw new HttpError(401, "UNAUTHORIZED", "an admin token is required");
+  if (!isAdmin(id)) throw new HttpError(403, "FORBIDDEN", "admin role required");
+  if (id.kind === "service") {
+    return { claims: { ...id.claims, role: "service_role" } as Claims, actor: id.sub ?? "service_role" };
+  }
+  return { claims: id.claims as Claims, actor: id.sub! };
+}
+
+/** readJson's refusal (413 / 400 BAD_JSON / 415) as a throwable. */
+class BodyError extends HttpError {
+  constructor(private readonly res: Response) {
+    super(res.status, "BAD_BODY", "bad request body");
+  }
+  override toResponse(): Response {
+    return this.res;
+  }
+}
+
+/** An HttpError whose error object carries extra fields (e.g. `skipped`). */
+class DetailedError extends HttpError {
+  constructor(status: number, code: string, message: string, private readonly extra: Json) {
+    super(status, code, message);
+  }
+  override toResponse(): Response {
+    return json(this.status, { error: { code: this.code, message: this.message, ...this.extra } });
+  }
+}
+
+async function body(req: Request): Promise<unknown> {
+  const r = await readJson(req);
+  if (!r.ok) throw new BodyError(r.response);
+  return r.value;
+}
+
+/** A JSON body when one was sent (DELETE), else {}. */
+async function optionalBody(req: Request): Promise<unknown> {
+  const len = req.headers.get("content-length");
+  if (!req.body || len === "0") return {};
+  return await body(req);
+}
+
+type Conflict = { code: string; message: string };
+
+/** Runs fn in one transaction as the caller, mapping database errors to generic answers. */
+async function asCaller<T>(c: Caller, fn: (tx: Tx) => Promise<T>, conflict?: Conflict): Promise<T> {
+  const db = await getDb();
+  try {
+    return await db.asUser(c.claims, fn);
+  } catch (e) {
+    const mapped = dbError(e, conflict);
+    if (mapped) throw mapped;
+    throw e;
+  }
+}
+
+/** A write: audit first, then fn, then the resulting configuration must compile (and, when
+ *  `clientCheck` names a flag, keep client-visible prerequisites consistent around it). */
+async function write<T>(
+  c: Caller,
+  audit: { action: string; reason?: string },
+  fn: (tx: Tx) => Promise<T>,
+  opts: { conflict?: Conflict; clientCheck?: string } = {},
+): Promise<T & { version: string }> {
+  const out = await asCaller(c, async (tx) => {
+    await tx.audit({ actor: c.actor, action: audit.action, reason: audit.reason });
+    const result = await fn(tx);
+    const snapshot = await loadSnapshot(tx);
+    compile(snapshot);
+    if (opts.clientCheck !== undefined) checkClientPrerequisites(snapshot, opts.clientCheck);
+    return { ...result, version: snapshot.version };
+  }, opts.conflict);
+  invalidate();
+  return out;
+}
+
+/** Compiles a configuration in the engine; 400 INVALID_FLAG (the engine's message) when refused. */
+function compile(snapshot: Snapshot): void {
+  try {
+    build(snapshot).engine.free();
+  } catch (e) {
+    const code = (e as { code?: unknown })?.code;
+    if ((e as Error)?.name === "TrimtabError" || typeof code === "string" && !/^[0-9A-Z]{5}$/.test(code)) {
+      throw new HttpError(400, "INVALID_FLAG", String((e as Error).message));
+    }
+    throw e;
+  }
+}
+
+/** A client-visible flag must only depend on client-visible flags (the browser evaluates it). */
+function checkClientPrerequisites({ flags }: Snapshot, key: string): void {
+  const byKey = new Map(flags.map((f) => [f.key, f]));
+  const prereqKeys = (f: { prerequisites?: unknown[] }) =>
+    (f.prerequisites ?? []).map((p) => String((p as { flag?: unknown })?.flag));
+  const me = byKey.get(key);
+  if (!me) return;
+  if (me.clientVisible) {
+    for (const p of prereqKeys(me)) {
+      const dep = byKey.get(p);
+      if (dep && !dep.clientVisible) {
+        throw new HttpError(
+          400,
+          "PREREQUISITE_NOT_CLIENT_VISIBLE",
+          `flag "${key}" is client-visible but its prerequisite "${p}" is not`,
+        );
+      }
+    }
+  } else {
+    const dependent = flags.find((f) => f.clientVisible && prereqKeys(f).includes(key));
+    if (dependent) {
+      throw new HttpError(
+        400,
+        "PREREQUISITE_NOT_CLIENT_VISIBLE",
+        `client-visible flag "${dependent.key}" has "${key}" as a prerequisite, so "${key}" must stay client-visible`,
+      );
+    }
+  }
+}
+
+const JSONB = new Set(["rules", "variants", "prerequisites", "schedule", "metadata"]);
+
+/** SQL value expression and parameter for one validated field. */
+function column(f: keyof FlagFields, v: unknown, n: number): { col: string; expr: string; param: Param } {
+  const col = COLUMNS[f];
+  if (f === "stages") return { col, expr: `$${n}::text::numeric[]`, param: stagesParam(v as number[] | null) };
+  if (f === "rollout") return { col, expr: `$${n}::text::numeric`, param: String(v) };
+  if (JSONB.has(f)) return { col, expr: `$${n}::text::jsonb`, param: v === null ? null : JSON.stringify(v) };
+  return { col, expr: `$${n}`, param: v as Param };
+}
+
+const unknownFlag = (key: string) => new HttpError(404, "UNKNOWN_FLAG", `unknown flag "${key}"`);
+
+// ---------------------------------------------------------------- flags
+
+export async function listFlags(c: Caller): Promise<Response> {
+  const out = await asCaller(c, async (tx) => {
+    const [v] = await tx.query<{ version: unknown }>("select version from public.flag_config_version where id");
+    const rows = await tx.query<Json>("select * from public.feature_flags order by key");
+    return { version: String(v?.version ?? "0"), flags: rows.map(apiFlag) };
+  });
+  return json(200, out);
+}
+
+export async function getFlag(c: Caller, key: string): Promise<Response> {
+  flagKey(key);
+  const out = await asCaller(c, async (tx) => {
+    const [v] = await tx.query<{ version: unknown }>("select version from public.flag_config_version where id");
+    const [row] = await tx.query<Json>("select * from public.feature_flags where key = $1", [key]);
+    if (!row) throw unknownFlag(key);
+    return { version: String(v?.version ?? "0"), flag: apiFlag(row) };
+  });
+  return json(200, out);
+}
+
+export async function createFlag(req: Request, c: Caller): Promise<Response> {
+  const b = onlyFields(await body(req), CREATE_FIELDS);
+  const key = flagKey(b.key);
+  const fields = flagFields(b);
+  const reason = reasonOf(b.reason);
+  const exists = { code: "FLAG_EXISTS", message: `flag "${key}" already exists` };
+  const out = await write(c, { action: "flag.create", reason }, async (tx) => {
+    const cols = ["key"], exprs = ["$1"], params: Param[] = [key];
+    for (const [f, v] of Object.entries(fields)) {
+      const x = column(f as keyof FlagFields, v, params.length + 1);
+      cols.push(x.col);
+      exprs.push(x.expr);
+      params.push(x.param);
+    }
+    const [row] = await tx.query<Json>(
+      `insert into public.feature_flags (${cols.join(", ")}) values (${exprs.join(", ")})
+       on conflict (key) do nothing returning *`,
+      params,
+    );
+    if (!row) throw new HttpError(409, exists.code, exists.message);
+    return { flag: apiFlag(row) };
+  }, { conflict: exists, clientCheck: key });
+  return json(201, { version: out.version, flag: out.flag });
+}
+
+/** The first stage strictly between from and to (what checkRamp refuses), for the error body. */
+function firstSkipped(message: string, from: number, to: number, stages: number[]): number | undefined {
+  const m = /skips the ([0-9.]+)% stage/.exec(message);
+  if (m && Number.isFinite(Number(m[1]))) return Number(m[1]);
+  return stages.find((s) => s > from && s < to);
+}
+
+export async function patchFlag(req: Request, c: Caller, key: string): Promise<Response> {
+  flagKey(key);
+  const b = onlyFields(await body(req), PATCH_FIELDS);
+  const fields = flagFields(b);
+  if (b.force !== undefined && typeof b.force !== "boolean") {
+    throw new HttpError(400, "INVALID_INPUT", "force must be a boolean");
+  }
+  const force = b.force === true;
+  const reason = force ? requiredReason(b.reason, "to force a ramp past a stage") : reasonOf(b.reason);
+  const names = Object.keys(fields);
+  if (names.length === 0) throw new HttpError(400, "INVALID_INPUT", "nothing to update: give at least one flag field");
+  const action = names.length === 1 && names[0] === "rollout" ? "flag.ramp" : "flag.update";
+
+  const out = await write(c, { action, reason }, async (tx) => {
+    const [cur] = await tx.query<Json>("select * from public.feature_flags where key = $1 for update", [key]);
+    if (!cur) throw unknownFlag(key);
+    let forced: { from: number; to: number; skipped?: number; stages: number[] } | null = null;
+    const from = Number(cur.rollout_percentage);
+    if (fields.rollout !== undefined && fields.rollout !== from) {
+      const to = fields.rollout;
+      const stages = fields.stages !== undefined
+        ? fields.stages
+        : Array.isArray(cur.stages)
+        ? cur.stages.map(Number)
+        : null;
+      if (stages && stages.length > 0) {
+        try {
+          checkRamp(from, to, stages);
+        } catch (e) {
+          const code = (e as { code?: unknown })?.code;
+          const message = String((e as Error)?.message);
+          if (code === "RAMP_SKIPS_STAGE") {
+            const skipped = firstSkipped(message, from, to, stages);
+            if (!force) {
+              throw new DetailedError(409, "RAMP_SKIPS_STAGE", message, skipped === undefined ? {} : { skipped });
+            }
+            forced = { from, to, skipped, stages };
+          } else if (code === "INVALID_PERCENT") throw new HttpError(400, "INVALID_PERCENT", message);
+          else if (typeof code === "string") throw new HttpError(400, "INVALID_FLAG", `flag "${key}": ${message}`);
+          else throw e;
+        }
+      }
+    }
+    const sets: string[] = [], params: Param[] = [key];
+    for (const [f, v] of Object.entries(fields)) {
+      const x = column(f as keyof FlagFields, v, params.length + 1);
+      sets.push(`${x.col} = ${x.expr}`);
+      params.push(x.param);
+    }
+    const [row] = await tx.query<Json>(
+      `update public.feature_flags set ${sets.join(", ")} where key = $1 returning *`,
+      params,
+    );
+    if (!row) throw unknownFlag(key); // RLS hid it (cannot happen for admins)
+    if (forced) {
+      const f = forced as { from: number; to: number; skipped?: number; stages: number[] };
+      await tx.query(
+        `insert into public.flag_audit_log (actor, action, flag_key, before, after, reason, config_version)
+         values ($1, 'flag.ramp.forced', $2, $3::text::jsonb, $4::text::jsonb, $5,
+                 (select version from public.flag_config_version where id))`,
+        [
+          c.actor,
+          key,
+          JSON.stringify({ rollout: f.from, stages: f.stages }),
+          JSON.stringify({ rollout: f.to, skipped: f.skipped ?? null }),
+          reason ?? null,
+        ],
+      );
+    }
+    return { flag: apiFlag(row), forced: forced !== null };
+  }, { clientCheck: key });
+  return json(200, { version: out.version, flag: out.flag, ...(out.forced ? { forced: true } : {}) });
+}
+
+export async function deleteFlag(req: Request, c: Caller, key: string): Promise<Response> {
+  flagKey(key);
+  const url = new URL(req.url);
+  const b = onlyFields(await optionalBody(req), ["reason"]);
+  const reason = reasonOf(url.searchParams.get("reason") ?? b.reason);
+  const out = await write(c, { action: "flag.delete", reason }, async (tx) => {
+    const rows = await tx.query<Json>("delete from public.feature_flags where key = $1 returning key", [key]);
+    if (rows.length === 0) throw unknownFlag(key);
+    return {};
+  });
+  return json(200, { version: out.version, deleted: key });
+}
+
+/** POST /rollback: admin_override = 'off' on one flag or on every flag, in one statement. */
+export async function rollback(req: Request, c: Caller): Promise<Response> {
+  const b = onlyFields(await body(req), ["flag", "all", "reason"]);
+  if (b.all !== undefined && b.all !== true) throw new HttpError(400, "INVALID_INPUT", "all must be true when given");
+  if ((b.flag === undefined) === (b.all === undefined)) {
+    throw new HttpError(400, "INVALID_INPUT", 'give exactly one of "flag" or "all": true');
+  }
+  const key = b.flag === undefined ? null : flagKey(b.flag, "flag");
+  const reason = requiredReason(b.reason, "for a rollback");
+  const out = await write(c, { action: "flag.rollback", reason }, async (tx) => {
+    if (key !== null) {
+      const [cur] = await tx.query<Json>("select key from public.feature_flags where key = $1", [key]);
+      if (!cur) throw unknownFlag(key);
+    }
+    const rows = await tx.query<{ key: string }>(
+      `update public.feature_flags set admin_override = 'off'
+       where admin_override is distinct from 'off' and ($1::text is null or key = $1) returning key`,
+      [key],
+    );
+    return { flags: rows.map((r) => r.key).sort() };
+  });
+  return json(200, { version: out.version, flags: out.flags });
+}
+
+// ---------------------------------------------------------------- overrides
+
+function overrideFilter(url: URL, required: boolean): { flag: string | null; unit: string | null } {
+  const flag = url.searchParams.get("flag"), unit = url.searchParams.get("unit");
+  if (required && (flag === null || unit === null)) {
+    throw new HttpError(400, "INVALID_INPUT", "flag and unit query parameters are required");
+  }
+  if (flag !== null) flagKey(flag, "flag");
+  if (unit !== null && (unit.length < 1 || unit.length > 200)) {
+    throw new HttpError(400, "INVALID_INPUT", "unit must be 1-200 characters");
+  }
+  return { flag, unit };
+}
+
+export async function listOverrides(req: Request, c: Caller): Promise<Response> {
+  const { flag, unit } = overrideFilter(new URL(req.url), false);
+  const rows = await asCaller(c, (tx) =>
+    tx.query<Json>(
+      `select * from public.user_feature_overrides
+       where ($1::text is null or flag_key = $1) and ($2::text is null or unit = $2)
+       order by flag_key, unit`,
+      [flag, unit],
+    ));
+  return json(200, { overrides: rows.map(apiOverride) });
+}
+
+export async function putOverride(req: Request, c: Caller): Promise<Response> {
+  const o = overrideInput(await body(req));
+  const out = await write(c, { action: "override.set", reason: o.reason }, async (tx) => {
+    const [row] = await tx.query<Json>(
+      `insert into public.user_feature_overrides (flag_key, unit, enabled, variant, expires_at, reason)
+       values ($1, $2, $3, $4, $5::text::timestamptz, $6)
+       on conflict (flag_key, unit) do update
+         set enabled = excluded.enabled, variant = excluded.variant,
+             expires_at = excluded.expires_at, reason = excluded.reason
+       returning *, (xmax = 0) as inserted`,
+      [o.flag, o.unit, o.enabled, o.variant, o.expiresAt?.toISOString() ?? null, o.reason],
+    );
+    return { override: apiOverride(row), created: row.inserted === true };
+  });
+  return json(out.created ? 201 : 200, { version: out.version, override: out.override });
+}
+
+export async function deleteOverride(req: Request, c: Caller): Promise<Response> {
+  const url = new URL(req.url);
+  const { flag, unit } = overrideFilter(url, true);
+  const b = onlyFields(await optionalBody(req), ["reason"]);
+  const reason = reasonOf(url.searchParams.get("reason") ?? b.reason);
+  const out = await write(c, { action: "override.delete", reason }, async (tx) => {
+    const rows = await tx.query<Json>(
+      "delete from public.user_feature_overrides where flag_key = $1 and unit = $2 returning id",
+      [flag, unit],
+    );
+    if (rows.length === 0) throw new HttpError(404, "UNKNOWN_OVERRIDE", `no override of "${flag}" for that unit`);
+    return {};
+  });
+  return json(200, { version: out.version, deleted: { flag, unit } });
+}
+
+// ---------------------------------------------------------------- audit
+
+export async function auditLog(req: Request, c: Caller): Promise<Response> {
+  const q = new URL(req.url).searchParams;
+  const flag = q.get("flag"), actor = q.get("actor"), action = q.get("action");
+  if (flag !== null) flagKey(flag, "flag");
+  for (const [name, v] of [["actor", actor], ["action", action]] as const) {
+    if (v !== null && (v.length < 1 || v.length > 200)) {
+      throw new HttpError(400, "INVALID_INPUT", `${name} must be 1-200 characters`);
+    }
+  }
+  const since = q.get("since") === null ? null : dateParam(q.get("since")!, "since");
+  const until = q.get("until") === null ? null : dateParam(q.get("until")!, "until");
+  const limitText = q.get("limit");
+  const limit = limitText === null ? 100 : Number(limitText);
+  if (!/^\d{1,3}$/.test(limitText ?? "100") || limit < 1 || limit > 500) {
+    throw new HttpError(400, "INVALID_INPUT", "limit must be an integer from 1 to 500");
+  }
+  const before = q.get("before");
+  if (before !== null && !/^[1-9]\d{0,17}$/.test(before)) {
+    throw new HttpError(400, "INVALID_INPUT", "before must be an entry id (a positive integer)");
+  }
+  const rows = await asCaller(c, (tx) =>
+    tx.query<Json>(
+      `select * from public.flag_audit_log
+       where ($1::text is null or flag_key = $1) and ($2::text is null or actor = $2)
+         and ($3::text is null or action = $3) and ($4::text is null or at >= $4::text::timestamptz)
+         and ($5::text is null or at < $5::text::timestamptz) and ($6::text is null or id < $6::text::bigint)
+       order by id desc limit $7`,
+      [flag, actor, action, since?.toISOString() ?? null, until?.toISOString() ?? null, before, limit + 1],
+    ));
+  const more = rows.length > limit;
+  const entries = rows.slice(0, limit).map(apiAudit);
+  return json(200, { entries, next: more ? entries[entries.length - 1].id : null });
+}
