@@ -129,7 +129,7 @@ export function allowMethods(req: Request, methods: string[]): Response | null {
 export const CORS_ALLOW_HEADERS =
   "authorization, x-client-info, apikey, content-type, if-none-match, x-correlation-id";
 export const CORS_EXPOSE_HEADERS =
-  "etag, x-correlation-id, x-trimtab-stale, x-trimtab-snapshot-age, retry-after";
+  "etag, x-correlation-id, x-trimtab-version, x-trimtab-stale, x-trimtab-snapshot-age, retry-after";
 export const CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 function allowedOrigins(): string[] | null {
