@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # `npm run bench`: builds the release package and measures it. Prints a table and writes
 # .bench/*.json. Benchmarks measure; they never fail on a timing.
+#   bench/core.js   the Wasm core in Deno: size, start-up, evaluation speed, memory
+#   bench/edge.ts   the local edge stack (scripts/serve.ts): GET /flags under autocannon load, and
+#                   the time from an admin change to three stacks on one Debian Postgres serving it
+#                   (needs the postgresql package: scripts/setup.sh --system); about a minute
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/build.sh
 "$DENO" run --allow-read --allow-write=.bench --allow-run --allow-env --v8-flags=--expose-gc --no-check bench/core.js
+"$DENO" run --allow-read=. --allow-write=.bench,.data --allow-net=127.0.0.1 --allow-env \
+  --allow-run=bash,"$DENO" --no-check bench/edge.ts
