@@ -102,3 +102,138 @@ export declare class FlagEngine {
   /** Frees the Wasm memory now instead of at garbage collection. */
   free(): void;
 }
+
+// ------------------------------------------------------------------ webhooks (issue 4)
+
+/** Headers of a Standard Webhooks delivery (also OpenAI's webhooks). */
+export interface StandardWebhookHeaders {
+  id: string | null;
+  timestamp: string | null;
+  signature: string | null;
+}
+
+/**
+ * Checks Meta's `X-Hub-Signature-256: sha256=<hex>` (HMAC-SHA256 of the raw body with the app
+ * secret), in constant time. Throws MISSING_SIGNATURE, MALFORMED_SIGNATURE or BAD_SIGNATURE.
+ */
+export declare function verifyMetaSignature(appSecret: string, rawBody: Uint8Array, header: string | null): void;
+
+/**
+ * Checks a Standard Webhooks v1 delivery (`webhook-id`, `webhook-timestamp`, `webhook-signature`,
+ * `whsec_` secret, 5-minute tolerance both ways). Throws MISSING_HEADER, INVALID_HEADER,
+ * INVALID_SECRET, TIMESTAMP_TOO_OLD, TIMESTAMP_TOO_NEW, MALFORMED_SIGNATURE or BAD_SIGNATURE.
+ */
+export declare function verifyStandardWebhook(
+  secret: string,
+  headers: StandardWebhookHeaders,
+  rawBody: Uint8Array,
+  nowSeconds?: number,
+): void;
+
+/** Signs like a Standard Webhooks sender: returns `v1,<base64>`. */
+export declare function signStandardWebhook(secret: string, id: string, timestampSeconds: number, rawBody: Uint8Array): string;
+
+/** HMAC-SHA256 of `message` with `key`, lowercase hex (e.g. to sign a Meta test delivery). */
+export declare function hmacSha256Hex(key: Uint8Array | string, message: Uint8Array | string): string;
+
+/** One event of a WhatsApp Cloud API delivery; `dedupId` is what durable dedup keys on. */
+export type WhatsAppEvent =
+  | {
+    kind: "message";
+    dedupId: string;
+    wamid: string;
+    from: string;
+    type: string;
+    text?: string;
+    timestamp?: string;
+    phoneNumberId?: string;
+  }
+  | {
+    kind: "status";
+    dedupId: string;
+    wamid: string;
+    status: string;
+    recipient?: string;
+    timestamp?: string;
+    phoneNumberId?: string;
+  };
+
+/** Every message and status of a (possibly batched) WhatsApp delivery, in order. Throws
+ *  MALFORMED_PAYLOAD naming the path. */
+export declare function whatsappEvents(payload: unknown): WhatsAppEvent[];
+
+/** A bounded in-isolate dedup window with a TTL: the first line of defence before the database. */
+export declare class DedupWindow {
+  constructor(capacity?: number, ttlMs?: number);
+  /** True the first time `id` is seen within the TTL; false for a duplicate. */
+  firstSeen(id: string, nowMs?: number): boolean;
+  readonly size: number;
+  free(): void;
+}
+
+// ------------------------------------------------------------------ vouchers (issue 4)
+
+export type VoucherStatus = "issued" | "redeemed" | "voided";
+
+export interface VoucherPolicy {
+  /** Largest amount in minor units. */
+  maxAmountMinor: number;
+  /** Allowed ISO 4217 codes; empty or missing: any 3-letter code. */
+  currencies?: string[];
+  /** Expiry when a request gives none (days). */
+  defaultTtlDays?: number;
+}
+
+export interface IssueRequest {
+  amount: number;
+  currency: string;
+  holderPhone: string;
+  expiresAt?: string | null;
+}
+
+export interface IssueChecked {
+  amountMinor: number;
+  currency: string;
+  holderPhone: string;
+  /** RFC 3339; absent when neither the request nor the policy sets an expiry. */
+  expiresAt?: string;
+}
+
+export interface VoucherView {
+  status: VoucherStatus | string;
+  holderPhone: string;
+  /** RFC 3339 string or epoch ms. */
+  expiresAt: string | number;
+}
+
+/** Validates an issue request (INVALID_AMOUNT, INVALID_CURRENCY, INVALID_PHONE, INVALID_EXPIRY). */
+export declare function validateIssue(policy: VoucherPolicy, request: IssueRequest, nowMs?: number): IssueChecked;
+
+/** Throws VOUCHER_NOT_ISSUED, VOUCHER_EXPIRED, NOT_OWNER, INVALID_PHONE (or INVALID_STATUS for an
+ *  unknown status name). Ownership is checked first, so a stranger learns nothing else. */
+export declare function checkRedeem(voucher: VoucherView, callerPhone: string, nowMs?: number): void;
+
+/** Throws VOUCHER_NOT_ISSUED. */
+export declare function checkVoid(voucher: VoucherView): void;
+
+/** The canonical form of a voucher code (`TT-XXXX-XXXX-C`: 8 Crockford base32 characters and a
+ *  check character that catches every single substitution and adjacent transposition; case,
+ *  spaces, dashes and O/I/L look-alikes are forgiven). INVALID_CODE for a bad shape or check. */
+export declare function validateVoucherCode(input: string): string;
+
+/** A new voucher code (randomness from crypto.getRandomValues). */
+export declare function generateVoucherCode(): string;
+
+/** E.164 normalisation ("+250 788 000 000" → "+250788000000"); throws INVALID_PHONE. */
+export declare function normalizePhone(input: string): string;
+
+/** Masks phone numbers (`[phone ..NN]`, the last two digits kept), emails (`[email]`) and voucher
+ *  codes (`[voucher]`) in text meant for logs. */
+export declare function redact(text: string): string;
+
+/** A token bucket per key (default 10 requests per minute), bounded in memory. */
+export declare class RateLimiter {
+  constructor(capacity?: number, refillPerMinute?: number, maxKeys?: number);
+  check(key: string, nowMs?: number): { allowed: boolean; remaining: number; retryAfterMs: number };
+  free(): void;
+}

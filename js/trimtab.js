@@ -8,7 +8,11 @@
  * whose values changed, and results come back as packed numbers that are decoded here.
  */
 import initWasm, { initSync, Engine, bucket as rawBucket, variantPosition as rawVariantPosition,
-  checkRamp as rawCheckRamp, reasonNames } from "../pkg/trimtab.js";
+  checkRamp as rawCheckRamp, reasonNames, verifyMetaSignature as rawVerifyMeta,
+  verifyStandardWebhook as rawVerifyStandard, signStandardWebhook as rawSignStandard,
+  hmacSha256Hex as rawHmacHex, whatsappEventFields, DedupWindow as RawDedupWindow, validateIssueFields,
+  checkRedeemFields, checkVoidFields, validateVoucherCode as rawValidateCode, voucherCodeFrom,
+  normalizePhone as rawNormalizePhone, redact as rawRedact, RateLimiter as RawRateLimiter } from "../pkg/trimtab.js";
 
 const WASM_URL = new URL("../pkg/trimtab_bg.wasm", import.meta.url);
 const NOT_FOUND_INDEX = 0xffffffff;
@@ -218,4 +222,139 @@ export class FlagEngine {
     if (rule !== 0) e.ruleIndex = rule - 1;
     return e;
   }
+}
+
+// ------------------------------------------------------------------ webhooks
+
+const utf8 = new TextEncoder();
+/** @param {Uint8Array | string} v */
+const bytesOf = (v) => (typeof v === "string" ? utf8.encode(v) : v);
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Checks Meta's `X-Hub-Signature-256` over the raw body (constant time). */
+export function verifyMetaSignature(appSecret, rawBody, header) {
+  try { rawVerifyMeta(bytesOf(appSecret), bytesOf(rawBody), header ?? undefined); } catch (e) { rethrow(e); }
+}
+
+/** Checks a Standard Webhooks v1 delivery (5-minute tolerance both ways). */
+export function verifyStandardWebhook(secret, headers, rawBody, now = nowSeconds()) {
+  const h = headers ?? {};
+  try {
+    rawVerifyStandard(secret, h.id ?? undefined, h.timestamp ?? undefined, h.signature ?? undefined, bytesOf(rawBody), now);
+  } catch (e) { rethrow(e); }
+}
+
+/** Signs like a Standard Webhooks sender: `v1,<base64>`. */
+export function signStandardWebhook(secret, id, timestampSeconds, rawBody) {
+  try { return rawSignStandard(secret, id, timestampSeconds, bytesOf(rawBody)); } catch (e) { rethrow(e); }
+}
+
+/** HMAC-SHA256, lowercase hex. */
+export function hmacSha256Hex(key, message) {
+  return rawHmacHex(bytesOf(key), bytesOf(message));
+}
+
+/** Every message and status of a WhatsApp delivery, in order. */
+export function whatsappEvents(payload) {
+  let f;
+  try { f = whatsappEventFields(payload); } catch (e) { rethrow(e); }
+  const out = [];
+  for (let i = 0; i < f.length; i += 8) {
+    const e = f[i] === "message"
+      ? { kind: "message", dedupId: f[i + 1], wamid: f[i + 2], from: f[i + 3], type: f[i + 4] }
+      : { kind: "status", dedupId: f[i + 1], wamid: f[i + 2], status: f[i + 3], recipient: f[i + 4] };
+    if (f[i + 5]) e.text = f[i + 5];
+    if (f[i + 6]) e.timestamp = f[i + 6];
+    e.phoneNumberId = f[i + 7];
+    out.push(e);
+  }
+  return out;
+}
+
+/** A bounded in-isolate dedup window with a TTL (defaults: 10,000 ids, 10 minutes). */
+export class DedupWindow {
+  #raw;
+  constructor(capacity = 10_000, ttlMs = 600_000) { this.#raw = new RawDedupWindow(capacity, ttlMs); }
+  /** True the first time `id` is seen within the TTL. */
+  firstSeen(id, nowMs = Date.now()) { return this.#raw.firstSeen(String(id), nowMs); }
+  get size() { return this.#raw.size; }
+  free() { this.#raw?.free(); this.#raw = undefined; }
+}
+
+// ------------------------------------------------------------------ vouchers
+
+const STATUSES = ["issued", "redeemed", "voided"];
+
+function statusIndex(status) {
+  const i = STATUSES.indexOf(status);
+  if (i < 0) throw new TrimtabError("INVALID_STATUS", `unknown voucher status ${JSON.stringify(String(status))}`);
+  return i;
+}
+
+function epochMs(v) {
+  if (v === null || v === undefined) return NaN;
+  const t = typeof v === "number" ? v : v instanceof Date ? v.getTime() : Date.parse(v);
+  return Number.isFinite(t) ? t : NaN;
+}
+
+/** Validates an issue request against the policy. */
+export function validateIssue(policy, request, nowMs = Date.now()) {
+  const p = policy ?? {}, r = request ?? {};
+  let f;
+  try {
+    f = validateIssueFields(Number(p.maxAmountMinor), (p.currencies ?? []).map(String), p.defaultTtlDays ?? undefined,
+      typeof r.amount === "number" ? r.amount : NaN, String(r.currency ?? ""), String(r.holderPhone ?? ""),
+      r.expiresAt ?? undefined, nowMs);
+  } catch (e) { rethrow(e); }
+  const out = { amountMinor: Number(f[0]), currency: f[1], holderPhone: f[2] };
+  if (f[3]) out.expiresAt = new Date(Number(f[3])).toISOString();
+  return out;
+}
+
+/** Throws VOUCHER_NOT_ISSUED, VOUCHER_EXPIRED, NOT_OWNER or INVALID_PHONE. */
+export function checkRedeem(voucher, callerPhone, nowMs = Date.now()) {
+  const i = statusIndex(voucher?.status);
+  try {
+    checkRedeemFields(i, String(voucher.holderPhone ?? ""), epochMs(voucher.expiresAt), String(callerPhone ?? ""), nowMs);
+  } catch (e) { rethrow(e); }
+}
+
+/** Throws VOUCHER_NOT_ISSUED. */
+export function checkVoid(voucher) {
+  const i = statusIndex(voucher?.status);
+  try { checkVoidFields(i); } catch (e) { rethrow(e); }
+}
+
+/** The canonical form of a voucher code (`TT-XXXX-XXXX-C`); throws INVALID_CODE. */
+export function validateVoucherCode(input) {
+  try { return rawValidateCode(String(input ?? "")); } catch (e) { rethrow(e); }
+}
+
+/** A new voucher code (40 random bits plus a check character). */
+export function generateVoucherCode() {
+  return voucherCodeFrom(crypto.getRandomValues(new Uint8Array(5)));
+}
+
+/** E.164 normalisation; throws INVALID_PHONE. */
+export function normalizePhone(input) {
+  try { return rawNormalizePhone(String(input ?? "")); } catch (e) { rethrow(e); }
+}
+
+/** Masks phone numbers (keeping the last two digits), emails and voucher codes. */
+export function redact(text) {
+  return rawRedact(String(text));
+}
+
+/** A token bucket per key (default 10 requests per minute), bounded in memory. */
+export class RateLimiter {
+  #raw;
+  constructor(capacity = 10, refillPerMinute = 10, maxKeys = 10_000) {
+    this.#raw = new RawRateLimiter(capacity, refillPerMinute, maxKeys);
+  }
+  check(key, nowMs = Date.now()) {
+    const packed = this.#raw.check(String(key), nowMs);
+    const lo = packed % TWO_32;
+    return { allowed: (lo & 1) === 1, remaining: Math.floor(lo / 2), retryAfterMs: Math.floor(packed / TWO_32) };
+  }
+  free() { this.#raw?.free(); this.#raw = undefined; }
 }

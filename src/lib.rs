@@ -7,6 +7,10 @@
 //! - [`bucket`]: the one SHA-256 bucketing function (spec v1 in `design.md`).
 //! - [`flags`]: snapshot validation, evaluation with reasons, ramps and schedules.
 //! - [`conditions`]: GrowthBook-style targeting conditions.
+//! - [`webhook`]: webhook signatures (WhatsApp, Standard Webhooks), event ids, the dedup window.
+//! - [`voucher`]: voucher states, transitions and validation, voucher codes, E.164 phones.
+//! - [`guard`]: rate limiting (and, later, the safety loop's decisions).
+//! - [`redact`]: PII masking for logs.
 //! - [`value`], [`context`], [`time`]: the small data model underneath.
 
 pub mod bucket;
@@ -14,10 +18,14 @@ pub mod conditions;
 pub mod context;
 pub mod error;
 pub mod flags;
+pub mod guard;
 pub mod host;
 pub mod keymap;
+pub mod redact;
 pub mod time;
 pub mod value;
+pub mod voucher;
+pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -116,3 +116,43 @@ fn simd_batch_matches_scalar() {
         }
     }
 }
+
+const WEBHOOKS: &str = include_str!("vectors/webhooks.json");
+
+fn outcome(r: Result<(), JsValue>) -> String {
+    match r {
+        Ok(()) => String::from("OK"),
+        Err(e) => code_of(&e),
+    }
+}
+
+#[wasm_bindgen_test]
+fn webhook_vectors_through_the_bindings() {
+    use trimtab::wasm::webhook::{sign_standard_js, verify_meta_signature_js, verify_standard_js};
+    let doc = parse(WEBHOOKS);
+    let opt = |c: &Value, f: &str| c.get(f).and_then(Value::as_str).map(String::from);
+    for c in cases(&doc, "standardSign") {
+        let body = str_of(c, "body").as_bytes();
+        let got = sign_standard_js(str_of(c, "secret"), str_of(c, "id"), num_of(c, "timestamp"), body);
+        assert_eq!(got.ok().as_deref(), Some(str_of(c, "signature")), "{:?}", c);
+    }
+    for c in cases(&doc, "standardVerify") {
+        let got = outcome(verify_standard_js(
+            str_of(c, "secret"),
+            opt(c, "id"),
+            opt(c, "timestamp"),
+            opt(c, "signature"),
+            str_of(c, "body").as_bytes(),
+            num_of(c, "now"),
+        ));
+        assert_eq!(got, str_of(c, "expected"), "{:?}", c);
+    }
+    for c in cases(&doc, "meta") {
+        let got = outcome(verify_meta_signature_js(
+            str_of(c, "appSecret").as_bytes(),
+            str_of(c, "body").as_bytes(),
+            opt(c, "header"),
+        ));
+        assert_eq!(got, str_of(c, "expected"), "{:?}", c);
+    }
+}

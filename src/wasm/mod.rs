@@ -20,6 +20,9 @@ use crate::value::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+pub mod voucher;
+pub mod webhook;
+
 #[cfg(not(target_feature = "atomics"))]
 #[global_allocator]
 static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
@@ -50,7 +53,7 @@ const CLEAR: usize = 0xffff;
 
 /// Converts any domain error into a JS `Error` named `TrimtabError` with a stable `code`.
 /// The one place where Rust errors become JS values.
-fn js_error<E: ErrorCode>(e: &E) -> JsValue {
+pub(crate) fn js_error<E: ErrorCode>(e: &E) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
     err.set_name("TrimtabError");
     // Setting a property on a fresh Error object cannot fail.

@@ -92,7 +92,45 @@ export async function runVectorChecks(lib, load) {
     check(c.compileError !== true, `condition ${c.name}: compiled, want a compile error`);
     if (c.compileError !== true) check(e.enabled === c.expected, `condition ${c.name}: ${e.enabled}, want ${c.expected}`);
   }
+  await webhookChecks(lib, load, check);
+  await voucherChecks(lib, load, check);
   return { checks, failures };
+}
+
+const hex = (s) => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+const codeOf = (fn) => { try { fn(); return "OK"; } catch (e) { return e.code ?? String(e); } };
+
+/** tests/vectors/webhooks.json: HMAC, Standard Webhooks, Meta signatures, WhatsApp event ids. */
+async function webhookChecks(lib, load, check) {
+  const v = await load("webhooks.json");
+  for (const c of v.hmac) {
+    check(lib.hmacSha256Hex(hex(c.key), hex(c.msg)) === c.mac, `hmac ${c.key.slice(0, 16)}`);
+  }
+  for (const c of v.standardSign) {
+    const got = lib.signStandardWebhook(c.secret, c.id, c.timestamp, c.body);
+    check(got === c.signature, `sign ${c.name}: ${got}`);
+  }
+  for (const c of v.standardVerify) {
+    const h = { id: c.id ?? null, timestamp: c.timestamp ?? null, signature: c.signature ?? null };
+    const got = codeOf(() => lib.verifyStandardWebhook(c.secret, h, c.body, c.now));
+    check(got === c.expected, `standard ${c.name}: ${got}, want ${c.expected}`);
+  }
+  for (const c of v.meta) {
+    const got = codeOf(() => lib.verifyMetaSignature(c.appSecret, c.body, c.header ?? null));
+    check(got === c.expected, `meta ${c.name}: ${got}, want ${c.expected}`);
+  }
+  for (const c of v.whatsapp) {
+    const got = lib.whatsappEvents(c.payload).map((e) => {
+      const { dedupId, wamid, ...rest } = e;
+      return e.kind === "status" ? { ...rest, id: dedupId, messageId: wamid } : { ...rest, id: dedupId };
+    });
+    const want = c.events.map((e) => Object.fromEntries(Object.entries(e).filter(([, x]) => x !== null)));
+    check(same(got, want), `whatsapp ${c.name}: ${JSON.stringify(got)}`);
+  }
+  for (const c of v.whatsappInvalid) {
+    const got = codeOf(() => lib.whatsappEvents(c.payload));
+    check(got === c.code, `whatsapp invalid ${c.name}: ${got}`);
+  }
 }
 
 /** Contexts are synced incrementally: check that no stale value leaks between calls. */
@@ -134,4 +172,44 @@ export function runContextChecks(lib) {
   check(other.evaluate("country", { userId: "u1" }).enabled && engine.evaluate("country", { userId: "u1", country: "RW" }).enabled,
     "two engines keep separate contexts");
   return { checks, failures };
+}
+
+/** tests/vectors/vouchers.json through the wrapper: codes, phones, issue, redeem, void. */
+async function voucherChecks(lib, load, check) {
+  const v = await load("vouchers.json");
+  for (const c of v.codes.valid) {
+    check(lib.validateVoucherCode(c.input) === c.canonical, `code ${c.input}`);
+  }
+  for (const c of v.codes.invalid) {
+    check(codeOf(() => lib.validateVoucherCode(c.input)) === "INVALID_CODE", `bad code ${c.input} (${c.why})`);
+  }
+  for (const c of v.phones.valid) check(lib.normalizePhone(c.input) === c.normalized, `phone ${c.input}`);
+  for (const c of v.phones.invalid) {
+    check(codeOf(() => lib.normalizePhone(c.input)) === "INVALID_PHONE", `bad phone ${c.input} (${c.why})`);
+  }
+  for (const c of v.issue) {
+    let got;
+    const code = codeOf(() => { got = lib.validateIssue(c.policy, c.request, c.now); });
+    if (c.code) { check(code === c.code, `issue ${c.name}: ${code}, want ${c.code}`); continue; }
+    const want = { ...c.expected };
+    if (want.expiresAtMs !== undefined && want.expiresAtMs !== null) want.expiresAt = new Date(want.expiresAtMs).toISOString();
+    delete want.expiresAtMs;
+    check(code === "OK" && same(got, want), `issue ${c.name}: ${code} ${JSON.stringify(got)}`);
+  }
+  for (const c of v.redeem) {
+    const voucher = { status: c.voucher.status, holderPhone: c.voucher.holderPhone, expiresAt: c.voucher.expiresAtMs };
+    const got = codeOf(() => lib.checkRedeem(voucher, c.caller, c.now));
+    check(got === (c.code ?? "OK"), `redeem ${c.name}: ${got}, want ${c.code ?? "OK"}`);
+  }
+  for (const c of v.void) {
+    const got = codeOf(() => lib.checkVoid({ status: c.status, holderPhone: "", expiresAt: c.expiresAtMs }));
+    check(got === (c.code ?? "OK"), `void ${c.status}: ${got}`);
+  }
+  const seen = new Set(Array.from({ length: 200 }, () => lib.generateVoucherCode()));
+  check(seen.size === 200 && [...seen].every((x) => lib.validateVoucherCode(x) === x), "generated codes validate");
+  check(lib.redact("call +250 788 123 456 or a@b.co") === "call [phone ..56] or [email]", `redact: ${lib.redact("call +250 788 123 456 or a@b.co")}`);
+  const rl = new lib.RateLimiter(2, 2, 10);
+  const d = [rl.check("k", 0), rl.check("k", 0), rl.check("k", 0)];
+  check(d[0].allowed && d[1].allowed && !d[2].allowed && d[2].retryAfterMs > 0, `rate limiter ${JSON.stringify(d)}`);
+  rl.free();
 }
