@@ -4,12 +4,13 @@
 // Masking (strings anywhere in msg or fields, recursively):
 //   - JWTs (eyJ...x.y.z) and bearer credentials             -> "[jwt]" / "Bearer [redacted]"
 //   - keys: sk-..., sk_live_..., whsec_..., sb_secret_..., sb_publishable_... -> "[key]"
-//   - emails                                                 -> "[email]"
-//   - phone numbers: E.164 (+ and 7-15 digits, spaces/dashes allowed) and runs of 9+ digits -> "[phone]"
+//   - emails, phone numbers, voucher codes: the Wasm core's `redact` -> "[email]", "[phone ..NN]"
+//     (last two digits kept), "[voucher]"
 //   - postgres URLs with a password (postgres://user:pw@host) -> password replaced by "[redacted]"
 // Fields whose NAME is sensitive (authorization, cookie, password, secret, token, apikey,
 // phone, email, ...) are replaced by "[redacted]" whatever their value. Headers objects are
 // reduced to their non-sensitive entries. Numbers and booleans are logged as they are.
+import { redact } from "./trimtab.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -58,21 +59,17 @@ const RULES: Array<[RegExp, string | ((m: string, ...g: string[]) => string)]> =
   [/\bsb_(?:secret|publishable)_[A-Za-z0-9_-]{6,}/g, "[key]"],
   // Passwords inside connection URLs.
   [/\b([a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]+):[^@\s/]+@/gi, (_m, head) => `${head}:[redacted]@`],
-  // Emails.
-  [/[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g, "[email]"],
-  // E.164-ish phone numbers: + then 7..15 digits, up to two spaces/dashes/dots/parentheses between.
-  [/\+\(?\d(?:[\s().-]{0,2}\d){6,14}/g, "[phone]"],
-  // Long digit runs (local phone numbers, account numbers): 9 or more digits.
-  [/(?<![\d.])\d{9,}(?![\d.])/g, "[phone]"],
 ];
 
-/** Masks PII and secrets in one string. */
+/** Masks secrets (above), then PII with the core's `redact` (the same rules everywhere): phone
+ *  numbers keep their last two digits (`[phone ..56]`), emails become `[email]`, voucher codes
+ *  `[voucher]`. */
 export function maskString(s: string): string {
   let out = s;
   for (const [re, rep] of RULES) {
     out = out.replace(re, rep as string);
   }
-  return out;
+  return redact(out);
 }
 
 /** Deep-masks a value for logging (strings masked, sensitive keys redacted, cycles cut). */
