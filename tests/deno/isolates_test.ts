@@ -4,43 +4,7 @@
 // for every user at once.
 import { openDb } from "../../supabase/functions/_shared/db.ts";
 import { makeUserToken } from "../../supabase/functions/_shared/auth.ts";
-import { assert, eq, eventually, ROOT, startPg, TEST_SECRET } from "./support.ts";
-
-const DENO = Deno.execPath();
-
-interface Stack {
-  url: string;
-  proc: Deno.ChildProcess;
-}
-
-async function startStack(dbUrl: string): Promise<Stack> {
-  const proc = new Deno.Command(DENO, {
-    args: ["run", "--allow-all", "--node-modules-dir=manual", "scripts/serve.ts"],
-    cwd: decodeURIComponent(ROOT.pathname),
-    env: { PORT: "0", SUPABASE_DB_URL: dbUrl, TRIMTAB_JWT_SECRET: TEST_SECRET, LOG_LEVEL: "warn", TRIMTAB_PRINT_TOKEN: "0" },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!/http:\/\/127\.0\.0\.1:\d+/.test(seen)) {
-    const { done, value } = await reader.read();
-    if (done) throw new Error(`stack exited before listening:\n${seen}`);
-    seen += value;
-  }
-  // Keep draining stdout so the child never blocks on a full pipe.
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })().catch(() => {});
-  return { url: seen.match(/http:\/\/127\.0\.0\.1:\d+/)![0], proc };
-}
-
-async function stop(s: Stack) {
-  try {
-    s.proc.kill("SIGTERM");
-  } catch { /* already gone */ }
-  await s.proc.status;
-}
+import { assert, eq, eventually, type Stack, startPg, startStack, stopStack, TEST_SECRET } from "./support.ts";
 
 Deno.test({
   name: "isolates: an admin change through one stack is served by another within 2 s",
@@ -58,7 +22,9 @@ Deno.test({
       const users = await Promise.all(["u-1", "u-2", "u-3"].map((u) => makeUserToken(TEST_SECRET, u)));
       const reasonsOn = async (s: Stack) =>
         await Promise.all(users.map(async (t) => {
-          const r = await fetch(`${s.url}/functions/v1/flags?flags=FEATURE_AGENT_CHAT`, { headers: { authorization: `Bearer ${t}` } });
+          const r = await fetch(`${s.url}/functions/v1/flags?flags=FEATURE_AGENT_CHAT`, {
+            headers: { authorization: `Bearer ${t}` },
+          });
           const body = await r.json();
           return body.flags.FEATURE_AGENT_CHAT.reason as string;
         }));
@@ -84,7 +50,7 @@ Deno.test({
       const on = await eventually(async () => (await reasonsOn(b)).every((r) => r === "ROLLOUT"), 2000, 20);
       assert(on, "the undo reached the other isolate within 2 s");
     } finally {
-      await Promise.all(stacks.map(stop));
+      await Promise.all(stacks.map(stopStack));
       await pg.stop();
     }
   },

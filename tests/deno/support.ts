@@ -170,3 +170,85 @@ export function adminApi(handler: (r: Request) => Promise<Response> | Response, 
   return (path: string, o: ReqOpts = {}) =>
     call(handler, req(`/flags-admin${path}`, { token: o.token === undefined ? tk.admin : o.token, ...o }));
 }
+
+/** A local edge stack (scripts/serve.ts) running as its own process, i.e. its own isolate. */
+export interface Stack {
+  url: string;
+  proc: Deno.ChildProcess;
+}
+
+/** Starts scripts/serve.ts on a free port against the Postgres at `dbUrl` (TEST_SECRET for JWTs). */
+export async function startStack(dbUrl: string, env: Record<string, string> = {}): Promise<Stack> {
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--node-modules-dir=manual", "scripts/serve.ts"],
+    cwd: decodeURIComponent(ROOT.pathname),
+    env: {
+      PORT: "0",
+      SUPABASE_DB_URL: dbUrl,
+      TRIMTAB_JWT_SECRET: TEST_SECRET,
+      LOG_LEVEL: "warn",
+      TRIMTAB_PRINT_TOKEN: "0",
+      ...env,
+    },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!/http:\/\/127\.0\.0\.1:\d+/.test(seen)) {
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`stack exited before listening:\n${seen}`);
+    seen += value;
+  }
+  // Keep draining stdout so the child never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })().catch(() => {});
+  return { url: seen.match(/http:\/\/127\.0\.0\.1:\d+/)![0], proc };
+}
+
+/** Stops a stack started by startStack. */
+export async function stopStack(s: Stack): Promise<void> {
+  try {
+    s.proc.kill("SIGTERM");
+  } catch { /* already gone */ }
+  await s.proc.status;
+}
+
+/** Environment changes a suite makes, undone by `restore()` (suites share one process). */
+export function envScope() {
+  const saved = new Map<string, string | undefined>();
+  return {
+    set(vars: Record<string, string | undefined>) {
+      for (const [k, v] of Object.entries(vars)) {
+        if (!saved.has(k)) saved.set(k, Deno.env.get(k));
+        v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+      }
+    },
+    restore() {
+      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+      saved.clear();
+    },
+  };
+}
+
+/** Log lines captured by a sink: `lines` may be reset by a step; `everything` never is. */
+export function logCapture() {
+  const lines: string[] = [];
+  const everything: string[] = [];
+  return {
+    lines,
+    everything,
+    sink: (line: string) => {
+      lines.push(line);
+      everything.push(line);
+    },
+  };
+}
+
+/** No captured log line holds any of `phones` (digits as WhatsApp sends them). */
+export function assertNoPhones(lines: string[], phones: string[]): void {
+  const all = lines.join("\n");
+  assert(lines.length > 50, "lines were captured");
+  for (const p of phones) assert(!all.includes(p), `a log line holds ${p.slice(0, 4)}...`);
+}

@@ -21,6 +21,7 @@
 import postgres from "npm:postgres@3.4.9";
 // deno-lint-ignore no-import-prefix
 import { PGlite } from "npm:@electric-sql/pglite@0.5.16";
+import { env } from "./env.ts";
 
 export type Row = Record<string, unknown>;
 export type Param = string | number | boolean | null | undefined | Date | bigint | Row | unknown[];
@@ -86,14 +87,6 @@ export interface OpenOptions {
 const SUPABASE_DIR = new URL("../../", import.meta.url);
 const REPO_ROOT = new URL("../", SUPABASE_DIR);
 const API_ROLES = new Set(["anon", "authenticated", "service_role"]);
-
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) ?? undefined;
-  } catch {
-    return undefined; // no --allow-env
-  }
-}
 
 function toParam(p: Param): unknown {
   if (p === undefined) return null;

@@ -127,7 +127,7 @@ export function allowMethods(req: Request, methods: string[]): Response | null {
  * (Supabase's own guidance); set TRIMTAB_CORS_ORIGINS (comma separated) to restrict.
  */
 export const CORS_ALLOW_HEADERS =
-  "authorization, x-client-info, apikey, content-type, if-none-match, x-correlation-id";
+  "authorization, x-client-info, apikey, content-type, if-none-match, x-correlation-id, idempotency-key";
 export const CORS_EXPOSE_HEADERS =
   "etag, x-correlation-id, x-trimtab-version, x-trimtab-stale, x-trimtab-snapshot-age, retry-after";
 export const CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";

@@ -1,0 +1,414 @@
+// The chat agent: the same tools behind two pipelines.
+//
+// - legacy: a deterministic command parser ("hello", "help", "lookup +250788000000",
+//   "create voucher 10000 for +250788000000", "redeem CODE", "void CODE") -> tool calls;
+// - llm (the "phoenix" pipeline): OpenAI chat completions with tool definitions picks the tool
+//   calls (never executes anything itself; its tool calls are validated and run here).
+//
+// Which one answers a customer is the flag `phoenix_pipeline_enabled`, evaluated with the customer's
+// E.164 phone as the unit (so the rollout is sticky per customer). With no OPENAI_API_KEY the legacy
+// pipeline serves. Any error or timeout (AGENT_LLM_TIMEOUT_MS, default 8000) of the llm pipeline
+// falls back to the legacy one for that message: the reply's metadata says so (`fallback`) and a
+// warn line "agent fallback to legacy" with the reason and the correlation id is logged.
+//
+// Before either pipeline runs, a per-customer token bucket (AGENT_RATE_LIMIT_PER_MIN, default 10 a
+// minute, in this isolate) may refuse the message politely: no LLM call, no tool call.
+//
+// Who may do what: anyone may greet, ask for help, look themselves up and redeem their own
+// vouchers (the holder check is in vouchers.ts). Looking up another customer, creating and voiding
+// vouchers are staff operations: the sender's phone must be in AGENT_STAFF_PHONES (comma
+// separated E.164 numbers; empty by default, so nobody). Each tool also needs its feature switch:
+// FEATURE_AGENT_CUSTOMER_LOOKUP (lookup), FEATURE_AGENT_VOUCHERS (create, redeem, void), evaluated
+// like the ai-* tool functions do (the phone the request names, else "global").
+import { currentConfig } from "./config.ts";
+import type { Db } from "./db.ts";
+import { type Feature, feature } from "./features.ts";
+import { HttpError } from "./http.ts";
+import type { Logger } from "./log.ts";
+import { chatWithTools, type OpenAISettings, openaiSettings, type ToolSpec } from "./openai.ts";
+import { onDbChange } from "./store.ts";
+import { normalizePhone, RateLimiter } from "./trimtab.ts";
+import {
+  type Actor,
+  createVoucher,
+  lookupCustomer,
+  redeemVoucher,
+  type Voucher,
+  voidVoucher,
+  voucherPolicy,
+} from "./vouchers.ts";
+import { env, envPositive } from "./env.ts";
+
+/** The flag that moves customers to the llm pipeline. */
+export const PIPELINE_FLAG = "phoenix_pipeline_enabled";
+
+export type ToolName = "greet" | "help" | "lookup_customer" | "create_voucher" | "redeem_voucher" | "void_voucher";
+
+/** One tool call, whichever pipeline chose it. Arguments are unvalidated until execution. */
+export interface AgentCall {
+  name: ToolName;
+  args: Record<string, unknown>;
+}
+
+export interface AgentReply {
+  text: string;
+  /** The pipeline whose tool calls were executed. */
+  pipeline: "legacy" | "llm";
+  /** Set when the llm pipeline was chosen but failed: its error code (e.g. OPENAI_TIMEOUT). */
+  fallback?: string;
+  /** Why legacy served when it did without a fallback: "flag", "no_api_key", "no_config". */
+  why?: string;
+  tools: string[];
+  rateLimited?: boolean;
+  correlationId: string;
+}
+
+export interface AgentInput {
+  /** The sender's phone (any form normalizePhone accepts; a WhatsApp `from` gets a "+"). */
+  phone: string;
+  text: string;
+  correlationId: string;
+  log: Logger;
+  db: Db;
+}
+
+// ---------------------------------------------------------------- settings
+
+function staffPhones(): Set<string> {
+  const out = new Set<string>();
+  for (const p of (env("AGENT_STAFF_PHONES") ?? "").split(",")) {
+    const s = p.trim();
+    if (!s) continue;
+    try {
+      out.add(normalizePhone(s));
+    } catch {
+      // a bad entry grants nothing
+    }
+  }
+  return out;
+}
+
+let limiter: { rl: RateLimiter; perMin: number } | null = null;
+
+function rateLimiter(): RateLimiter {
+  const perMin = Math.floor(envPositive("AGENT_RATE_LIMIT_PER_MIN", 10));
+  if (!limiter || limiter.perMin !== perMin) {
+    limiter?.rl.free();
+    limiter = { rl: new RateLimiter(perMin, perMin, 100_000), perMin };
+  }
+  return limiter.rl;
+}
+
+/** Forgets the per-customer buckets (tests). */
+export function resetAgent(): void {
+  limiter?.rl.free();
+  limiter = null;
+}
+onDbChange(resetAgent);
+
+/** A WhatsApp id ("250788000000") or any phone text in E.164 form; throws INVALID_PHONE. */
+export function e164(phone: string): string {
+  const p = phone.trim();
+  return normalizePhone(/^\d+$/.test(p) ? `+${p}` : p);
+}
+
+// ---------------------------------------------------------------- replies
+
+export const REPLIES = {
+  greet: "Hello! I'm the Trimtab assistant. I can look up vouchers, redeem them and (for staff) create or void them. Send \"help\" to see how.",
+  help: [
+    "Here is what I understand:",
+    "• lookup — your vouchers (staff: lookup +250788000000)",
+    "• redeem CODE — redeem one of your vouchers",
+    "• create voucher 10000 for +250788000000 — staff only",
+    "• void CODE — staff only",
+  ].join("\n"),
+  unknown: "Sorry, I didn't understand that. Send \"help\" to see what I can do.",
+  rateLimited: "You're sending messages a little fast. Please wait a minute and try again.",
+  staffOnly: "Sorry, only staff can do that.",
+  disabled: "Sorry, that isn't available right now.",
+  notText: "Sorry, I can only read text messages for now. Send \"help\" to see what I can do.",
+  failed: "Sorry, something went wrong on our side. Please try again in a moment.",
+} as const;
+
+const ERROR_REPLIES: Record<string, string> = {
+  INVALID_PHONE: "That phone number doesn't look right. Please use the international format, like +250788000000.",
+  INVALID_CODE: "That voucher code doesn't look right. Please check it for a typo.",
+  INVALID_AMOUNT: "The amount must be a whole number above zero (and not above the allowed maximum).",
+  INVALID_CURRENCY: "That currency isn't accepted.",
+  INVALID_EXPIRY: "That expiry date doesn't work; it must be in the future.",
+  INVALID_INPUT: "Something in that request doesn't look right. Please check it and try again.",
+  VOUCHER_NOT_FOUND: "I couldn't find a voucher with that code.",
+  VOUCHER_NOT_ISSUED: "That voucher can't be used: it has already been redeemed or voided.",
+  VOUCHER_EXPIRED: "Sorry, that voucher has expired.",
+  NOT_OWNER: "That voucher belongs to another customer, so I can't redeem it for you.",
+};
+
+function money(amountMinor: number, currency: string): string {
+  return `${amountMinor.toLocaleString("en-US")} ${currency}`;
+}
+
+function describe(v: Voucher): string {
+  return `${v.code}: ${money(v.amountMinor, v.currency)}, ${v.status}${v.status === "issued" ? `, expires ${v.expiresAt.slice(0, 10)}` : ""}`;
+}
+
+// ---------------------------------------------------------------- legacy pipeline
+
+const WORD = (s: string) => s.trim().replace(/\s+/g, " ");
+
+/** The legacy command parser: text -> tool calls (never throws; unknown text is `help` with
+ *  `unknown: true`). Arguments are validated when executed. */
+export function parseCommand(text: string): AgentCall[] {
+  const t = WORD(text ?? "").slice(0, 500);
+  const l = t.toLowerCase();
+  let m: RegExpExecArray | null;
+  if (/^(hi|hello|hey|hallo|hola|bonjour|muraho|good (morning|afternoon|evening))\b[\s!.,]*$/.test(l)) {
+    return [{ name: "greet", args: {} }];
+  }
+  if (/^(help|menu|\?|commands)[\s!.?]*$/.test(l)) return [{ name: "help", args: {} }];
+  if ((m = /^(?:lookup|look up|find|customer)(?:\s+(.+))?$/i.exec(t))) {
+    return [{ name: "lookup_customer", args: { phone: m[1]?.trim() || "me" } }];
+  }
+  if ((m = /^(?:create|issue|new)\s+(?:a\s+)?voucher\s+(?:of\s+)?([0-9][0-9,_]*)\s*([A-Za-z]{3})?\s+for\s+(\+?[0-9 ().-]{6,24})$/i.exec(t))) {
+    const amount = Number(m[1].replace(/[,_]/g, ""));
+    return [{ name: "create_voucher", args: { amount, currency: m[2]?.toUpperCase() ?? null, phone: m[3].trim() } }];
+  }
+  if ((m = /^redeem(?:\s+voucher)?\s+(\S+)$/i.exec(t))) return [{ name: "redeem_voucher", args: { code: m[1] } }];
+  if ((m = /^(?:void|cancel)(?:\s+voucher)?\s+(\S+)(?:\s+(?:because|reason:?)\s+(.+))?$/i.exec(t))) {
+    return [{ name: "void_voucher", args: { code: m[1], reason: m[2] ?? null } }];
+  }
+  return [{ name: "help", args: { unknown: true } }];
+}
+
+// ---------------------------------------------------------------- llm pipeline
+
+const nullable = (type: string, description: string) => ({ type: [type, "null"], description });
+
+/** The tools offered to the model (strict JSON schemas). */
+export const LLM_TOOLS: ToolSpec[] = [
+  {
+    name: "lookup_customer",
+    description: "Look up a customer and their vouchers by phone number. Use \"me\" for the customer who is writing.",
+    parameters: {
+      type: "object",
+      properties: { phone: { type: "string", description: "E.164 phone number, or \"me\"" } },
+      required: ["phone"],
+      additionalProperties: false,
+    },
+  },
+  {
+    name: "create_voucher",
+    description: "Create (issue) a voucher for a customer. Amount in minor units of the currency.",
+    parameters: {
+      type: "object",
+      properties: {
+        amount: { type: "integer", description: "amount in minor units, e.g. 10000" },
+        currency: nullable("string", "ISO 4217 code such as RWF; null for the default"),
+        phone: { type: "string", description: "the holder's E.164 phone number" },
+      },
+      required: ["amount", "currency", "phone"],
+      additionalProperties: false,
+    },
+  },
+  {
+    name: "redeem_voucher",
+    description: "Redeem one of the writing customer's own vouchers by its code.",
+    parameters: {
+      type: "object",
+      properties: { code: { type: "string", description: "the voucher code" } },
+      required: ["code"],
+      additionalProperties: false,
+    },
+  },
+  {
+    name: "void_voucher",
+    description: "Void (cancel) an issued voucher by its code.",
+    parameters: {
+      type: "object",
+      properties: {
+        code: { type: "string", description: "the voucher code" },
+        reason: nullable("string", "why, if the customer said"),
+      },
+      required: ["code", "reason"],
+      additionalProperties: false,
+    },
+  },
+];
+
+const SYSTEM_PROMPT = [
+  "You are the Trimtab WhatsApp assistant for vouchers.",
+  "Decide which tool answers the customer's message and call it; call at most one tool.",
+  "Never invent voucher codes, amounts or phone numbers: use only what the customer wrote.",
+  "If the message is a greeting or a question about what you can do, or it matches no tool,",
+  "answer in one or two short, friendly sentences without calling a tool.",
+].join(" ");
+
+/** Asks the model for tool calls; throws (OpenAIError or AGENT_LLM_*) on anything unusable. */
+export async function llmDecide(text: string, settings: OpenAISettings, timeoutMs: number): Promise<AgentCall[] | string> {
+  const r = await chatWithTools({
+    messages: [{ role: "system", content: SYSTEM_PROMPT }, { role: "user", content: text.slice(0, 2000) }],
+    tools: LLM_TOOLS,
+  }, { timeoutMs, settings });
+  if (r.toolCalls.length === 0) {
+    const content = r.content?.trim();
+    if (!content) throw Object.assign(new Error("the model answered nothing"), { code: "AGENT_LLM_EMPTY" });
+    return content.slice(0, 1000);
+  }
+  const known = new Set(LLM_TOOLS.map((t) => t.name));
+  return r.toolCalls.slice(0, 1).map((c) => {
+    if (!known.has(c.name)) throw Object.assign(new Error("the model called an unknown tool"), { code: "AGENT_LLM_UNKNOWN_TOOL" });
+    return { name: c.name as ToolName, args: c.args };
+  });
+}
+
+// ---------------------------------------------------------------- execution
+
+interface ExecCtx {
+  sender: string;
+  staff: boolean;
+  who: Actor;
+  db: Db;
+  log: Logger;
+}
+
+async function featureOn(name: Feature, unit: string | undefined, x: ExecCtx): Promise<boolean> {
+  const f = await feature(name, unit);
+  if (!f.on) x.log.info("feature disabled", { feature: name, why: f.why });
+  return f.on;
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : typeof v === "number" ? String(v) : "";
+}
+
+async function execute(call: AgentCall, x: ExecCtx): Promise<string> {
+  switch (call.name) {
+    case "greet":
+      return REPLIES.greet;
+    case "help":
+      return call.args.unknown ? REPLIES.unknown : REPLIES.help;
+    case "lookup_customer": {
+      const raw = str(call.args.phone).trim();
+      const phone = raw === "" || /^(me|myself|self)$/i.test(raw) ? x.sender : e164(raw);
+      if (phone !== x.sender && !x.staff) return REPLIES.staffOnly;
+      if (!(await featureOn("FEATURE_AGENT_CUSTOMER_LOOKUP", phone, x))) return REPLIES.disabled;
+      const c = await lookupCustomer(x.db, phone);
+      const whose = phone === x.sender ? "You have" : `${phone} has`;
+      if (!c) return phone === x.sender ? "I couldn't find you as a customer yet." : `I couldn't find a customer with ${phone}.`;
+      if (c.vouchers.length === 0) return `${whose} no vouchers.`;
+      const list = c.vouchers.slice(0, 10).map((v) => `• ${describe(v)}`).join("\n");
+      return `${whose} ${c.vouchers.length} voucher${c.vouchers.length === 1 ? "" : "s"}:\n${list}`;
+    }
+    case "create_voucher": {
+      if (!x.staff) return REPLIES.staffOnly;
+      const phone = e164(str(call.args.phone));
+      if (!(await featureOn("FEATURE_AGENT_VOUCHERS", phone, x))) return REPLIES.disabled;
+      const currency = str(call.args.currency).trim().toUpperCase() || voucherPolicy().currencies?.[0] || "RWF";
+      const amount = typeof call.args.amount === "number" ? call.args.amount : Number(str(call.args.amount));
+      const v = await createVoucher(x.db, { phone, amount, currency }, x.who);
+      x.log.info("voucher created", { voucherId: v.id });
+      return `Done! Voucher ${v.code} for ${money(v.amountMinor, v.currency)} was created for ${phone}. It expires on ${v.expiresAt.slice(0, 10)}.`;
+    }
+    case "redeem_voucher": {
+      if (!(await featureOn("FEATURE_AGENT_VOUCHERS", x.sender, x))) return REPLIES.disabled;
+      const v = await redeemVoucher(x.db, str(call.args.code), x.sender, x.who);
+      x.log.info("voucher redeemed", { voucherId: v.id });
+      return `Your voucher ${v.code} for ${money(v.amountMinor, v.currency)} has been redeemed. Enjoy!`;
+    }
+    case "void_voucher": {
+      if (!x.staff) return REPLIES.staffOnly;
+      if (!(await featureOn("FEATURE_AGENT_VOUCHERS", undefined, x))) return REPLIES.disabled;
+      const reason = str(call.args.reason).trim() || undefined;
+      const v = await voidVoucher(x.db, str(call.args.code), x.who, reason);
+      x.log.info("voucher voided", { voucherId: v.id });
+      return `Voucher ${v.code} (${money(v.amountMinor, v.currency)}) has been voided.`;
+    }
+  }
+}
+
+/** Runs calls in order; a coded domain error becomes its friendly reply (anything else throws). */
+async function executeAll(calls: AgentCall[], x: ExecCtx): Promise<string> {
+  const out: string[] = [];
+  for (const c of calls) {
+    try {
+      out.push(await execute(c, x));
+    } catch (e) {
+      const code = (e as { code?: unknown })?.code;
+      if (typeof code === "string" && ERROR_REPLIES[code] && (e instanceof HttpError || (e as Error)?.name === "TrimtabError")) {
+        x.log.info("tool refused", { tool: c.name, code });
+        out.push(ERROR_REPLIES[code]);
+      } else throw e;
+    }
+  }
+  return out.join("\n\n");
+}
+
+// ---------------------------------------------------------------- the agent
+
+function errorCode(e: unknown): string {
+  const c = (e as { code?: unknown })?.code;
+  return typeof c === "string" && /^[A-Z0-9_]{2,60}$/.test(c) ? c : "AGENT_LLM_ERROR";
+}
+
+/** Which pipeline serves `phone` now, and why. */
+export async function choosePipeline(phone: string): Promise<{ pipeline: "legacy" | "llm"; why?: string }> {
+  if (!openaiSettings().apiKey) return { pipeline: "legacy", why: "no_api_key" };
+  try {
+    const view = await currentConfig();
+    const e = view.config.engine.evaluate(PIPELINE_FLAG, { userId: phone });
+    return e.enabled ? { pipeline: "llm" } : { pipeline: "legacy", why: "flag" };
+  } catch {
+    return { pipeline: "legacy", why: "no_config" };
+  }
+}
+
+/**
+ * Answers one customer message. Throws only on unexpected failures (database down, ...): the
+ * caller then sends REPLIES.failed. Domain refusals (bad code, not the owner, ...) are replies.
+ */
+export async function runAgent(input: AgentInput): Promise<AgentReply> {
+  const sender = e164(input.phone);
+  const base = { correlationId: input.correlationId };
+  const log = input.log;
+  const gate = rateLimiter().check(sender);
+  if (!gate.allowed) {
+    log.info("rate limited", { retryAfterMs: gate.retryAfterMs });
+    return { ...base, text: REPLIES.rateLimited, pipeline: "legacy", tools: [], rateLimited: true };
+  }
+  const x: ExecCtx = {
+    sender,
+    staff: staffPhones().has(sender),
+    who: { actor: `whatsapp:${sender}`, correlationId: input.correlationId },
+    db: input.db,
+    log,
+  };
+  const choice = await choosePipeline(sender);
+  let pipeline: "legacy" | "llm" = "legacy";
+  let fallback: string | undefined;
+  let calls: AgentCall[] | null = null;
+  let text: string | null = null;
+  if (choice.pipeline === "llm") {
+    const started = Date.now();
+    try {
+      const d = await llmDecide(input.text, openaiSettings(), envPositive("AGENT_LLM_TIMEOUT_MS", 8000));
+      if (typeof d === "string") text = d;
+      else calls = d;
+      pipeline = "llm";
+    } catch (e) {
+      fallback = errorCode(e);
+      log.warn("agent fallback to legacy", { reason: fallback, ms: Date.now() - started });
+    }
+  }
+  if (text === null && calls === null) calls = parseCommand(input.text);
+  if (calls) text = await executeAll(calls, x);
+  const reply: AgentReply = {
+    ...base,
+    text: text!,
+    pipeline,
+    tools: (calls ?? []).map((c) => c.name),
+    ...(fallback ? { fallback } : {}),
+    ...(choice.why && !fallback ? { why: choice.why } : {}),
+  };
+  log.info("agent reply", { pipeline, fallback, why: reply.why, tools: reply.tools });
+  return reply;
+}

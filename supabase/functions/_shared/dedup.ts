@@ -1,0 +1,54 @@
+// Webhook event dedup, two layers:
+//   1. in this isolate, the Wasm DedupWindow (bounded, with a TTL): a retry or a concurrent copy
+//      that reaches the same isolate is dropped in O(1) without a database round trip;
+//   2. durably, across isolates and restarts, one row per (provider, event id) in webhook_events:
+//        insert into public.webhook_events (provider, event_id, correlation_id) values (...)
+//        on conflict do nothing returning 1
+//      Exactly one of any number of concurrent inserts gets its row back; only that caller
+//      processes the event. Rows are kept 7 days by default (public.purge_webhook_events).
+//
+// The semantics are at most once: an event is claimed before it is processed, so a failure while
+// processing is not retried (the webhooks answer 200 anyway; the user is told to try again).
+// A database error while claiming is thrown (the event is not processed: it cannot be proven new).
+import type { Queryable } from "./db.ts";
+import { onDbChange } from "./store.ts";
+import { DedupWindow } from "./trimtab.ts";
+import { envPositive } from "./env.ts";
+
+/** In-isolate window size and TTL: WEBHOOK_DEDUP_CAPACITY (default 10000), WEBHOOK_DEDUP_TTL_MS (10 min). */
+let window: DedupWindow | null = null;
+
+function inIsolate(): DedupWindow {
+  return window ??= new DedupWindow(envPositive("WEBHOOK_DEDUP_CAPACITY", 10_000, { integer: true }), envPositive("WEBHOOK_DEDUP_TTL_MS", 600_000, { integer: true }));
+}
+
+/** Forgets the in-isolate window (tests: only the durable layer remains until the next event). */
+export function resetDedupWindow(): void {
+  window?.free();
+  window = null;
+}
+
+// A new database means new durable state: start the window afresh too.
+onDbChange(resetDedupWindow);
+
+export type Claim = "new" | "duplicate-isolate" | "duplicate";
+
+/**
+ * Claims `(provider, eventId)`: "new" exactly once across every isolate sharing the database,
+ * "duplicate-isolate" when this isolate saw it within the window, "duplicate" when the database
+ * already had it.
+ */
+export async function claimEvent(
+  db: Queryable,
+  provider: string,
+  eventId: string,
+  correlationId?: string,
+): Promise<Claim> {
+  if (!inIsolate().firstSeen(`${provider}\u0000${eventId}`)) return "duplicate-isolate";
+  const rows = await db.query(
+    "insert into public.webhook_events (provider, event_id, correlation_id) values ($1, $2, $3) " +
+      "on conflict (provider, event_id) do nothing returning 1 as claimed",
+    [provider, eventId, correlationId ?? null],
+  );
+  return rows.length === 1 ? "new" : "duplicate";
+}

@@ -1,0 +1,39 @@
+// `ai-create-voucher`: POST { phone, amount, currency, expiresAt? } -> 201 { ok: true, voucher }.
+// Honours `Idempotency-Key`: the same key and body return the first answer (with
+// `idempotent-replayed: true`); the same key with another body is 409 IDEMPOTENCY_KEY_REUSED.
+// Service role or admin JWT; FEATURE_AGENT_VOUCHERS. Routing only; see _shared/vouchers.ts.
+import { idempotencyKey, requestHash } from "../_shared/idempotency.ts";
+import { json, serve } from "../_shared/http.ts";
+import { toolHandler } from "../_shared/tools.ts";
+import { checkIssue, type CreateInput, createVoucher, createVoucherIdempotent } from "../_shared/vouchers.ts";
+
+const handler = toolHandler({
+  name: "ai-create-voucher",
+  feature: "FEATURE_AGENT_VOUCHERS",
+  fields: ["phone", "amount", "currency", "expiresAt"],
+  async parse(b, req) {
+    const input = b as unknown as CreateInput;
+    const checked = checkIssue(input); // 400 before any database call
+    const key = idempotencyKey(req);
+    return { input, checked, key, hash: key === null ? null : await requestHash(b) };
+  },
+  unit: (i) => i.checked.holderPhone,
+  async run(db, i, who, ctx) {
+    if (i.key === null) {
+      const voucher = await createVoucher(db, i.input, who);
+      ctx.log.info("voucher created", {
+        voucherId: voucher.id,
+        amountMinor: voucher.amountMinor,
+        currency: voucher.currency,
+      });
+      return json(201, { ok: true, voucher });
+    }
+    const r = await createVoucherIdempotent(db, i.input, who, { key: i.key, hash: i.hash! });
+    const voucherId = (r.body as { voucher?: { id?: string } })?.voucher?.id;
+    ctx.log.info(r.replayed ? "voucher create replayed" : "voucher created", { voucherId, idempotent: true });
+    return json(r.status, r.body, r.replayed ? { "idempotent-replayed": "true" } : {});
+  },
+});
+
+export default handler;
+serve(handler);

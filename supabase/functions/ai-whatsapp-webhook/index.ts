@@ -1,0 +1,36 @@
+// `ai-whatsapp-webhook`: the WhatsApp Cloud API callback (Meta sends no Supabase JWT:
+// verify_jwt = false in supabase/config.toml; the signature is the authentication).
+//   GET  /ai-whatsapp-webhook?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...
+//        -> 200 <challenge> (text/plain) when the token is WHATSAPP_VERIFY_TOKEN, else 403
+//   POST /ai-whatsapp-webhook   X-Hub-Signature-256: sha256=<HMAC-SHA256(raw body, WHATSAPP_APP_SECRET)>
+//        -> 401 (MISSING_SIGNATURE | MALFORMED_SIGNATURE | BAD_SIGNATURE), nothing processed; else
+//           200 { ok: true } once verified, even when processing fails. Each message is deduped,
+//           answered by the agent (FEATURE_AGENT_CHAT) and replied to through the Cloud API;
+//           statuses are deduped and logged. Routing only; see _shared/agent_webhooks.ts.
+import { afterResponse, processWhatsApp, verifyWhatsApp } from "../_shared/agent_webhooks.ts";
+import { allowMethods, handle, HttpError, json, serve } from "../_shared/http.ts";
+import { verificationResponse } from "../_shared/whatsapp.ts";
+
+const handler = handle(async (req, ctx) => {
+  const bad = allowMethods(req, ["GET", "POST"]);
+  if (bad) return bad;
+  const url = new URL(req.url);
+  if (!/^\/ai-whatsapp-webhook\/?$/.test(url.pathname)) throw new HttpError(404, "NOT_FOUND", "no such route");
+  if (req.method !== "POST") {
+    let token: string | undefined;
+    try {
+      token = Deno.env.get("WHATSAPP_VERIFY_TOKEN") || undefined;
+    } catch {
+      token = undefined;
+    }
+    const res = verificationResponse(url, token);
+    ctx.log.info(res.ok ? "webhook verified" : "webhook verification refused");
+    return res;
+  }
+  const events = await verifyWhatsApp(req, ctx);
+  const mode = await afterResponse(processWhatsApp(events, ctx));
+  return json(200, { ok: true, events: events.length, mode });
+}, { name: "ai-whatsapp-webhook" });
+
+export default handler;
+serve(handler);
