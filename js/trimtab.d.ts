@@ -167,6 +167,8 @@ export declare class DedupWindow {
   constructor(capacity?: number, ttlMs?: number);
   /** True the first time `id` is seen within the TTL; false for a duplicate. */
   firstSeen(id: string, nowMs?: number): boolean;
+  /** Forgets `id` (its durable claim failed, so a redelivery must be processed). */
+  forget(id: string): boolean;
   readonly size: number;
   free(): void;
 }

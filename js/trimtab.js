@@ -277,6 +277,8 @@ export class DedupWindow {
   constructor(capacity = 10_000, ttlMs = 600_000) { this.#raw = new RawDedupWindow(capacity, ttlMs); }
   /** True the first time `id` is seen within the TTL. */
   firstSeen(id, nowMs = Date.now()) { return this.#raw.firstSeen(String(id), nowMs); }
+  /** Forgets `id` (its durable claim failed, so a redelivery must be processed). */
+  forget(id) { return this.#raw.forget(String(id)); }
   get size() { return this.#raw.size; }
   free() { this.#raw?.free(); this.#raw = undefined; }
 }

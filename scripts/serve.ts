@@ -35,6 +35,7 @@ import {
   verifyJwt,
 } from "../supabase/functions/_shared/auth.ts";
 import { getDb } from "../supabase/functions/_shared/store.ts";
+import { purgeWebhookEvents } from "../supabase/functions/_shared/dedup.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const FUNCTIONS = new URL("supabase/functions/", ROOT);
@@ -348,6 +349,11 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
     onListen: (addr) => resolve(addr as Deno.NetAddr),
   }, router);
   const addr = await promise;
+  // Retention of webhook dedup rows (what pg_cron does on Supabase): now, then hourly.
+  const purge = () =>
+    getDb().then(purgeWebhookEvents).catch((e) => log.warn("webhook event purge failed", { err: e }));
+  if (opts.openDb ?? true) purge();
+  Deno.unrefTimer(setInterval(purge, 3600_000));
   return {
     url: `http://${hostname}:${addr.port}`,
     port: addr.port,

@@ -383,3 +383,20 @@ fn dedup_window_stays_bounded_under_a_flood() {
     assert!(!w.check_and_insert("wamid.99000", 100_000));
     assert!(w.check_and_insert("wamid.98999", 100_000));
 }
+
+#[test]
+fn a_forgotten_id_is_new_again() {
+    let mut w = DedupWindow::new(4, 1_000);
+    assert!(w.check_and_insert("a", 0));
+    assert!(w.check_and_insert("b", 0));
+    assert!(!w.check_and_insert("a", 1));
+    assert!(w.forget("a"));
+    assert!(!w.forget("a"), "already forgotten");
+    assert_eq!(w.len(), 1);
+    assert!(w.check_and_insert("a", 2), "new again after forget");
+    assert!(!w.check_and_insert("b", 2), "others stay");
+    for id in ["c", "d", "e", "f"] {
+        assert!(w.check_and_insert(id, 3));
+    }
+    assert!(w.len() <= 4);
+}

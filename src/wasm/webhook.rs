@@ -109,6 +109,11 @@ impl DedupWindow {
         self.0.check_and_insert(id, now_ms as i64)
     }
 
+    /// Forgets `id`; true when it was held.
+    pub fn forget(&mut self, id: &str) -> bool {
+        self.0.forget(id)
+    }
+
     /// Ids remembered now.
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> u32 {

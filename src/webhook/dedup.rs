@@ -96,6 +96,21 @@ impl DedupWindow {
         true
     }
 
+    /// Forgets `id` (e.g. when the durable claim behind the window failed, so a redelivery
+    /// must be processed); returns whether it was held.
+    pub fn forget(&mut self, id: &str) -> bool {
+        let Some(i) = self.find(id, fnv(id)) else {
+            return false;
+        };
+        let pos = self.index[i].wrapping_sub(self.front_seq) as usize;
+        self.unindex(i);
+        if let Some(slot) = self.slots.get_mut(pos) {
+            slot.live = false;
+            slot.key = Box::from("");
+        }
+        true
+    }
+
     /// `true` when `id` is remembered and unexpired at `now_ms` (does not insert).
     pub fn contains(&self, id: &str, now_ms: i64) -> bool {
         self.find(id, fnv(id))

@@ -12,7 +12,7 @@ import realtime from "../../supabase/functions/ai-realtime-webhook/index.ts";
 import { REPLIES } from "../../supabase/functions/_shared/agent.ts";
 import { invalidate } from "../../supabase/functions/_shared/config.ts";
 import { type Db, openDb } from "../../supabase/functions/_shared/db.ts";
-import { resetDedupWindow } from "../../supabase/functions/_shared/dedup.ts";
+import { purgeWebhookEvents, resetDedupWindow } from "../../supabase/functions/_shared/dedup.ts";
 import { setLogSink } from "../../supabase/functions/_shared/log.ts";
 import { fakeMeta, fakeOpenAI, incomingCall, openaiRequest, waPayload, waRequest } from "./fakes.ts";
 import {
@@ -346,6 +346,20 @@ async function checks(t: Deno.TestContext, db: Db) {
       eq([openai.calls.length, await events(db)], [calls0, ev0], "nothing processed");
     });
 
+    await t.step("retention: events older than WEBHOOK_RETENTION_DAYS are purged, newer ones kept", async () => {
+      await db.query(
+        `insert into webhook_events (provider, event_id, received_at) values
+         ('whatsapp', 'old-1', now() - interval '8 days'), ('whatsapp', 'old-2', now() - interval '30 days'),
+         ('whatsapp', 'recent-1', now() - interval '6 days')`,
+      );
+      eq(await purgeWebhookEvents(db), 2, "two older than 7 days");
+      const left = await db.query<{ event_id: string }>(
+        "select event_id from webhook_events where event_id in ('old-1', 'old-2', 'recent-1')",
+      );
+      eq(left.map((r) => r.event_id), ["recent-1"], "the recent one stays");
+      eq(await purgeWebhookEvents(db, 5), 1, "a shorter retention purges it");
+    });
+
     await t.step("no phone number in any log line", () => assertNoPhones(everything, PHONES));
   } finally {
     setLogSink(previousSink);
@@ -372,11 +386,8 @@ onBothBackends("webhooks", async (t, db) => {
       try {
         await pg.pause!();
         lines.length = 0;
-        const r = await post(
-          waRequest(WA_URL, waPayload([{ messages: [{ id: wamid(), from: ANA, text: "hello" }] }]), {
-            secret: APP_SECRET,
-          }),
-        );
+        const delivery = waPayload([{ messages: [{ id: wamid(), from: ANA, text: "hello" }] }]);
+        const r = await post(waRequest(WA_URL, delivery, { secret: APP_SECRET }));
         eq(r.status, 200, "200 although nothing could be claimed");
         eq(meta.sent.map((s) => s.body.text.body), [REPLIES.failed], "friendly failure reply");
         assert(
@@ -384,10 +395,15 @@ onBothBackends("webhooks", async (t, db) => {
           "failure logged with the correlation id",
         );
         for (const p of PHONES) assert(!lines.join("\n").includes(p), "no phone in the failure logs");
+        // Meta redelivers once the database is back: the unclaimed event is processed then.
+        await pg.resume!();
+        const again = await post(waRequest(WA_URL, delivery, { secret: APP_SECRET }));
+        eq(again.status, 200, "redelivery answered");
+        eq(meta.sent.map((s) => s.body.text.body), [REPLIES.failed, REPLIES.greet], "the redelivery is processed");
       } finally {
         setLogSink(previousSink);
         restoreEnv();
-        await pg.resume!();
+        await pg.resume!().catch(() => {}); // already back unless an assertion failed first
         await meta.close();
       }
       void db;

@@ -9,7 +9,8 @@
 //
 // The semantics are at most once: an event is claimed before it is processed, so a failure while
 // processing is not retried (the webhooks answer 200 anyway; the user is told to try again).
-// A database error while claiming is thrown (the event is not processed: it cannot be proven new).
+// A database error while claiming is thrown (the event is not processed: it cannot be proven new)
+// and the id leaves the window again, so the provider's redelivery is processed.
 import type { Queryable } from "./db.ts";
 import { onDbChange } from "./store.ts";
 import { DedupWindow } from "./trimtab.ts";
@@ -44,11 +45,33 @@ export async function claimEvent(
   eventId: string,
   correlationId?: string,
 ): Promise<Claim> {
-  if (!inIsolate().firstSeen(`${provider}\u0000${eventId}`)) return "duplicate-isolate";
-  const rows = await db.query(
-    "insert into public.webhook_events (provider, event_id, correlation_id) values ($1, $2, $3) " +
-      "on conflict (provider, event_id) do nothing returning 1 as claimed",
-    [provider, eventId, correlationId ?? null],
-  );
+  const key = `${provider}\u0000${eventId}`;
+  if (!inIsolate().firstSeen(key)) return "duplicate-isolate";
+  let rows;
+  try {
+    rows = await db.query(
+      "insert into public.webhook_events (provider, event_id, correlation_id) values ($1, $2, $3) " +
+        "on conflict (provider, event_id) do nothing returning 1 as claimed",
+      [provider, eventId, correlationId ?? null],
+    );
+  } catch (e) {
+    inIsolate().forget(key); // not claimed: a redelivery must get its chance
+    throw e;
+  }
   return rows.length === 1 ? "new" : "duplicate";
+}
+
+/** Days webhook events (and idempotency keys) are kept: WEBHOOK_RETENTION_DAYS, default 7. */
+export function retentionDays(): number {
+  return envPositive("WEBHOOK_RETENTION_DAYS", 7, { integer: true });
+}
+
+/** Deletes webhook events (and idempotency keys) older than `days`; returns the events deleted.
+ *  On Supabase pg_cron runs it daily; the local stack runs it hourly; callable on demand. */
+export async function purgeWebhookEvents(db: Queryable, days = retentionDays()): Promise<number> {
+  const [r] = await db.query<{ n: unknown }>(
+    "select public.purge_webhook_events(make_interval(days => $1::int)) as n",
+    [days],
+  );
+  return Number(r?.n ?? 0);
 }
