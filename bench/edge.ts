@@ -15,7 +15,7 @@
 //    undo: 20 timed changes), and the time from sending it until all three stacks serve it.
 //
 // Every child process is killed and the temp directories removed on exit, also on error or
-// Ctrl-C. Writes .bench/edge.json.
+// Ctrl-C (helpers shared with bench/webhook.ts in bench/stack.ts). Writes .bench/edge.json.
 //
 // Run from the repository root (scripts/bench.sh does, with $DENO from scripts/env.sh):
 //   $DENO run --allow-read=. --allow-write=.bench,.data --allow-net=127.0.0.1 --allow-env \
@@ -25,10 +25,23 @@
 import autocannon from "autocannon"; // the exact version in package.json (node_modules)
 import { makeUserToken } from "../supabase/functions/_shared/auth.ts";
 import { openDb } from "../supabase/functions/_shared/db.ts";
+import {
+  cleanup,
+  cleanups,
+  median,
+  onSignals,
+  pct,
+  printHeader,
+  ROOT,
+  secret,
+  sleep,
+  type Stack,
+  startPg,
+  startStack,
+  tempDir,
+  writeBenchJson,
+} from "./stack.ts";
 
-// The Deno binary for the stacks: $DENO from scripts/env.sh (it is what --allow-run names).
-const DENO = Deno.env.get("DENO") || Deno.execPath();
-const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const CONNECTIONS = 20;
 const DURATION_S = 10;
 const USERS = 100;
@@ -38,109 +51,9 @@ const POLL_MS = 10;
 const FLAG = "FEATURE_AGENT_CHAT";
 const ttlMs = Deno.env.get("TRIMTAB_CONFIG_TTL_MS") ?? "1000";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
-const rand = () => crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
-const secret = crypto.getRandomValues(new Uint8Array(32)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "");
-
-// ---------------------------------------------------------------- cleanup
-
-const cleanups: (() => Promise<void>)[] = [];
-async function cleanup() {
-  while (cleanups.length) {
-    try {
-      await cleanups.pop()!();
-    } catch (e) {
-      console.error("edge bench: cleanup:", e instanceof Error ? e.message : e);
-    }
-  }
-}
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(sig, () => {
-    console.error(`edge bench: ${sig}, cleaning up`);
-    cleanup().finally(() => Deno.exit(130));
-  });
-}
+onSignals("edge bench");
 
 // ---------------------------------------------------------------- processes
-
-interface Stack {
-  url: string;
-  proc: Deno.ChildProcess;
-  stderr: () => string;
-}
-
-/** Starts scripts/serve.ts on a free 127.0.0.1 port; resolves once it listens. */
-async function startStack(env: Record<string, string>, dataDir: string): Promise<Stack> {
-  const proc = new Deno.Command(DENO, {
-    args: [
-      "run",
-      "--no-check",
-      "--allow-net=127.0.0.1",
-      `--allow-read=${ROOT}`,
-      `--allow-write=${dataDir}`,
-      "--allow-env",
-      "scripts/serve.ts",
-    ],
-    cwd: ROOT,
-    env: {
-      PORT: "0",
-      LOG_LEVEL: "warn",
-      TRIMTAB_PRINT_TOKEN: "0",
-      TRIMTAB_JWT_SECRET: secret,
-      TRIMTAB_DATA_DIR: dataDir,
-      ...env,
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stack: Stack = { url: "", proc, stderr: () => "" };
-  cleanups.push(async () => {
-    try {
-      proc.kill("SIGTERM");
-    } catch { /* already gone */ }
-    const t = setTimeout(() => {
-      try {
-        proc.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 3000);
-    await proc.status;
-    clearTimeout(t);
-  });
-  // Keep the last few KiB of stderr (shown when something goes wrong); drain stdout.
-  let errText = "";
-  (async () => {
-    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) {
-      errText = (errText + chunk).slice(-4096);
-    }
-  })().catch(() => {});
-  stack.stderr = () => errText;
-  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  const deadline = setTimeout(() => proc.kill("SIGKILL"), 30_000);
-  try {
-    while (!/^trimtab edge stack: (http:\/\/127\.0\.0\.1:\d+)/m.test(seen)) {
-      const { done, value } = await reader.read();
-      if (done) throw new Error(`scripts/serve.ts exited before listening:\n${seen}\n${errText}`);
-      seen += value;
-    }
-  } finally {
-    clearTimeout(deadline);
-  }
-  (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
-  })().catch(() => {});
-  stack.url = seen.match(/^trimtab edge stack: (http:\/\/127\.0\.0\.1:\d+)/m)![1];
-  return stack;
-}
-
-async function tempDir(prefix: string): Promise<string> {
-  const dir = `${ROOT}/.data/${prefix}-${Date.now()}-${rand()}`;
-  await Deno.mkdir(dir, { recursive: true });
-  return dir;
-}
 
 async function flags(stack: Stack, token: string, query = ""): Promise<Response> {
   return await fetch(`${stack.url}/functions/v1/flags${query}`, { headers: { authorization: `Bearer ${token}` } });
@@ -206,7 +119,6 @@ async function cannon(url: string, requests: Req[], seconds: number): Promise<Om
 
 async function loadBench(): Promise<LoadResult[]> {
   const dir = await tempDir("bench-edge");
-  cleanups.push(() => Deno.remove(dir, { recursive: true }));
   const stack = await startStack({ TRIMTAB_PGLITE_DIR: `${dir}/pglite`, SUPABASE_DB_URL: "" }, dir);
   const tokens = await Promise.all(
     Array.from({ length: USERS }, (_, i) => makeUserToken(secret, `bench-user-${i}`, { email: `u${i}@example.com` })),
@@ -255,28 +167,11 @@ interface Propagation {
 }
 
 async function propagationBench(): Promise<Propagation> {
-  const pgDir = `${ROOT}/.data/bench-pg-${Date.now()}-${rand()}`;
-  const pgScript = `${ROOT}/scripts/pg-test-server.sh`;
-  const pg = async (cmd: string) => {
-    const out = await new Deno.Command("bash", { args: [pgScript, cmd, pgDir], stdout: "piped", stderr: "piped" })
-      .output();
-    if (!out.success) throw new Error(`pg-test-server ${cmd} failed:\n${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout).trim();
-  };
-  cleanups.push(async () => {
-    try {
-      await Deno.stat(`${pgDir}/data`);
-    } catch {
-      return; // never started
-    }
-    await pg("stop");
-  });
-  const url = await pg("start");
+  const url = await startPg("bench-pg");
   const db = await openDb({ url, migrate: true, seed: true, max: 1 });
   await db.close();
 
   const runDir = await tempDir("bench-edge-run");
-  cleanups.push(() => Deno.remove(runDir, { recursive: true }));
   const stacks = await Promise.all(Array.from({ length: STACKS }, () => startStack({ SUPABASE_DB_URL: url }, runDir)));
   const user = await makeUserToken(secret, "bench-propagation-user");
   const admin = await makeUserToken(secret, "00000000-0000-4000-8000-0000000bench", { admin: true });
@@ -408,13 +303,7 @@ if (propagation) {
 }
 
 const pad = (v: string, n: number) => v.padStart(n);
-console.log(
-  `\ntrimtab edge benchmark, ${
-    new Date().toISOString().slice(0, 10)
-  }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${
-    ((Date.now() - started) / 1000).toFixed(0)
-  } s`,
-);
+printHeader("edge", started);
 if (load.length) {
   console.log(
     `\nload: one scripts/serve.ts (PGlite) on 127.0.0.1, autocannon in this process, ${CONNECTIONS} connections, ${DURATION_S} s per row, ${USERS} user tokens in rotation\n`,
@@ -455,29 +344,18 @@ if (propagation) {
     }`,
   );
 }
-await Deno.mkdir(`${ROOT}/.bench`, { recursive: true });
-await Deno.writeTextFile(
-  `${ROOT}/.bench/edge.json`,
-  JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      deno: Deno.version.deno,
-      cores: navigator.hardwareConcurrency,
-      config: {
-        connections: CONNECTIONS,
-        durationS: DURATION_S,
-        users: USERS,
-        stacks: STACKS,
-        pollMs: POLL_MS,
-        changes: CHANGES * 2,
-      },
-      failed,
-      rows,
-      load,
-      propagation,
-    },
-    null,
-    1,
-  ),
-);
+await writeBenchJson("edge", {
+  config: {
+    connections: CONNECTIONS,
+    durationS: DURATION_S,
+    users: USERS,
+    stacks: STACKS,
+    pollMs: POLL_MS,
+    changes: CHANGES * 2,
+  },
+  failed,
+  rows,
+  load,
+  propagation,
+});
 Deno.exit(failed ? 1 : 0);
