@@ -239,3 +239,124 @@ export declare class RateLimiter {
   check(key: string, nowMs?: number): { allowed: boolean; remaining: number; retryAfterMs: number };
   free(): void;
 }
+
+// ------------------------------------------------------------------ prompts (issue 5)
+
+export interface PromptMessage { role: "user" | "assistant"; content: string }
+export interface PromptTool { name: string; description: string; parameters: Record<string, unknown> }
+export interface PromptSection { name: string; content: string }
+
+/** One provider-neutral description of a prompt. */
+export interface PromptSpec {
+  model: string;
+  /** The system prompt (kept whatever the budget). */
+  system: string;
+  /** Stable instructions (Anthropic: <instructions>; OpenAI: appended to the system message). */
+  instructions?: string;
+  /** Retrieved or stable context sections (Anthropic: <context><name>…</name></context>). */
+  context?: PromptSection[];
+  /** How to answer (Anthropic: <format>; OpenAI: with `responseSchema`, structured outputs). */
+  format?: string;
+  /** The conversation, oldest first; the last one is the latest user turn. */
+  messages: PromptMessage[];
+  tools?: PromptTool[];
+  /** A JSON schema for the reply (OpenAI structured outputs, strict). */
+  responseSchema?: { name: string; schema: Record<string, unknown> };
+  maxTokens?: number;
+  temperature?: number;
+}
+
+/** An OpenAI chat completions request body (`POST /v1/chat/completions`). */
+export declare function buildOpenAIRequest(spec: PromptSpec): Record<string, unknown>;
+
+/** An Anthropic messages request body (`POST /v1/messages`): XML-tagged sections and at most 4
+ *  `cache_control` breakpoints, at stable prefix boundaries long enough to cache. */
+export declare function buildAnthropicRequest(spec: PromptSpec): Record<string, unknown>;
+
+/** A deterministic token estimate of `text` (no tokenizer download; errs on the high side). */
+export declare function estimateTokens(text: string): number;
+
+/** `spec` cut to `budget` estimated tokens: keeps the system prompt and the latest user turn and
+ *  drops the oldest turns first. Throws PROMPT_TOO_LARGE when even those do not fit. */
+export declare function truncatePrompt(spec: PromptSpec, budget: number): PromptSpec & { droppedTurns: number };
+
+/** SHA-256 (hex) of the canonical form (sorted keys, normalised whitespace): equal prompts hash
+ *  equally in Deno and the browser. */
+export declare function promptCacheKey(value: unknown): string;
+
+// ------------------------------------------------------------------ safety loop (issue 5)
+
+export interface BreakerConfig {
+  /** Rolling window (ms), default 60000. */
+  windowMs?: number;
+  /** Fewest calls in the window before the breaker may open, default 10. */
+  minCalls?: number;
+  /** Error share (0..1) that opens it, default 0.5. */
+  errorThreshold?: number;
+  /** Time open before one trial call is let through (half-open), default 30000. */
+  resetTimeoutMs?: number;
+}
+
+export type BreakerState = "closed" | "open" | "half_open";
+
+/** A circuit breaker per provider (pure; the clock is passed in). */
+export declare class CircuitBreaker {
+  constructor(config?: BreakerConfig);
+  /** May a call go out now? `trial` when it is the half-open state's one trial call. */
+  allow(nowMs?: number): { allowed: boolean; trial: boolean; state: BreakerState };
+  /** The outcome of a call that went out. */
+  record(success: boolean, nowMs?: number): BreakerState;
+  state(nowMs?: number): BreakerState;
+  free(): void;
+}
+
+/** One pipeline's metrics over the window. */
+export interface PipelineMetrics {
+  calls: number;
+  errors: number;
+  /** p95 latency, ms (0 when no calls). */
+  p95Ms: number;
+  fallbacks?: number;
+  piiLeaks?: number;
+}
+
+export interface RolloutThresholds {
+  /** Roll back above this error rate of the new pipeline, default 0.10. */
+  maxErrorRate?: number;
+  /** ... or above the old one's plus this margin, default 0.05. */
+  errorMargin?: number;
+  /** Roll back when new p95 > old p95 × this, default 1.2. */
+  maxLatencyRatio?: number;
+  /** Advance only at success rate ≥ this, default 0.95. */
+  minSuccessRate?: number;
+  /** Advance only with at least this many new-pipeline calls, default 100. */
+  minSample?: number;
+  /** Advance only after this long at the stage (ms), default 3600000. */
+  dwellMs?: number;
+  /** Error and latency rollbacks need at least this many calls (each pipeline), default 20; a
+   *  PII leak rolls back at any volume. */
+  minRollbackSample?: number;
+}
+
+export interface RolloutReason { code: string; message: string }
+
+/** advance | hold | rollback, with every reason (codes: ERROR_RATE, ERROR_RATE_VS_OLD, LATENCY,
+ *  PII_LEAK, DWELL, SAMPLE, SUCCESS_RATE, HEALTHY). */
+export declare function decideRollout(
+  oldMetrics: PipelineMetrics,
+  newMetrics: PipelineMetrics,
+  thresholds: RolloutThresholds,
+  stageEnteredMs: number,
+  nowMs?: number,
+): { action: "advance" | "hold" | "rollback"; reasons: RolloutReason[] };
+
+/** Similarity 0..1 of two outputs: text (normalised word n-grams) or structured tool calls
+ *  (name, then arguments compared field by field). */
+export declare function outputSimilarity(oldOutput: unknown, newOutput: unknown): number;
+
+/** The plan's cutover check: similarity ≥ 0.95, latency ≤ 1.1× old, error rate < 1 %. */
+export declare function cutoverCheck(
+  similarity: number,
+  latencyRatio: number,
+  errorRate: number,
+): { ok: boolean; reasons: RolloutReason[] };

@@ -12,7 +12,9 @@ import initWasm, { initSync, Engine, bucket as rawBucket, variantPosition as raw
   verifyStandardWebhook as rawVerifyStandard, signStandardWebhook as rawSignStandard,
   hmacSha256Hex as rawHmacHex, whatsappEventFields, DedupWindow as RawDedupWindow, validateIssueFields,
   checkRedeemFields, checkVoidFields, validateVoucherCode as rawValidateCode, voucherCodeFrom,
-  normalizePhone as rawNormalizePhone, redact as rawRedact, RateLimiter as RawRateLimiter } from "../pkg/trimtab.js";
+  normalizePhone as rawNormalizePhone, redact as rawRedact, RateLimiter as RawRateLimiter,
+  CircuitBreaker as RawCircuitBreaker, decideRolloutFields, outputSimilarity as rawOutputSimilarity,
+  cutoverCheckFields } from "../pkg/trimtab.js";
 
 const WASM_URL = new URL("../pkg/trimtab_bg.wasm", import.meta.url);
 const NOT_FOUND_INDEX = 0xffffffff;
@@ -359,4 +361,55 @@ export class RateLimiter {
     return { allowed: (lo & 1) === 1, remaining: Math.floor(lo / 2), retryAfterMs: Math.floor(packed / TWO_32) };
   }
   free() { this.#raw?.free(); this.#raw = undefined; }
+}
+
+// ------------------------------------------------------------------ safety loop
+
+const BREAKER_STATES = ["closed", "open", "half_open"];
+
+/** A circuit breaker per provider; the clock is passed in (defaults to now). */
+export class CircuitBreaker {
+  #raw;
+  constructor(config = {}) {
+    this.#raw = new RawCircuitBreaker(config.windowMs ?? 60_000, config.minCalls ?? 10,
+      config.errorThreshold ?? 0.5, config.resetTimeoutMs ?? 30_000);
+  }
+  allow(nowMs = Date.now()) {
+    const p = this.#raw.allow(nowMs);
+    return { allowed: (p & 1) === 1, trial: (p & 2) === 2, state: BREAKER_STATES[p >> 2] };
+  }
+  record(success, nowMs = Date.now()) { return BREAKER_STATES[this.#raw.record(Boolean(success), nowMs)]; }
+  state(nowMs = Date.now()) { return BREAKER_STATES[this.#raw.state(nowMs)]; }
+  free() { this.#raw?.free(); this.#raw = undefined; }
+}
+
+const metricsOf = (m) => [m?.calls ?? 0, m?.errors ?? 0, m?.p95Ms ?? 0, m?.fallbacks ?? 0, m?.piiLeaks ?? 0].map(Number);
+const NaN_ = Number.NaN;
+
+function reasonsOf(f, from) {
+  const out = [];
+  for (let i = from; i + 1 < f.length; i += 2) out.push({ code: f[i], message: f[i + 1] });
+  return out;
+}
+
+/** advance | hold | rollback for a ramping flag, with every reason. */
+export function decideRollout(oldMetrics, newMetrics, thresholds = {}, stageEnteredMs = 0, nowMs = Date.now()) {
+  const t = thresholds ?? {};
+  const th = [t.maxErrorRate, t.errorMargin, t.maxLatencyRatio, t.minSuccessRate, t.minSample, t.dwellMs,
+    t.minRollbackSample]
+    .map((v) => (v === undefined || v === null ? NaN_ : Number(v)));
+  let f;
+  try { f = decideRolloutFields(metricsOf(oldMetrics), metricsOf(newMetrics), th, stageEnteredMs, nowMs); } catch (e) { rethrow(e); }
+  return { action: f[0], reasons: reasonsOf(f, 1) };
+}
+
+/** Similarity 0..1 of two outputs (text, or structured tool calls). */
+export function outputSimilarity(oldOutput, newOutput) {
+  try { return rawOutputSimilarity(oldOutput ?? null, newOutput ?? null); } catch (e) { rethrow(e); }
+}
+
+/** The plan's cutover check: similarity ≥ 0.95, latency ≤ 1.1× old, error rate < 1 %. */
+export function cutoverCheck(similarity, latencyRatio, errorRate) {
+  const f = cutoverCheckFields(Number(similarity), Number(latencyRatio), Number(errorRate));
+  return { ok: f[0] === "ok", reasons: reasonsOf(f, 1) };
 }

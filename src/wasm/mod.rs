@@ -20,6 +20,7 @@ use crate::value::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+pub mod guard;
 pub mod voucher;
 pub mod webhook;
 

@@ -94,6 +94,7 @@ export async function runVectorChecks(lib, load) {
   }
   await webhookChecks(lib, load, check);
   await voucherChecks(lib, load, check);
+  await guardChecks(lib, load, check);
   return { checks, failures };
 }
 
@@ -212,4 +213,42 @@ async function voucherChecks(lib, load, check) {
   const d = [rl.check("k", 0), rl.check("k", 0), rl.check("k", 0)];
   check(d[0].allowed && d[1].allowed && !d[2].allowed && d[2].retryAfterMs > 0, `rate limiter ${JSON.stringify(d)}`);
   rl.free();
+}
+
+/** tests/vectors/guard.json through the wrapper: breaker scripts, rollout windows, similarity, cutover. */
+async function guardChecks(lib, load, check) {
+  const v = await load("guard.json");
+  for (const c of v.breaker) {
+    const b = new lib.CircuitBreaker(c.config ?? {});
+    for (const st of c.steps) {
+      for (let i = 0; i < (st.repeat ?? 1); i++) {
+        if (st.op === "record") {
+          const got = b.record(st.success, st.now);
+          if (i === (st.repeat ?? 1) - 1) check(got === st.state, `breaker ${c.name}: record -> ${got}, want ${st.state}`);
+        } else if (st.op === "allow") {
+          const p = b.allow(st.now);
+          const want = { allowed: st.allowed, trial: st.trial, state: st.state };
+          if (i === (st.repeat ?? 1) - 1) check(same(p, want), `breaker ${c.name}: allow ${JSON.stringify(p)}`);
+        } else {
+          check(b.state(st.now) === st.state, `breaker ${c.name}: state at ${st.now}`);
+        }
+      }
+    }
+    b.free();
+  }
+  for (const c of v.rollout) {
+    const d = lib.decideRollout(c.old, c.new, c.thresholds ?? {}, c.stageEnteredMs, c.nowMs);
+    const codes = d.reasons.map((r) => r.code);
+    check(d.action === c.action && same(codes, c.codes), `rollout ${c.name}: ${d.action} ${codes}`);
+  }
+  for (const c of v.similarity) {
+    const got = lib.outputSimilarity(c.old, c.new);
+    const ok = c.score !== undefined ? Math.abs(got - c.score) < 1e-9
+      : (c.min === undefined || got >= c.min) && (c.max === undefined || got <= c.max);
+    check(ok, `similarity ${c.name}: ${got}`);
+  }
+  for (const c of v.cutover) {
+    const r = lib.cutoverCheck(c.similarity, c.latencyRatio, c.errorRate);
+    check(r.ok === c.ok && same(r.reasons.map((x) => x.code), c.codes), `cutover ${JSON.stringify(c)}: ${JSON.stringify(r)}`);
+  }
 }
