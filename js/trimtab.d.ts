@@ -253,7 +253,7 @@ export interface PromptSpec {
   system: string;
   /** Stable instructions (Anthropic: <instructions>; OpenAI: appended to the system message). */
   instructions?: string;
-  /** Retrieved or stable context sections (Anthropic: <context><name>…</name></context>). */
+  /** Retrieved or stable context sections (Anthropic: <context><section name="…">…</section></context>). */
   context?: PromptSection[];
   /** How to answer (Anthropic: <format>; OpenAI: with `responseSchema`, structured outputs). */
   format?: string;
@@ -266,7 +266,9 @@ export interface PromptSpec {
   temperature?: number;
 }
 
-/** An OpenAI chat completions request body (`POST /v1/chat/completions`). */
+/** An OpenAI chat completions request body (`POST /v1/chat/completions`): `max_completion_tokens`,
+ *  tools with `strict: true`, and `response_format: json_schema` (strict) for `responseSchema`.
+ *  Throws INVALID_PROMPT naming the field. */
 export declare function buildOpenAIRequest(spec: PromptSpec): Record<string, unknown>;
 
 /** An Anthropic messages request body (`POST /v1/messages`): XML-tagged sections and at most 4

@@ -14,7 +14,8 @@ import initWasm, { initSync, Engine, bucket as rawBucket, variantPosition as raw
   checkRedeemFields, checkVoidFields, validateVoucherCode as rawValidateCode, voucherCodeFrom,
   normalizePhone as rawNormalizePhone, redact as rawRedact, RateLimiter as RawRateLimiter,
   CircuitBreaker as RawCircuitBreaker, decideRolloutFields, outputSimilarity as rawOutputSimilarity,
-  cutoverCheckFields } from "../pkg/trimtab.js";
+  cutoverCheckFields, buildOpenAIJson, buildAnthropicJson, estimateTokens as rawEstimateTokens,
+  truncatePromptJson, promptCacheKey as rawPromptCacheKey } from "../pkg/trimtab.js";
 
 const WASM_URL = new URL("../pkg/trimtab_bg.wasm", import.meta.url);
 const NOT_FOUND_INDEX = 0xffffffff;
@@ -361,6 +362,33 @@ export class RateLimiter {
     return { allowed: (lo & 1) === 1, remaining: Math.floor(lo / 2), retryAfterMs: Math.floor(packed / TWO_32) };
   }
   free() { this.#raw?.free(); this.#raw = undefined; }
+}
+
+// ------------------------------------------------------------------ prompts
+
+/** An OpenAI chat completions request body for `spec`. */
+export function buildOpenAIRequest(spec) {
+  try { return JSON.parse(buildOpenAIJson(spec)); } catch (e) { rethrow(e); }
+}
+
+/** An Anthropic messages request body for `spec` (XML sections, ≤ 4 cache breakpoints). */
+export function buildAnthropicRequest(spec) {
+  try { return JSON.parse(buildAnthropicJson(spec)); } catch (e) { rethrow(e); }
+}
+
+/** A deterministic, conservative token estimate. */
+export function estimateTokens(text) {
+  return rawEstimateTokens(String(text ?? ""));
+}
+
+/** `spec` cut to `budget` tokens: oldest turns dropped first; system and latest user turn kept. */
+export function truncatePrompt(spec, budget) {
+  try { return JSON.parse(truncatePromptJson(spec, budget)); } catch (e) { rethrow(e); }
+}
+
+/** Lowercase hex SHA-256 of the canonical form of `value`. */
+export function promptCacheKey(value) {
+  try { return rawPromptCacheKey(value); } catch (e) { rethrow(e); }
 }
 
 // ------------------------------------------------------------------ safety loop

@@ -9,7 +9,8 @@
 //! - [`conditions`]: GrowthBook-style targeting conditions.
 //! - [`webhook`]: webhook signatures (WhatsApp, Standard Webhooks), event ids, the dedup window.
 //! - [`voucher`]: voucher states, transitions and validation, voucher codes, E.164 phones.
-//! - [`guard`]: rate limiting (and, later, the safety loop's decisions).
+//! - [`guard`]: rate limiting, the circuit breaker, rollout health decisions, shadow comparison.
+//! - [`prompt`]: provider request bodies (OpenAI, Anthropic), token budgets, prompt cache keys.
 //! - [`redact`]: PII masking for logs.
 //! - [`value`], [`context`], [`time`]: the small data model underneath.
 
@@ -21,6 +22,7 @@ pub mod flags;
 pub mod guard;
 pub mod host;
 pub mod keymap;
+pub mod prompt;
 pub mod redact;
 pub mod time;
 pub mod value;

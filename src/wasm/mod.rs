@@ -21,6 +21,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 pub mod guard;
+pub mod prompt;
 pub mod voucher;
 pub mod webhook;
 

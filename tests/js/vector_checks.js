@@ -95,6 +95,7 @@ export async function runVectorChecks(lib, load) {
   await webhookChecks(lib, load, check);
   await voucherChecks(lib, load, check);
   await guardChecks(lib, load, check);
+  await promptChecks(lib, load, check);
   return { checks, failures };
 }
 
@@ -250,5 +251,34 @@ async function guardChecks(lib, load, check) {
   for (const c of v.cutover) {
     const r = lib.cutoverCheck(c.similarity, c.latencyRatio, c.errorRate);
     check(r.ok === c.ok && same(r.reasons.map((x) => x.code), c.codes), `cutover ${JSON.stringify(c)}: ${JSON.stringify(r)}`);
+  }
+}
+
+/** tests/vectors/prompts.json through the wrapper: provider bodies (byte for byte), estimates,
+ *  truncation, cache keys, refusals. */
+async function promptChecks(lib, load, check) {
+  const v = await load("prompts.json");
+  for (const c of v.specs) {
+    const openai = lib.buildOpenAIRequest(c.spec), anthropic = lib.buildAnthropicRequest(c.spec);
+    // Short cases pin the JSON text (key order included); long ones the parsed body.
+    check(c.openaiJson ? JSON.stringify(openai) === c.openaiJson : same(openai, c.openai), `openai body ${c.name}`);
+    check(
+      c.anthropicJson ? JSON.stringify(anthropic) === c.anthropicJson : same(anthropic, c.anthropic),
+      `anthropic body ${c.name}`,
+    );
+    check(lib.promptCacheKey(c.spec) === c.cacheKey, `cache key ${c.name}`);
+    check(lib.promptCacheKey(lib.buildOpenAIRequest(c.spec)) === c.openaiCacheKey, `openai cache key ${c.name}`);
+    for (const t of c.truncate ?? []) {
+      const got = codeOf(() => lib.truncatePrompt(c.spec, t.budget));
+      if (t.code) { check(got === t.code, `truncate ${c.name} @${t.budget}: ${got}`); continue; }
+      const r = lib.truncatePrompt(c.spec, t.budget);
+      check(r.droppedTurns === t.dropped && r.messages.length === c.spec.messages.length - t.dropped,
+        `truncate ${c.name} @${t.budget}: dropped ${r.droppedTurns}`);
+    }
+  }
+  for (const c of v.estimates) check(lib.estimateTokens(c.text) === c.tokens, `estimate ${c.text.slice(0, 20)}`);
+  for (const c of v.cacheKeys) check(lib.promptCacheKey(c.value) === c.key, `cache key ${JSON.stringify(c.value).slice(0, 30)}`);
+  for (const c of v.invalid) {
+    check(codeOf(() => lib.buildOpenAIRequest(c.spec)) === c.code, `invalid ${c.name}`);
   }
 }
