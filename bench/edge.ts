@@ -32,7 +32,6 @@ import {
   onSignals,
   pct,
   printHeader,
-  ROOT,
   secret,
   sleep,
   type Stack,

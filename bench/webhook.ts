@@ -44,7 +44,6 @@ import {
   rand,
   randomHex,
   restartPg,
-  ROOT,
   sleep,
   type Stack,
   startPg,

@@ -22,7 +22,9 @@
 // "trimtab edge stack: http://127.0.0.1:<port>" so scripts and tests can find the port. The
 // database (PGlite under .data/pglite unless SUPABASE_DB_URL is set) is opened, migrated and seeded
 // before the stack listens, so the first request does not pay for it. The JWT secret is never
-// printed; the demo tokens and keys are (TRIMTAB_PRINT_TOKEN=0 hides them).
+// printed; the demo tokens and keys are (TRIMTAB_PRINT_TOKEN=0 hides them). The rollout guard
+// (supabase/functions/_shared/guard.ts) runs every TRIMTAB_GUARD_INTERVAL_MS (default 60000; 0 or
+// "off": never); on Supabase a pg_cron job does that (supabase/guard_cron.sql, optional).
 import "../supabase/functions/_shared/routed.ts";
 import { corsHeaders, error, type Handler } from "../supabase/functions/_shared/http.ts";
 import { log } from "../supabase/functions/_shared/log.ts";
@@ -36,6 +38,7 @@ import {
 } from "../supabase/functions/_shared/auth.ts";
 import { getDb } from "../supabase/functions/_shared/store.ts";
 import { purgeWebhookEvents } from "../supabase/functions/_shared/dedup.ts";
+import { guardIntervalMs, runGuard } from "../supabase/functions/_shared/guard.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const FUNCTIONS = new URL("supabase/functions/", ROOT);
@@ -354,12 +357,39 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
     getDb().then(purgeWebhookEvents).catch((e) => log.warn("webhook event purge failed", { err: e }));
   if (opts.openDb ?? true) purge();
   Deno.unrefTimer(setInterval(purge, 3600_000));
+  // The rollout guard (what a pg_cron job calling POST /functions/v1/flags-admin/guard through
+  // pg_net does on Supabase, see supabase/guard_cron.sql): every TRIMTAB_GUARD_INTERVAL_MS
+  // (default 60000; 0 or "off" disables it), unref'd, one run at a time, errors logged.
+  const every = guardIntervalMs();
+  let guardTimer: ReturnType<typeof setInterval> | undefined;
+  if (every > 0 && (opts.openDb ?? true)) {
+    let running = false;
+    const guard = async () => {
+      if (running) return;
+      running = true;
+      try {
+        const r = await runGuard(await getDb());
+        const acted = r.decisions.filter((d) => d.applied === "rollback" || d.applied === "advance");
+        if (acted.length) log.info("guard run", { acted: acted.map((d) => `${d.flag}:${d.applied}`) });
+      } catch (e) {
+        log.error("guard run failed", { err: e });
+      } finally {
+        running = false;
+      }
+    };
+    const timer = setInterval(guard, every);
+    Deno.unrefTimer(timer);
+    guardTimer = timer;
+  }
   return {
     url: `http://${hostname}:${addr.port}`,
     port: addr.port,
     database,
     databaseError,
-    shutdown: () => server.shutdown(),
+    shutdown: () => {
+      if (guardTimer !== undefined) clearInterval(guardTimer);
+      return server.shutdown();
+    },
   };
 }
 

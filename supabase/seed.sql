@@ -33,6 +33,14 @@ values
    'customer lookup tool for the agent')
 on conflict (key) do nothing;
 
+-- The guard compares the new pipeline with the old one. Here the old pipeline is a command parser
+-- that answers in microseconds, so "new p95 above 1.2x the old p95" would always fire: the latency
+-- comparison is effectively off for this flag (set a real ratio when the old pipeline is an LLM
+-- too); error rates, PII leaks and the advance rules apply as defined.
+update public.feature_flags
+   set metadata = '{"guard": {"maxLatencyRatio": 1000}}'::jsonb
+ where key = 'phoenix_pipeline_enabled' and metadata = '{}'::jsonb;
+
 insert into public.user_feature_overrides (flag_key, unit, enabled, expires_at, reason)
 values ('phoenix_pipeline_enabled', 'user-42', false, '2027-01-01T00:00:00Z', 'reported a wrong voucher amount')
 on conflict (flag_key, unit) do nothing;

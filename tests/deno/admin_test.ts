@@ -85,7 +85,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     ], "fields");
     eq(f.stages, [0.1, 1, 5, 25, 50, 100], "stages as numbers");
     eq(f.prerequisites, [{ flag: "FEATURE_AGENT_CHAT", enabled: true }], "prerequisites as JSON");
-    eq(f.metadata, {}, "metadata");
+    eq(f.metadata, { guard: { maxLatencyRatio: 1000 } }, "metadata (the seed's guard settings)");
     assert(
       typeof f.createdAt === "string" && !Number.isNaN(Date.parse(f.createdAt)) && f.createdAt.endsWith("Z"),
       "createdAt ISO",

@@ -20,12 +20,24 @@
 // separated E.164 numbers; empty by default, so nobody). Each tool also needs its feature switch:
 // FEATURE_AGENT_CUSTOMER_LOOKUP (lookup), FEATURE_AGENT_VOUCHERS (create, redeem, void), evaluated
 // like the ai-* tool functions do (the phone the request names, else "global").
+//
+// Safety loop (issue 5; the machinery is in ai_guard.ts, response_cache.ts and shadow.ts): the
+// customer's USE_OPTIMIZED_PROMPTS variant "optimized" sends the core's buildOpenAIRequest body
+// (structured reply, tools), anything else the original hand-built one; both are cut to
+// AGENT_PROMPT_TOKEN_BUDGET (default 4000) estimated tokens. USE_RESPONSE_CACHE reads the model's
+// decision through the response cache; the circuit breaker (USE_CIRCUIT_BREAKER shadow,
+// ENFORCE_CIRCUIT_BREAKER enforce) may skip the model (fallback CIRCUIT_OPEN); every call writes a
+// usage row (legacy: provider "legacy", model "parser"); messages the legacy pipeline served may
+// be shadowed by the new one (never served, no tool executed).
+import { flagFor, guardedChat, legacyUsage, resetBreakers } from "./ai_guard.ts";
 import { currentConfig } from "./config.ts";
 import type { Db } from "./db.ts";
 import { type Feature, feature } from "./features.ts";
 import { HttpError } from "./http.ts";
 import type { Logger } from "./log.ts";
-import { chatWithTools, type OpenAISettings, openaiSettings, type ToolSpec } from "./openai.ts";
+import { decodeDecision, llmRequest, PROMPT_FLAG, promptVariant } from "./agent_llm.ts";
+import { openaiSettings } from "./openai.ts";
+import { shadowSampled, startShadow } from "./shadow.ts";
 import { onDbChange } from "./store.ts";
 import { normalizePhone, RateLimiter } from "./trimtab.ts";
 import {
@@ -41,6 +53,11 @@ import { env, envPositive } from "./env.ts";
 
 /** The flag that moves customers to the llm pipeline. */
 export const PIPELINE_FLAG = "phoenix_pipeline_enabled";
+export { decodeDecision, LLM_TOOLS, llmDecide, llmRequest, PROMPT_FLAG, type PromptVariant, promptVariant } from "./agent_llm.ts";
+/** The response cache switch. */
+export const CACHE_FLAG = "USE_RESPONSE_CACHE";
+/** The `feature` of the agent's usage rows. */
+export const USAGE_FEATURE = "agent_chat";
 
 export type ToolName = "greet" | "help" | "lookup_customer" | "create_voucher" | "redeem_voucher" | "void_voucher";
 
@@ -60,6 +77,8 @@ export interface AgentReply {
   why?: string;
   tools: string[];
   rateLimited?: boolean;
+  /** The llm pipeline's decision came from the response cache. */
+  cached?: boolean;
   correlationId: string;
 }
 
@@ -103,6 +122,7 @@ function rateLimiter(): RateLimiter {
 export function resetAgent(): void {
   limiter?.rl.free();
   limiter = null;
+  resetBreakers();
 }
 onDbChange(resetAgent);
 
@@ -180,85 +200,30 @@ export function parseCommand(text: string): AgentCall[] {
   return [{ name: "help", args: { unknown: true } }];
 }
 
-// ---------------------------------------------------------------- llm pipeline
+// ---------------------------------------------------------------- llm pipeline (prompt: agent_llm.ts)
 
-const nullable = (type: string, description: string) => ({ type: [type, "null"], description });
-
-/** The tools offered to the model (strict JSON schemas). */
-export const LLM_TOOLS: ToolSpec[] = [
-  {
-    name: "lookup_customer",
-    description: "Look up a customer and their vouchers by phone number. Use \"me\" for the customer who is writing.",
-    parameters: {
-      type: "object",
-      properties: { phone: { type: "string", description: "E.164 phone number, or \"me\"" } },
-      required: ["phone"],
-      additionalProperties: false,
-    },
-  },
-  {
-    name: "create_voucher",
-    description: "Create (issue) a voucher for a customer. Amount in minor units of the currency.",
-    parameters: {
-      type: "object",
-      properties: {
-        amount: { type: "integer", description: "amount in minor units, e.g. 10000" },
-        currency: nullable("string", "ISO 4217 code such as RWF; null for the default"),
-        phone: { type: "string", description: "the holder's E.164 phone number" },
-      },
-      required: ["amount", "currency", "phone"],
-      additionalProperties: false,
-    },
-  },
-  {
-    name: "redeem_voucher",
-    description: "Redeem one of the writing customer's own vouchers by its code.",
-    parameters: {
-      type: "object",
-      properties: { code: { type: "string", description: "the voucher code" } },
-      required: ["code"],
-      additionalProperties: false,
-    },
-  },
-  {
-    name: "void_voucher",
-    description: "Void (cancel) an issued voucher by its code.",
-    parameters: {
-      type: "object",
-      properties: {
-        code: { type: "string", description: "the voucher code" },
-        reason: nullable("string", "why, if the customer said"),
-      },
-      required: ["code", "reason"],
-      additionalProperties: false,
-    },
-  },
-];
-
-const SYSTEM_PROMPT = [
-  "You are the Trimtab WhatsApp assistant for vouchers.",
-  "Decide which tool answers the customer's message and call it; call at most one tool.",
-  "Never invent voucher codes, amounts or phone numbers: use only what the customer wrote.",
-  "If the message is a greeting or a question about what you can do, or it matches no tool,",
-  "answer in one or two short, friendly sentences without calling a tool.",
-].join(" ");
-
-/** Asks the model for tool calls; throws (OpenAIError or AGENT_LLM_*) on anything unusable. */
-export async function llmDecide(text: string, settings: OpenAISettings, timeoutMs: number): Promise<AgentCall[] | string> {
-  const r = await chatWithTools({
-    messages: [{ role: "system", content: SYSTEM_PROMPT }, { role: "user", content: text.slice(0, 2000) }],
-    tools: LLM_TOOLS,
-  }, { timeoutMs, settings });
-  if (r.toolCalls.length === 0) {
-    const content = r.content?.trim();
-    if (!content) throw Object.assign(new Error("the model answered nothing"), { code: "AGENT_LLM_EMPTY" });
-    return content.slice(0, 1000);
-  }
-  const known = new Set(LLM_TOOLS.map((t) => t.name));
-  return r.toolCalls.slice(0, 1).map((c) => {
-    if (!known.has(c.name)) throw Object.assign(new Error("the model called an unknown tool"), { code: "AGENT_LLM_UNKNOWN_TOOL" });
-    return { name: c.name as ToolName, args: c.args };
+/** The llm decision for one message through the guard (cache, breaker, usage row); `shadow`: for
+ *  shadow mode (no cache; the usage row says shadow). */
+async function decideGuarded(input: AgentInput, sender: string, shadow: boolean) {
+  const settings = openaiSettings();
+  const variant = await promptVariant(sender);
+  const cache = !shadow && (await flagFor(CACHE_FLAG, sender))?.enabled;
+  const r = await guardedChat<AgentCall[] | string>({
+    phone: sender,
+    feature: USAGE_FEATURE,
+    flagKey: PIPELINE_FLAG,
+    promptVariant: variant,
+    body: llmRequest(input.text, variant, settings),
+    decode: decodeDecision,
+    settings,
+    timeoutMs: envPositive("AGENT_LLM_TIMEOUT_MS", 8000),
+    correlationId: input.correlationId,
+    db: input.db,
+    log: input.log,
+    cacheFlag: cache ? (variant === "optimized" ? PROMPT_FLAG : PIPELINE_FLAG) : undefined,
+    shadow,
   });
+  return { ...r, variant };
 }
 
 // ---------------------------------------------------------------- execution
@@ -387,20 +352,37 @@ export async function runAgent(input: AgentInput): Promise<AgentReply> {
   let fallback: string | undefined;
   let calls: AgentCall[] | null = null;
   let text: string | null = null;
+  let cached = false;
   if (choice.pipeline === "llm") {
     const started = Date.now();
     try {
-      const d = await llmDecide(input.text, openaiSettings(), envPositive("AGENT_LLM_TIMEOUT_MS", 8000));
-      if (typeof d === "string") text = d;
-      else calls = d;
+      const d = await decideGuarded(input, sender, false);
+      if (typeof d.value === "string") text = d.value;
+      else calls = d.value;
+      cached = d.cached;
       pipeline = "llm";
     } catch (e) {
       fallback = errorCode(e);
       log.warn("agent fallback to legacy", { reason: fallback, ms: Date.now() - started });
     }
   }
+  const legacyStart = performance.now();
   if (text === null && calls === null) calls = parseCommand(input.text);
   if (calls) text = await executeAll(calls, x);
+  if (pipeline === "legacy") {
+    const latencyMs = performance.now() - legacyStart;
+    await legacyUsage(input.db, { feature: USAGE_FEATURE, flagKey: PIPELINE_FLAG, latencyMs, correlationId: input.correlationId, fallback });
+    if (choice.why === "flag" && !fallback && (await shadowSampled(sender))) {
+      startShadow({
+        flagKey: PIPELINE_FLAG,
+        correlationId: input.correlationId,
+        db: input.db,
+        log,
+        legacy: { calls: calls ?? [], reply: text!, latencyMs },
+        ask: () => decideGuarded(input, sender, true),
+      });
+    }
+  }
   const reply: AgentReply = {
     ...base,
     text: text!,
@@ -408,7 +390,8 @@ export async function runAgent(input: AgentInput): Promise<AgentReply> {
     tools: (calls ?? []).map((c) => c.name),
     ...(fallback ? { fallback } : {}),
     ...(choice.why && !fallback ? { why: choice.why } : {}),
+    ...(cached ? { cached } : {}),
   };
-  log.info("agent reply", { pipeline, fallback, why: reply.why, tools: reply.tools });
+  log.info("agent reply", { pipeline, fallback, why: reply.why, tools: reply.tools, cached });
   return reply;
 }

@@ -6,6 +6,7 @@
 //       strict } }], tool_choice: "auto", parallel_tool_calls, temperature }
 //     -> { choices: [{ message: { role, content, tool_calls: [{ id, type: "function",
 //          function: { name, arguments: "<JSON text>" } }] }, finish_reason }] }
+//          (+ usage: { prompt_tokens, completion_tokens }, model: read into ChatResult)
 //   POST {OPENAI_API_BASE}/v1/realtime/calls/{call_id}/accept   { type: "realtime", model, instructions }
 //   POST {OPENAI_API_BASE}/v1/realtime/calls/{call_id}/reject   { status_code }
 //
@@ -65,6 +66,10 @@ export interface ChatResult {
   content: string | null;
   toolCalls: ToolCall[];
   finishReason?: string;
+  /** The answer's `usage` (prompt/completion tokens), when it carried one. */
+  usage?: { tokensIn: number; tokensOut: number };
+  /** The model that answered (the answer's `model`, else the request's). */
+  model?: string;
 }
 
 async function post(
@@ -108,19 +113,14 @@ async function post(
   }
 }
 
-/**
- * One chat completion with tools. The whole exchange (headers and body) must finish within
- * `timeoutMs`. Tool call arguments are parsed; a tool call whose arguments are not a JSON object,
- * or an answer without choices, is OPENAI_BAD_RESPONSE.
- */
-export async function chatWithTools(
+/** The chat completions body the original (hand-built) prompt sends: strict function tools,
+ *  tool_choice auto, no parallel tool calls, temperature 0. */
+export function chatBody(
   req: { messages: ChatMessage[]; tools: ToolSpec[]; model?: string },
-  opts: { timeoutMs?: number; signal?: AbortSignal; settings?: OpenAISettings } = {},
-): Promise<ChatResult> {
-  const s = opts.settings ?? openaiSettings();
-  const timeoutMs = opts.timeoutMs ?? s.timeoutMs;
-  const body = {
-    model: req.model ?? s.model,
+  settings: OpenAISettings = openaiSettings(),
+): Record<string, unknown> {
+  return {
+    model: req.model ?? settings.model,
     messages: req.messages,
     tools: req.tools.map((t) => ({
       type: "function",
@@ -130,6 +130,29 @@ export async function chatWithTools(
     parallel_tool_calls: false,
     temperature: 0,
   };
+}
+
+/**
+ * One chat completion with tools. The whole exchange (headers and body) must finish within
+ * `timeoutMs`. Tool call arguments are parsed; a tool call whose arguments are not a JSON object,
+ * or an answer without choices, is OPENAI_BAD_RESPONSE.
+ */
+export function chatWithTools(
+  req: { messages: ChatMessage[]; tools: ToolSpec[]; model?: string },
+  opts: { timeoutMs?: number; signal?: AbortSignal; settings?: OpenAISettings } = {},
+): Promise<ChatResult> {
+  const s = opts.settings ?? openaiSettings();
+  return chatCompletion(chatBody(req, s), { ...opts, settings: s });
+}
+
+/** Sends a ready-made chat completions body (e.g. from the core's buildOpenAIRequest) under the
+ *  same deadline and error rules as chatWithTools. */
+export async function chatCompletion(
+  body: Record<string, unknown>,
+  opts: { timeoutMs?: number; signal?: AbortSignal; settings?: OpenAISettings } = {},
+): Promise<ChatResult> {
+  const s = opts.settings ?? openaiSettings();
+  const timeoutMs = opts.timeoutMs ?? s.timeoutMs;
   // The body is read under the same deadline as the headers (a server may stall mid-body).
   const started = Date.now();
   const res = await post(s, "/v1/chat/completions", body, timeoutMs, opts.signal);
@@ -144,7 +167,9 @@ export async function chatWithTools(
         timer = setTimeout(() => reject(new OpenAIError("OPENAI_TIMEOUT", `no answer within ${timeoutMs} ms`)), left);
       }),
     ]);
-    return parseChat(payload);
+    const out = parseChat(payload);
+    if (!out.model && typeof body.model === "string") out.model = body.model;
+    return out;
   } finally {
     clearTimeout(timer);
     res.body?.cancel().catch(() => {});
@@ -177,10 +202,15 @@ export function parseChat(payload: unknown): ChatResult {
     calls.push({ id: typeof c.id === "string" ? c.id : "", name: c.function.name, args: args as Record<string, unknown> });
   }
   const content = typeof choice.message.content === "string" ? choice.message.content : null;
+  const u = (payload as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } }).usage;
+  const tok = (v: unknown) => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
+  const model = (payload as { model?: unknown }).model;
   return {
     content,
     toolCalls: calls,
     finishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : undefined,
+    ...(u && typeof u === "object" ? { usage: { tokensIn: tok(u.prompt_tokens), tokensOut: tok(u.completion_tokens) } } : {}),
+    ...(typeof model === "string" && model ? { model: model.slice(0, 100) } : {}),
   };
 }
 

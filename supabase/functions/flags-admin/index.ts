@@ -5,6 +5,7 @@
 //   POST                   /flags-admin/rollback
 //   GET|PUT|DELETE         /flags-admin/overrides
 //   GET                    /flags-admin/audit
+//   POST                   /flags-admin/guard      (runs the guard now; _shared/guard.ts)
 import {
   auditLog,
   createFlag,
@@ -18,7 +19,9 @@ import {
   requireAdmin,
   rollback,
 } from "../_shared/admin.ts";
-import { allowMethods, handle, HttpError, serve } from "../_shared/http.ts";
+import { runGuard } from "../_shared/guard.ts";
+import { allowMethods, handle, HttpError, json, serve } from "../_shared/http.ts";
+import { getDb } from "../_shared/store.ts";
 
 const notFound = () => new HttpError(404, "NOT_FOUND", "no such route");
 
@@ -68,6 +71,12 @@ const handler = handle(async (req) => {
     const bad = route(["GET"]);
     if (bad) return bad;
     return auditLog(req, await requireAdmin(req));
+  }
+  if (parts.length === 1 && parts[0] === "guard") {
+    const bad = route(["POST"]);
+    if (bad) return bad;
+    await requireAdmin(req);
+    return json(200, await runGuard(await getDb()));
   }
   throw notFound();
 }, { name: "flags-admin" });

@@ -1,0 +1,274 @@
+// The safety around every call the agent makes to a model (issue 5): the response cache, the
+// circuit breaker per provider, and a usage row per call.
+//
+// Circuit breaker: one core CircuitBreaker per provider in this isolate (AGENT_BREAKER_WINDOW_MS,
+// AGENT_BREAKER_MIN_CALLS, AGENT_BREAKER_ERROR_THRESHOLD, AGENT_BREAKER_RESET_MS; the core's
+// defaults otherwise). Every call's outcome is recorded (errors and timeouts are failures; a
+// well-formed answer the agent refuses is not the provider's fault). Whether it is consulted is
+// per customer: ENFORCE_CIRCUIT_BREAKER on -> an open breaker skips the call (CIRCUIT_OPEN, the
+// caller falls back); else USE_CIRCUIT_BREAKER on -> shadow: the call still goes out and a warn
+// line "breaker would have blocked" is logged; neither -> not consulted.
+//
+// Usage rows (usage.ts, never throws): one per call, cached or not, shadow or not, with tokens from
+// the answer's usage, latency, cost from the price table, status ok | error | timeout | rejected.
+// Prices are USD per million tokens, input and output, by model (longest matching prefix);
+// AI_PRICES (JSON { "<model>": { "in": n, "out": n } }) adds to or overrides the defaults.
+import { currentConfig } from "./config.ts";
+import type { Queryable } from "./db.ts";
+import { env, envPositive } from "./env.ts";
+import type { Logger } from "./log.ts";
+import { type ChatResult, chatCompletion, type OpenAISettings } from "./openai.ts";
+import { cacheGet, cachePut } from "./response_cache.ts";
+import * as core from "./trimtab.ts";
+import { recordUsage, type UsageRow } from "./usage.ts";
+
+export const BREAKER_FLAG = "USE_CIRCUIT_BREAKER";
+export const ENFORCE_FLAG = "ENFORCE_CIRCUIT_BREAKER";
+
+// ---------------------------------------------------------------- flags
+
+/** The flag's evaluation for `phone`, or null when there is no such flag or no configuration. */
+export async function flagFor(key: string, phone: string): Promise<{ enabled: boolean; variant?: string } | null> {
+  try {
+    const view = await currentConfig();
+    if (!view.config.keys.has(key)) return null;
+    const e = view.config.engine.evaluate(key, { userId: phone });
+    return { enabled: e.enabled, variant: e.variant };
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------- breaker
+
+type Breaker = InstanceType<typeof core.CircuitBreaker>;
+const breakers = new Map<string, Breaker>();
+let clock: () => number = () => Date.now();
+
+/** Replaces the breakers' clock (tests); null restores Date.now. */
+export function setBreakerClock(fn: (() => number) | null): void {
+  clock = fn ?? (() => Date.now());
+}
+
+/** Forgets every breaker (tests; settings changed). */
+export function resetBreakers(): void {
+  for (const b of breakers.values()) {
+    try {
+      b.free();
+    } catch { /* already freed */ }
+  }
+  breakers.clear();
+}
+
+/** The isolate's breaker for `provider` (null while the core has none). */
+export function breakerFor(provider: string): Breaker | null {
+  let b = breakers.get(provider);
+  if (b) return b;
+  if (typeof core.CircuitBreaker !== "function") return null;
+  const cfg: Record<string, number> = {};
+  const num = (name: string, key: string, opts: { integer?: boolean } = {}) => {
+    const v = envPositive(name, NaN, opts);
+    if (Number.isFinite(v)) cfg[key] = v;
+  };
+  num("AGENT_BREAKER_WINDOW_MS", "windowMs", { integer: true });
+  num("AGENT_BREAKER_MIN_CALLS", "minCalls", { integer: true });
+  num("AGENT_BREAKER_ERROR_THRESHOLD", "errorThreshold");
+  num("AGENT_BREAKER_RESET_MS", "resetTimeoutMs", { integer: true });
+  b = new core.CircuitBreaker(cfg);
+  breakers.set(provider, b);
+  return b;
+}
+
+export type BreakerMode = "off" | "shadow" | "enforce";
+
+/** How the breaker applies to `phone`'s calls now. */
+export async function breakerMode(phone: string): Promise<BreakerMode> {
+  if ((await flagFor(ENFORCE_FLAG, phone))?.enabled) return "enforce";
+  if ((await flagFor(BREAKER_FLAG, phone))?.enabled) return "shadow";
+  return "off";
+}
+
+// ---------------------------------------------------------------- prices
+
+const DEFAULT_PRICES: Record<string, { in: number; out: number }> = {
+  "gpt-4o-mini": { in: 0.15, out: 0.6 },
+  "gpt-4o": { in: 2.5, out: 10 },
+  "gpt-4.1-nano": { in: 0.1, out: 0.4 },
+  "gpt-4.1-mini": { in: 0.4, out: 1.6 },
+  "gpt-4.1": { in: 2, out: 8 },
+  "gpt-5-mini": { in: 0.25, out: 2 },
+  "gpt-5": { in: 1.25, out: 10 },
+};
+
+function prices(): Record<string, { in: number; out: number }> {
+  const out = { ...DEFAULT_PRICES };
+  const raw = env("AI_PRICES");
+  if (!raw) return out;
+  try {
+    const p = JSON.parse(raw);
+    for (const [k, v] of Object.entries(p ?? {})) {
+      const e = v as { in?: unknown; out?: unknown };
+      if (typeof e?.in === "number" && typeof e?.out === "number" && e.in >= 0 && e.out >= 0) out[k] = { in: e.in, out: e.out };
+    }
+  } catch { /* a bad table changes nothing */ }
+  return out;
+}
+
+/** USD cost of a call (0 for unknown models). */
+export function costUsd(model: string, tokensIn: number, tokensOut: number): number {
+  const table = prices();
+  const key = Object.keys(table).filter((k) => model === k || model.startsWith(`${k}-`)).sort((a, b) => b.length - a.length)[0];
+  if (!key) return 0;
+  return (tokensIn * table[key].in + tokensOut * table[key].out) / 1_000_000;
+}
+
+// ---------------------------------------------------------------- the guarded call
+
+/** The usage status of a failure code. */
+export function statusOf(code: string): "error" | "timeout" | "rejected" {
+  if (/TIMEOUT/.test(code)) return "timeout";
+  if (code === "CIRCUIT_OPEN" || code.startsWith("AGENT_LLM_")) return "rejected";
+  return "error";
+}
+
+function codeOf(e: unknown): string {
+  const c = (e as { code?: unknown })?.code;
+  return typeof c === "string" && /^[A-Z0-9_]{2,60}$/.test(c) ? c : "AGENT_LLM_ERROR";
+}
+
+export interface GuardedCall<T> {
+  /** The customer (E.164): flags are evaluated for it; it never leaves this isolate. */
+  phone: string;
+  feature: string;
+  flagKey: string;
+  promptVariant: string;
+  /** The chat completions body (no PII). */
+  body: Record<string, unknown>;
+  /** Turns an answer into the value (throws a coded error when unusable). Must be JSON. */
+  decode(r: ChatResult): T;
+  settings: OpenAISettings;
+  timeoutMs: number;
+  correlationId: string;
+  db: Queryable;
+  log: Logger;
+  /** Read through the response cache, entries tagged with this flag key. */
+  cacheFlag?: string;
+  /** A shadow call (never served). */
+  shadow?: boolean;
+}
+
+export interface GuardedResult<T> {
+  value: T;
+  cached: boolean;
+  latencyMs: number;
+  cacheKey?: string;
+}
+
+/** Calls the model through the cache and the breaker and writes the usage row. Throws a coded
+ *  error (CIRCUIT_OPEN, OPENAI_*, AGENT_LLM_*, ...) when the call cannot be served. */
+export async function guardedChat<T>(c: GuardedCall<T>): Promise<GuardedResult<T>> {
+  const provider = "openai";
+  const model = typeof c.body.model === "string" ? c.body.model : c.settings.model;
+  const row = (r: Partial<UsageRow>): UsageRow => ({
+    feature: c.feature,
+    flagKey: c.flagKey,
+    pipeline: "new",
+    provider,
+    model,
+    promptVariant: c.promptVariant,
+    tokensIn: 0,
+    tokensOut: 0,
+    latencyMs: 0,
+    costUsd: 0,
+    status: "ok",
+    fallback: false,
+    cached: false,
+    shadow: Boolean(c.shadow),
+    correlationId: c.correlationId,
+    ...r,
+  });
+  const t0 = performance.now();
+  const elapsed = () => Math.round(performance.now() - t0);
+
+  let cacheKey: string | undefined;
+  if (c.cacheFlag && typeof core.promptCacheKey === "function") {
+    try {
+      cacheKey = core.promptCacheKey(c.body);
+    } catch (e) {
+      c.log.warn("no cache key: response cache skipped", { code: (e as { code?: unknown })?.code });
+    }
+  }
+  if (cacheKey) {
+    const hit = await cacheGet(c.db, cacheKey);
+    if (hit) {
+      const latencyMs = elapsed();
+      await recordUsage(c.db, row({ cached: true, latencyMs }));
+      c.log.info("llm answer from the response cache", { flag: c.cacheFlag });
+      return { value: hit.response as T, cached: true, latencyMs, cacheKey };
+    }
+  }
+
+  const breaker = breakerFor(provider);
+  const mode = breaker ? await breakerMode(c.phone) : "off";
+  if (breaker && mode !== "off") {
+    const gate = breaker.allow(clock());
+    if (!gate.allowed) {
+      if (mode === "enforce") {
+        c.log.warn("circuit breaker open: llm skipped", { provider, state: gate.state, shadow: c.shadow });
+        throw Object.assign(new Error(`the ${provider} circuit breaker is open`), { code: "CIRCUIT_OPEN" });
+      }
+      c.log.warn("breaker would have blocked", { provider, state: gate.state });
+    }
+  }
+
+  let r: ChatResult;
+  let value: T;
+  try {
+    r = await chatCompletion(c.body, { timeoutMs: c.timeoutMs, settings: c.settings });
+  } catch (e) {
+    const code = codeOf(e);
+    const status = statusOf(code);
+    breaker?.record(false, clock());
+    await recordUsage(c.db, row({ status, errorCode: code, latencyMs: elapsed() }));
+    throw e;
+  }
+  breaker?.record(true, clock());
+  const latencyMs = elapsed();
+  const tokensIn = r.usage?.tokensIn ?? 0, tokensOut = r.usage?.tokensOut ?? 0;
+  const usage = { model: r.model ?? model, tokensIn, tokensOut, latencyMs, costUsd: costUsd(r.model ?? model, tokensIn, tokensOut) };
+  try {
+    value = c.decode(r);
+  } catch (e) {
+    const code = codeOf(e);
+    await recordUsage(c.db, row({ ...usage, status: statusOf(code), errorCode: code }));
+    throw e;
+  }
+  await recordUsage(c.db, row(usage));
+  if (cacheKey) await cachePut(c.db, cacheKey, c.cacheFlag ?? "", value);
+  return { value, cached: false, latencyMs, cacheKey };
+}
+
+/** The usage row of a message the legacy parser served. */
+export function legacyUsage(
+  db: Queryable,
+  r: { feature: string; flagKey: string; latencyMs: number; correlationId: string; fallback?: string },
+): Promise<void> {
+  return recordUsage(db, {
+    feature: r.feature,
+    flagKey: r.flagKey,
+    pipeline: "old",
+    provider: "legacy",
+    model: "parser",
+    promptVariant: null,
+    tokensIn: 0,
+    tokensOut: 0,
+    latencyMs: Math.round(r.latencyMs),
+    costUsd: 0,
+    status: "ok",
+    fallback: Boolean(r.fallback),
+    cached: false,
+    shadow: false,
+    correlationId: r.correlationId,
+    errorCode: r.fallback ?? null,
+  });
+}

@@ -1,0 +1,30 @@
+-- OPTIONAL, NOT A MIGRATION (never applied automatically): run the rollout guard every minute on
+-- Supabase, as the local stack's timer does (scripts/serve.ts, TRIMTAB_GUARD_INTERVAL_MS).
+-- pg_cron schedules; pg_net calls POST /functions/v1/flags-admin/guard with the service-role key
+-- (admin only; the guard evaluates every ramping flag, rolls back / advances, writes alerts).
+-- Enable the pg_cron and pg_net extensions (Dashboard > Database > Extensions), store the project
+-- URL and the service-role key in Vault, then run this in the SQL editor:
+--
+-- select vault.create_secret('https://<project-ref>.supabase.co', 'trimtab_project_url');
+-- select vault.create_secret('<service-role key>', 'trimtab_service_role_key');
+--
+-- select cron.schedule(
+--   'trimtab-rollout-guard',
+--   '* * * * *',
+--   $$
+--   select net.http_post(
+--     url     := (select decrypted_secret from vault.decrypted_secrets where name = 'trimtab_project_url')
+--                || '/functions/v1/flags-admin/guard',
+--     headers := jsonb_build_object(
+--       'content-type', 'application/json',
+--       'authorization', 'Bearer ' || (select decrypted_secret from vault.decrypted_secrets
+--                                      where name = 'trimtab_service_role_key')),
+--     body    := '{}'::jsonb,
+--     timeout_milliseconds := 10000
+--   );
+--   $$
+-- );
+--
+-- To stop it:  select cron.unschedule('trimtab-rollout-guard');
+-- Runs and answers: select * from cron.job_run_details order by start_time desc limit 10;
+--                   select * from net._http_response order by created desc limit 10;
