@@ -24,7 +24,7 @@
 // before the stack listens, so the first request does not pay for it. The JWT secret is never
 // printed; the demo tokens and keys are (TRIMTAB_PRINT_TOKEN=0 hides them). The rollout guard
 // (supabase/functions/_shared/guard.ts) runs every TRIMTAB_GUARD_INTERVAL_MS (default 60000; 0 or
-// "off": never); on Supabase a pg_cron job does that (supabase/guard_cron.sql, optional).
+// "off": never); on Supabase a pg_cron job does that (migration 20261127000003_guard_schedule.sql).
 import "../supabase/functions/_shared/routed.ts";
 import { corsHeaders, error, type Handler } from "../supabase/functions/_shared/http.ts";
 import { log } from "../supabase/functions/_shared/log.ts";
@@ -358,7 +358,7 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
   if (opts.openDb ?? true) purge();
   Deno.unrefTimer(setInterval(purge, 3600_000));
   // The rollout guard (what a pg_cron job calling POST /functions/v1/flags-admin/guard through
-  // pg_net does on Supabase, see supabase/guard_cron.sql): every TRIMTAB_GUARD_INTERVAL_MS
+  // pg_net does on Supabase, see migration 20261127000003_guard_schedule.sql): every TRIMTAB_GUARD_INTERVAL_MS
   // (default 60000; 0 or "off" disables it), unref'd, one run at a time, errors logged.
   const every = guardIntervalMs();
   let guardTimer: ReturnType<typeof setInterval> | undefined;
