@@ -14,7 +14,7 @@
 import { e164, REPLIES, runAgent } from "./agent.ts";
 import { claimEvent } from "./dedup.ts";
 import { feature } from "./features.ts";
-import { type Ctx, HttpError } from "./http.ts";
+import { type Ctx, HttpError, readBytes } from "./http.ts";
 import type { Logger } from "./log.ts";
 import { acceptCall, rejectCall } from "./openai.ts";
 import { getDb } from "./store.ts";
@@ -36,36 +36,6 @@ const REFUSED = new Set([
   "TIMESTAMP_TOO_NEW",
   "TIMESTAMP_OUT_OF_TOLERANCE",
 ]);
-
-/** The body's bytes, at most `max` (413 PAYLOAD_TOO_LARGE beyond, without reading the rest). */
-export async function readRawBody(req: Request, max: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? "0");
-  if (Number.isFinite(declared) && declared > max) {
-    await req.body?.cancel().catch(() => {});
-    throw new HttpError(413, "PAYLOAD_TOO_LARGE", `request body is larger than ${max} bytes`);
-  }
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw new HttpError(413, "PAYLOAD_TOO_LARGE", `request body is larger than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
-}
 
 /** Runs a Wasm verifier; a refused signature becomes a 401 with the verifier's code. */
 function verified(fn: () => void, log: Logger, provider: string): void {
@@ -108,7 +78,7 @@ export async function afterResponse(work: Promise<void>): Promise<"background" |
 export async function verifyWhatsApp(req: Request, ctx: Ctx): Promise<WhatsAppEvent[]> {
   const secret = env("WHATSAPP_APP_SECRET");
   if (!secret) notConfigured(ctx.log, "WHATSAPP_APP_SECRET");
-  const raw = await readRawBody(req, WHATSAPP_MAX_BODY);
+  const raw = await readBytes(req, WHATSAPP_MAX_BODY);
   verified(() => verifyMetaSignature(secret, raw, req.headers.get("x-hub-signature-256")), ctx.log, "whatsapp");
   try {
     return whatsappEvents(JSON.parse(new TextDecoder().decode(raw)));
@@ -202,7 +172,7 @@ export interface RealtimeDelivery {
 export async function verifyOpenAI(req: Request, ctx: Ctx): Promise<RealtimeDelivery | null> {
   const secret = env("OPENAI_WEBHOOK_SECRET");
   if (!secret) notConfigured(ctx.log, "OPENAI_WEBHOOK_SECRET");
-  const raw = await readRawBody(req, OPENAI_MAX_BODY);
+  const raw = await readBytes(req, OPENAI_MAX_BODY);
   const headers = {
     id: req.headers.get("webhook-id"),
     timestamp: req.headers.get("webhook-timestamp"),

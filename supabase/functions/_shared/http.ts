@@ -44,16 +44,47 @@ export class HttpError extends Error {
 export type Parsed<T> = { ok: true; value: T } | { ok: false; response: Response };
 
 /**
+ * The raw body, at most `maxBytes` bytes (an absent body is empty). Too big, by Content-Length or
+ * by what actually arrives: throws HttpError 413 PAYLOAD_TOO_LARGE without reading the rest.
+ * Errors while reading are thrown as they are.
+ */
+export async function readBytes(req: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooBig = () => new HttpError(413, "PAYLOAD_TOO_LARGE", `request body is larger than ${maxBytes} bytes`);
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await req.body?.cancel().catch(() => {});
+    throw tooBig();
+  }
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooBig();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
+/**
  * Reads a JSON body of at most `maxBytes` bytes. Too big (by Content-Length or by what actually
  * arrives): 413 PAYLOAD_TOO_LARGE, without reading the rest. Empty or not JSON: 400 BAD_JSON.
  * A content-type other than JSON (or text/plain, what fetch sends for a string body when none is
  * set): 415 UNSUPPORTED_MEDIA_TYPE.
  */
 export async function readJson<T = unknown>(req: Request, maxBytes = DEFAULT_MAX_BODY): Promise<Parsed<T>> {
-  const tooBig = (): Parsed<T> => ({
-    ok: false,
-    response: error(413, "PAYLOAD_TOO_LARGE", `request body is larger than ${maxBytes} bytes`),
-  });
   const badJson = (why: string): Parsed<T> => ({ ok: false, response: error(400, "BAD_JSON", why) });
 
   const type = req.headers.get("content-type");
@@ -64,37 +95,15 @@ export async function readJson<T = unknown>(req: Request, maxBytes = DEFAULT_MAX
     };
   }
   const declared = req.headers.get("content-length");
-  if (declared !== null) {
-    const n = Number(declared);
-    if (!Number.isFinite(n) || n < 0) return badJson("bad content-length");
-    if (n > maxBytes) {
-      await req.body?.cancel().catch(() => {});
-      return tooBig();
-    }
+  if (declared !== null && !(Number.isFinite(Number(declared)) && Number(declared) >= 0)) {
+    return badJson("bad content-length");
   }
-  if (!req.body) return badJson("request body is empty");
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
+  let bytes: Uint8Array;
   try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        return tooBig();
-      }
-      chunks.push(value);
-    }
-  } catch {
+    bytes = await readBytes(req, maxBytes);
+  } catch (e) {
+    if (e instanceof HttpError) return { ok: false, response: e.toResponse() };
     return badJson("request body could not be read");
-  }
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    bytes.set(c, off);
-    off += c.byteLength;
   }
   let text: string;
   try {
