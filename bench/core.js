@@ -6,7 +6,10 @@ import { gzipSync } from "node:zlib";
 
 const DENO = Deno.execPath();
 const ROOT = new URL("..", import.meta.url);
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 const rows = [];
 const row = (what, value, unit, target = "") => rows.push({ what, value, unit, target });
 
@@ -42,16 +45,26 @@ const N = 100_000;
 const people = users(N);
 function timeLoop(fn, reps = 5) {
   const per = [];
-  for (let r = 0; r < reps; r++) { const t = performance.now(); fn(); per.push(performance.now() - t); }
+  for (let r = 0; r < reps; r++) {
+    const t = performance.now();
+    fn();
+    per.push(performance.now() - t);
+  }
   return median(per.slice(1)); // first repetition warms up
 }
 let sink = 0;
-const single = timeLoop(() => { for (let i = 0; i < N; i++) sink += engine.evaluate("flag_4", people[i]).enabled ? 1 : 0; });
+const single = timeLoop(() => {
+  for (let i = 0; i < N; i++) sink += engine.evaluate("flag_4", people[i]).enabled ? 1 : 0;
+});
 row("evaluate: one flag (25 % rollout), a new user each call", (single * 1e6 / N).toFixed(0), "ns", "< 400");
 const same = people[7];
-const singleSame = timeLoop(() => { for (let i = 0; i < N; i++) sink += engine.evaluate("flag_4", same).enabled ? 1 : 0; });
+const singleSame = timeLoop(() => {
+  for (let i = 0; i < N; i++) sink += engine.evaluate("flag_4", same).enabled ? 1 : 0;
+});
 row("evaluate: one flag, the same user each call", (singleSame * 1e6 / N).toFixed(0), "ns", "");
-const all = timeLoop(() => { for (let i = 0; i < N; i++) sink += engine.evaluateAll(people[i]).flag_0.enabled ? 1 : 0; });
+const all = timeLoop(() => {
+  for (let i = 0; i < N; i++) sink += engine.evaluateAll(people[i]).flag_0.enabled ? 1 : 0;
+});
 row(`evaluateAll: 50 mixed flags, ${N.toLocaleString("en")} users`, (all * 1000 / N).toFixed(2), "µs per user", "< 15");
 
 // Memory after loading 1,000 flags.
@@ -63,14 +76,33 @@ const big = new FlagEngine(bigSnapshot);
 big.evaluateAll(people[0]);
 globalThis.gc?.();
 const heap = Deno.memoryUsage().heapUsed - before;
-row("1,000-flag snapshot: Wasm linear memory (total after load)", (wasmMemoryBytes() / 1024 / 1024).toFixed(2), "MiB", "");
-row("1,000-flag snapshot: Wasm memory grown by the load", ((wasmMemoryBytes() - wasmBefore) / 1024 / 1024).toFixed(2), "MiB", "");
+row(
+  "1,000-flag snapshot: Wasm linear memory (total after load)",
+  (wasmMemoryBytes() / 1024 / 1024).toFixed(2),
+  "MiB",
+  "",
+);
+row(
+  "1,000-flag snapshot: Wasm memory grown by the load",
+  ((wasmMemoryBytes() - wasmBefore) / 1024 / 1024).toFixed(2),
+  "MiB",
+  "",
+);
 row("1,000-flag snapshot: JS heap held by the engine wrapper", (heap / 1024 / 1024).toFixed(2), "MiB", "");
 
 const width = Math.max(...rows.map((r) => r.what.length));
-console.log(`\ntrimtab core benchmark, ${new Date().toISOString().slice(0, 10)}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores\n`);
+console.log(
+  `\ntrimtab core benchmark, ${
+    new Date().toISOString().slice(0, 10)
+  }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores\n`,
+);
 console.log(`${"measure".padEnd(width)}  ${"value".padStart(9)}  unit          target`);
-for (const r of rows) console.log(`${r.what.padEnd(width)}  ${String(r.value).padStart(9)}  ${r.unit.padEnd(12)}  ${r.target}`);
+for (const r of rows) {
+  console.log(`${r.what.padEnd(width)}  ${String(r.value).padStart(9)}  ${r.unit.padEnd(12)}  ${r.target}`);
+}
 await Deno.mkdir(new URL(".bench", ROOT), { recursive: true });
-await Deno.writeTextFile(new URL(".bench/core.json", ROOT), JSON.stringify({ date: new Date().toISOString(), rows }, null, 1));
+await Deno.writeTextFile(
+  new URL(".bench/core.json", ROOT),
+  JSON.stringify({ date: new Date().toISOString(), rows }, null, 1),
+);
 if (sink < 0) console.log(sink);

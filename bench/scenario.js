@@ -17,9 +17,15 @@ export function fiftyFlags() {
 export function thousandFlags() {
   const flags = [];
   for (let i = 0; i < 1000; i++) {
-    flags.push({ key: `flag_${i}`, enabled: true, rollout: (i * 7) % 101, description: `flag number ${i}`,
+    flags.push({
+      key: `flag_${i}`,
+      enabled: true,
+      rollout: (i * 7) % 101,
+      description: `flag number ${i}`,
       rules: i % 3 ? [] : [{ condition: { country: "RW", plan: { $in: ["pro", "team"] } }, rollout: 50 }],
-      variants: i % 4 ? [] : [{ key: "a", weight: 50 }, { key: "b", weight: 50 }], stages: [1, 5, 25, 50, 100] });
+      variants: i % 4 ? [] : [{ key: "a", weight: 50 }, { key: "b", weight: 50 }],
+      stages: [1, 5, 25, 50, 100],
+    });
   }
   return { version: "bench-1000", flags };
 }
@@ -28,6 +34,9 @@ export function users(n) {
   const countries = ["RW", "KE", "UG", "TZ", "US"];
   const plans = ["free", "pro", "team"];
   return Array.from({ length: n }, (_, i) => ({
-    userId: `user-${i}`, country: countries[i % 5], plan: plans[i % 3], appVersion: `2.${i % 4}.0`,
+    userId: `user-${i}`,
+    country: countries[i % 5],
+    plan: plans[i % 3],
+    appVersion: `2.${i % 4}.0`,
   }));
 }

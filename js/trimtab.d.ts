@@ -5,8 +5,15 @@
 
 /** Why an evaluation came out as it did. */
 export type Reason =
-  | "USER_OVERRIDE" | "ADMIN_OVERRIDE" | "DISABLED" | "PREREQUISITE_FAILED"
-  | "RULE_MATCH" | "ROLLOUT" | "DEFAULT" | "NOT_FOUND" | "MISSING_UNIT";
+  | "USER_OVERRIDE"
+  | "ADMIN_OVERRIDE"
+  | "DISABLED"
+  | "PREREQUISITE_FAILED"
+  | "RULE_MATCH"
+  | "ROLLOUT"
+  | "DEFAULT"
+  | "NOT_FOUND"
+  | "MISSING_UNIT";
 
 /** The outcome of evaluating one flag. */
 export interface Evaluation {
@@ -27,10 +34,23 @@ export interface EvaluationContext {
   [attribute: string]: unknown;
 }
 
-export interface VariantDef { key: string; weight: number }
-export interface RuleDef { condition: Record<string, unknown>; rollout?: number }
-export interface PrerequisiteDef { flag: string; enabled?: boolean; variant?: string }
-export interface ScheduleStepDef { at: string; rollout: number }
+export interface VariantDef {
+  key: string;
+  weight: number;
+}
+export interface RuleDef {
+  condition: Record<string, unknown>;
+  rollout?: number;
+}
+export interface PrerequisiteDef {
+  flag: string;
+  enabled?: boolean;
+  variant?: string;
+}
+export interface ScheduleStepDef {
+  at: string;
+  rollout: number;
+}
 
 export interface FlagDef {
   key: string;
@@ -66,8 +86,13 @@ export interface Snapshot {
 
 /** Error codes the core throws. */
 export type ErrorCode =
-  | "INVALID_SNAPSHOT" | "RAMP_SKIPS_STAGE" | "INVALID_PERCENT" | "INVALID_STAGES"
-  | "INVALID_SALT" | "MISSING_UNIT" | (string & {});
+  | "INVALID_SNAPSHOT"
+  | "RAMP_SKIPS_STAGE"
+  | "INVALID_PERCENT"
+  | "INVALID_STAGES"
+  | "INVALID_SALT"
+  | "MISSING_UNIT"
+  | (string & Record<never, never>);
 
 /** An error from the core with a stable `code`. */
 export declare class TrimtabError extends Error {
@@ -103,7 +128,7 @@ export declare class FlagEngine {
   free(): void;
 }
 
-// ------------------------------------------------------------------ webhooks (issue 4)
+// ------------------------------------------------------------------ webhooks
 
 /** Headers of a Standard Webhooks delivery (also OpenAI's webhooks). */
 export interface StandardWebhookHeaders {
@@ -131,7 +156,12 @@ export declare function verifyStandardWebhook(
 ): void;
 
 /** Signs like a Standard Webhooks sender: returns `v1,<base64>`. */
-export declare function signStandardWebhook(secret: string, id: string, timestampSeconds: number, rawBody: Uint8Array): string;
+export declare function signStandardWebhook(
+  secret: string,
+  id: string,
+  timestampSeconds: number,
+  rawBody: Uint8Array,
+): string;
 
 /** HMAC-SHA256 of `message` with `key`, lowercase hex (e.g. to sign a Meta test delivery). */
 export declare function hmacSha256Hex(key: Uint8Array | string, message: Uint8Array | string): string;
@@ -173,7 +203,7 @@ export declare class DedupWindow {
   free(): void;
 }
 
-// ------------------------------------------------------------------ vouchers (issue 4)
+// ------------------------------------------------------------------ vouchers
 
 export type VoucherStatus = "issued" | "redeemed" | "voided";
 
@@ -240,11 +270,21 @@ export declare class RateLimiter {
   free(): void;
 }
 
-// ------------------------------------------------------------------ prompts (issue 5)
+// ------------------------------------------------------------------ prompts
 
-export interface PromptMessage { role: "user" | "assistant"; content: string }
-export interface PromptTool { name: string; description: string; parameters: Record<string, unknown> }
-export interface PromptSection { name: string; content: string }
+export interface PromptMessage {
+  role: "user" | "assistant";
+  content: string;
+}
+export interface PromptTool {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+export interface PromptSection {
+  name: string;
+  content: string;
+}
 
 /** One provider-neutral description of a prompt. */
 export interface PromptSpec {
@@ -286,7 +326,7 @@ export declare function truncatePrompt(spec: PromptSpec, budget: number): Prompt
  *  equally in Deno and the browser. */
 export declare function promptCacheKey(value: unknown): string;
 
-// ------------------------------------------------------------------ safety loop (issue 5)
+// ------------------------------------------------------------------ safety loop
 
 export interface BreakerConfig {
   /** Rolling window (ms), default 60000. */
@@ -340,7 +380,10 @@ export interface RolloutThresholds {
   minRollbackSample?: number;
 }
 
-export interface RolloutReason { code: string; message: string }
+export interface RolloutReason {
+  code: string;
+  message: string;
+}
 
 /** advance | hold | rollback, with every reason (codes: ERROR_RATE, ERROR_RATE_VS_OLD, LATENCY,
  *  PII_LEAK, DWELL, SAMPLE, SUCCESS_RATE, HEALTHY). */

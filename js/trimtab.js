@@ -7,22 +7,44 @@
  * keys, variant keys and attribute slots once, each call sends only the context attributes
  * whose values changed, and results come back as packed numbers that are decoded here.
  */
-import initWasm, { initSync, Engine, bucket as rawBucket, variantPosition as rawVariantPosition,
-  checkRamp as rawCheckRamp, reasonNames, verifyMetaSignature as rawVerifyMeta,
-  verifyStandardWebhook as rawVerifyStandard, signStandardWebhook as rawSignStandard,
-  hmacSha256Hex as rawHmacHex, whatsappEventFields, DedupWindow as RawDedupWindow, validateIssueFields,
-  checkRedeemFields, checkVoidFields, validateVoucherCode as rawValidateCode, voucherCodeFrom,
-  normalizePhone as rawNormalizePhone, redact as rawRedact, RateLimiter as RawRateLimiter,
-  CircuitBreaker as RawCircuitBreaker, decideRolloutFields, outputSimilarity as rawOutputSimilarity,
-  cutoverCheckFields, buildOpenAIJson, buildAnthropicJson, estimateTokens as rawEstimateTokens,
-  truncatePromptJson, promptCacheKey as rawPromptCacheKey } from "../pkg/trimtab.js";
+import initWasm, {
+  bucket as rawBucket,
+  buildAnthropicJson,
+  buildOpenAIJson,
+  checkRamp as rawCheckRamp,
+  checkRedeemFields,
+  checkVoidFields,
+  CircuitBreaker as RawCircuitBreaker,
+  cutoverCheckFields,
+  decideRolloutFields,
+  DedupWindow as RawDedupWindow,
+  Engine,
+  estimateTokens as rawEstimateTokens,
+  hmacSha256Hex as rawHmacHex,
+  initSync,
+  normalizePhone as rawNormalizePhone,
+  outputSimilarity as rawOutputSimilarity,
+  promptCacheKey as rawPromptCacheKey,
+  RateLimiter as RawRateLimiter,
+  reasonNames,
+  redact as rawRedact,
+  signStandardWebhook as rawSignStandard,
+  truncatePromptJson,
+  validateIssueFields,
+  validateVoucherCode as rawValidateCode,
+  variantPosition as rawVariantPosition,
+  verifyMetaSignature as rawVerifyMeta,
+  verifyStandardWebhook as rawVerifyStandard,
+  voucherCodeFrom,
+  whatsappEventFields,
+} from "../pkg/trimtab.js";
 
 const WASM_URL = new URL("../pkg/trimtab_bg.wasm", import.meta.url);
 const NOT_FOUND_INDEX = 0xffffffff;
 const TWO_32 = 4294967296;
 const UNSET = Symbol("unset");
 const EMPTY = Object.freeze({});
-const SCRATCH = 1024; // bytes; must match SCRATCH in src/wasm.rs
+const SCRATCH = 1024; // bytes; must match SCRATCH in src/wasm/mod.rs
 const CLEAR = 0xffff;
 
 /** @type {any} */
@@ -75,7 +97,8 @@ export function init(source) {
     } catch {
       // Supabase's edge-runtime may refuse sync file APIs outside module init: read it async.
     }
-    ready = bytes ? Promise.resolve(finish(initSync({ module: bytes })))
+    ready = bytes
+      ? Promise.resolve(finish(initSync({ module: bytes })))
       : Deno.readFile(WASM_URL).then((b) => finish(initSync({ module: b })));
   } else {
     ready = initWasm({ module_or_path: source ?? WASM_URL }).then(finish);
@@ -92,26 +115,52 @@ export function wasmMemoryBytes() {
 
 /** The rollout bucket (0..=999999) of `unit` under `salt` (bucketing spec v1). */
 export function bucket(salt, unit) {
-  try { return rawBucket(salt, unit); } catch (e) { rethrow(e); }
+  try {
+    return rawBucket(salt, unit);
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** The variant position (0..=999999) of `unit` under `salt`, independent of its bucket. */
 export function variantPosition(salt, unit) {
-  try { return rawVariantPosition(salt, unit); } catch (e) { rethrow(e); }
+  try {
+    return rawVariantPosition(salt, unit);
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** Throws RAMP_SKIPS_STAGE (naming the skipped stage) when `current -> next` skips a stage. */
 export function checkRamp(current, next, stages) {
-  try { rawCheckRamp(current, next, Float64Array.from(stages ?? [])); } catch (e) { rethrow(e); }
+  try {
+    rawCheckRamp(current, next, Float64Array.from(stages ?? []));
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** Evaluates flags of one snapshot. Evaluation never throws; construction may. */
 export class FlagEngine {
-  #raw; #keys; #index; #variants; #attrs; #last; #version; #reads; #all; #scratch; #pending = 0;
+  #raw;
+  #keys;
+  #index;
+  #variants;
+  #attrs;
+  #last;
+  #version;
+  #reads;
+  #all;
+  #scratch;
+  #pending = 0;
 
   /** @param {object | string} snapshot */
   constructor(snapshot) {
-    try { this.#raw = new Engine(snapshot); } catch (e) { rethrow(e); }
+    try {
+      this.#raw = new Engine(snapshot);
+    } catch (e) {
+      rethrow(e);
+    }
     const keys = this.#raw.flagKeys();
     this.#keys = keys;
     this.#index = new Map(keys.map((k, i) => [k, i]));
@@ -125,10 +174,14 @@ export class FlagEngine {
   }
 
   /** The snapshot's version. */
-  get version() { return this.#version; }
+  get version() {
+    return this.#version;
+  }
 
   /** Flag keys in snapshot order. */
-  get keys() { return this.#keys.slice(); }
+  get keys() {
+    return this.#keys.slice();
+  }
 
   /** Evaluates one flag for `context`. */
   evaluate(flag, context) {
@@ -150,7 +203,10 @@ export class FlagEngine {
   }
 
   /** Frees the Wasm memory now instead of at garbage collection. */
-  free() { this.#raw?.free(); this.#raw = undefined; }
+  free() {
+    this.#raw?.free();
+    this.#raw = undefined;
+  }
 
   // Sends the attributes (of `slots`) whose values changed since they were last sent.
   // Primitives are compared by value; objects and arrays are always re-sent, since they may
@@ -189,7 +245,10 @@ export class FlagEngine {
     if (size > SCRATCH) return -1;
     if (this.#pending + size > SCRATCH) this.#flush();
     const mem = memory8(), p = this.#scratch + this.#pending;
-    mem[p] = slot & 255; mem[p + 1] = slot >>> 8; mem[p + 2] = len & 255; mem[p + 3] = len >>> 8;
+    mem[p] = slot & 255;
+    mem[p + 1] = slot >>> 8;
+    mem[p + 2] = len & 255;
+    mem[p + 3] = len >>> 8;
     this.#pending += size;
     return p + 4;
   }
@@ -236,20 +295,37 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** Checks Meta's `X-Hub-Signature-256` over the raw body (constant time). */
 export function verifyMetaSignature(appSecret, rawBody, header) {
-  try { rawVerifyMeta(bytesOf(appSecret), bytesOf(rawBody), header ?? undefined); } catch (e) { rethrow(e); }
+  try {
+    rawVerifyMeta(bytesOf(appSecret), bytesOf(rawBody), header ?? undefined);
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** Checks a Standard Webhooks v1 delivery (5-minute tolerance both ways). */
 export function verifyStandardWebhook(secret, headers, rawBody, now = nowSeconds()) {
   const h = headers ?? {};
   try {
-    rawVerifyStandard(secret, h.id ?? undefined, h.timestamp ?? undefined, h.signature ?? undefined, bytesOf(rawBody), now);
-  } catch (e) { rethrow(e); }
+    rawVerifyStandard(
+      secret,
+      h.id ?? undefined,
+      h.timestamp ?? undefined,
+      h.signature ?? undefined,
+      bytesOf(rawBody),
+      now,
+    );
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** Signs like a Standard Webhooks sender: `v1,<base64>`. */
 export function signStandardWebhook(secret, id, timestampSeconds, rawBody) {
-  try { return rawSignStandard(secret, id, timestampSeconds, bytesOf(rawBody)); } catch (e) { rethrow(e); }
+  try {
+    return rawSignStandard(secret, id, timestampSeconds, bytesOf(rawBody));
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** HMAC-SHA256, lowercase hex. */
@@ -260,7 +336,11 @@ export function hmacSha256Hex(key, message) {
 /** Every message and status of a WhatsApp delivery, in order. */
 export function whatsappEvents(payload) {
   let f;
-  try { f = whatsappEventFields(payload); } catch (e) { rethrow(e); }
+  try {
+    f = whatsappEventFields(payload);
+  } catch (e) {
+    rethrow(e);
+  }
   const out = [];
   for (let i = 0; i < f.length; i += 8) {
     const e = f[i] === "message"
@@ -277,13 +357,24 @@ export function whatsappEvents(payload) {
 /** A bounded in-isolate dedup window with a TTL (defaults: 10,000 ids, 10 minutes). */
 export class DedupWindow {
   #raw;
-  constructor(capacity = 10_000, ttlMs = 600_000) { this.#raw = new RawDedupWindow(capacity, ttlMs); }
+  constructor(capacity = 10_000, ttlMs = 600_000) {
+    this.#raw = new RawDedupWindow(capacity, ttlMs);
+  }
   /** True the first time `id` is seen within the TTL. */
-  firstSeen(id, nowMs = Date.now()) { return this.#raw.firstSeen(String(id), nowMs); }
+  firstSeen(id, nowMs = Date.now()) {
+    return this.#raw.firstSeen(String(id), nowMs);
+  }
   /** Forgets `id` (its durable claim failed, so a redelivery must be processed). */
-  forget(id) { return this.#raw.forget(String(id)); }
-  get size() { return this.#raw.size; }
-  free() { this.#raw?.free(); this.#raw = undefined; }
+  forget(id) {
+    return this.#raw.forget(String(id));
+  }
+  get size() {
+    return this.#raw.size;
+  }
+  free() {
+    this.#raw?.free();
+    this.#raw = undefined;
+  }
 }
 
 // ------------------------------------------------------------------ vouchers
@@ -307,10 +398,19 @@ export function validateIssue(policy, request, nowMs = Date.now()) {
   const p = policy ?? {}, r = request ?? {};
   let f;
   try {
-    f = validateIssueFields(Number(p.maxAmountMinor), (p.currencies ?? []).map(String), p.defaultTtlDays ?? undefined,
-      typeof r.amount === "number" ? r.amount : NaN, String(r.currency ?? ""), String(r.holderPhone ?? ""),
-      r.expiresAt ?? undefined, nowMs);
-  } catch (e) { rethrow(e); }
+    f = validateIssueFields(
+      Number(p.maxAmountMinor),
+      (p.currencies ?? []).map(String),
+      p.defaultTtlDays ?? undefined,
+      typeof r.amount === "number" ? r.amount : NaN,
+      String(r.currency ?? ""),
+      String(r.holderPhone ?? ""),
+      r.expiresAt ?? undefined,
+      nowMs,
+    );
+  } catch (e) {
+    rethrow(e);
+  }
   const out = { amountMinor: Number(f[0]), currency: f[1], holderPhone: f[2] };
   if (f[3]) out.expiresAt = new Date(Number(f[3])).toISOString();
   return out;
@@ -320,19 +420,35 @@ export function validateIssue(policy, request, nowMs = Date.now()) {
 export function checkRedeem(voucher, callerPhone, nowMs = Date.now()) {
   const i = statusIndex(voucher?.status);
   try {
-    checkRedeemFields(i, String(voucher.holderPhone ?? ""), epochMs(voucher.expiresAt), String(callerPhone ?? ""), nowMs);
-  } catch (e) { rethrow(e); }
+    checkRedeemFields(
+      i,
+      String(voucher.holderPhone ?? ""),
+      epochMs(voucher.expiresAt),
+      String(callerPhone ?? ""),
+      nowMs,
+    );
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** Throws VOUCHER_NOT_ISSUED. */
 export function checkVoid(voucher) {
   const i = statusIndex(voucher?.status);
-  try { checkVoidFields(i); } catch (e) { rethrow(e); }
+  try {
+    checkVoidFields(i);
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** The canonical form of a voucher code (`TT-XXXX-XXXX-C`); throws INVALID_CODE. */
 export function validateVoucherCode(input) {
-  try { return rawValidateCode(String(input ?? "")); } catch (e) { rethrow(e); }
+  try {
+    return rawValidateCode(String(input ?? ""));
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** A new voucher code (40 random bits plus a check character). */
@@ -342,7 +458,11 @@ export function generateVoucherCode() {
 
 /** E.164 normalisation; throws INVALID_PHONE. */
 export function normalizePhone(input) {
-  try { return rawNormalizePhone(String(input ?? "")); } catch (e) { rethrow(e); }
+  try {
+    return rawNormalizePhone(String(input ?? ""));
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** Masks phone numbers (keeping the last two digits), emails and voucher codes. */
@@ -361,19 +481,30 @@ export class RateLimiter {
     const lo = packed % TWO_32;
     return { allowed: (lo & 1) === 1, remaining: Math.floor(lo / 2), retryAfterMs: Math.floor(packed / TWO_32) };
   }
-  free() { this.#raw?.free(); this.#raw = undefined; }
+  free() {
+    this.#raw?.free();
+    this.#raw = undefined;
+  }
 }
 
 // ------------------------------------------------------------------ prompts
 
 /** An OpenAI chat completions request body for `spec`. */
 export function buildOpenAIRequest(spec) {
-  try { return JSON.parse(buildOpenAIJson(spec)); } catch (e) { rethrow(e); }
+  try {
+    return JSON.parse(buildOpenAIJson(spec));
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** An Anthropic messages request body for `spec` (XML sections, ≤ 4 cache breakpoints). */
 export function buildAnthropicRequest(spec) {
-  try { return JSON.parse(buildAnthropicJson(spec)); } catch (e) { rethrow(e); }
+  try {
+    return JSON.parse(buildAnthropicJson(spec));
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** A deterministic, conservative token estimate. */
@@ -383,12 +514,20 @@ export function estimateTokens(text) {
 
 /** `spec` cut to `budget` tokens: oldest turns dropped first; system and latest user turn kept. */
 export function truncatePrompt(spec, budget) {
-  try { return JSON.parse(truncatePromptJson(spec, budget)); } catch (e) { rethrow(e); }
+  try {
+    return JSON.parse(truncatePromptJson(spec, budget));
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** Lowercase hex SHA-256 of the canonical form of `value`. */
 export function promptCacheKey(value) {
-  try { return rawPromptCacheKey(value); } catch (e) { rethrow(e); }
+  try {
+    return rawPromptCacheKey(value);
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 // ------------------------------------------------------------------ safety loop
@@ -399,19 +538,31 @@ const BREAKER_STATES = ["closed", "open", "half_open"];
 export class CircuitBreaker {
   #raw;
   constructor(config = {}) {
-    this.#raw = new RawCircuitBreaker(config.windowMs ?? 60_000, config.minCalls ?? 10,
-      config.errorThreshold ?? 0.5, config.resetTimeoutMs ?? 30_000);
+    this.#raw = new RawCircuitBreaker(
+      config.windowMs ?? 60_000,
+      config.minCalls ?? 10,
+      config.errorThreshold ?? 0.5,
+      config.resetTimeoutMs ?? 30_000,
+    );
   }
   allow(nowMs = Date.now()) {
     const p = this.#raw.allow(nowMs);
     return { allowed: (p & 1) === 1, trial: (p & 2) === 2, state: BREAKER_STATES[p >> 2] };
   }
-  record(success, nowMs = Date.now()) { return BREAKER_STATES[this.#raw.record(Boolean(success), nowMs)]; }
-  state(nowMs = Date.now()) { return BREAKER_STATES[this.#raw.state(nowMs)]; }
-  free() { this.#raw?.free(); this.#raw = undefined; }
+  record(success, nowMs = Date.now()) {
+    return BREAKER_STATES[this.#raw.record(Boolean(success), nowMs)];
+  }
+  state(nowMs = Date.now()) {
+    return BREAKER_STATES[this.#raw.state(nowMs)];
+  }
+  free() {
+    this.#raw?.free();
+    this.#raw = undefined;
+  }
 }
 
-const metricsOf = (m) => [m?.calls ?? 0, m?.errors ?? 0, m?.p95Ms ?? 0, m?.fallbacks ?? 0, m?.piiLeaks ?? 0].map(Number);
+const metricsOf = (m) =>
+  [m?.calls ?? 0, m?.errors ?? 0, m?.p95Ms ?? 0, m?.fallbacks ?? 0, m?.piiLeaks ?? 0].map(Number);
 const NaN_ = Number.NaN;
 
 function reasonsOf(f, from) {
@@ -423,17 +574,32 @@ function reasonsOf(f, from) {
 /** advance | hold | rollback for a ramping flag, with every reason. */
 export function decideRollout(oldMetrics, newMetrics, thresholds = {}, stageEnteredMs = 0, nowMs = Date.now()) {
   const t = thresholds ?? {};
-  const th = [t.maxErrorRate, t.errorMargin, t.maxLatencyRatio, t.minSuccessRate, t.minSample, t.dwellMs,
-    t.minRollbackSample]
+  const th = [
+    t.maxErrorRate,
+    t.errorMargin,
+    t.maxLatencyRatio,
+    t.minSuccessRate,
+    t.minSample,
+    t.dwellMs,
+    t.minRollbackSample,
+  ]
     .map((v) => (v === undefined || v === null ? NaN_ : Number(v)));
   let f;
-  try { f = decideRolloutFields(metricsOf(oldMetrics), metricsOf(newMetrics), th, stageEnteredMs, nowMs); } catch (e) { rethrow(e); }
+  try {
+    f = decideRolloutFields(metricsOf(oldMetrics), metricsOf(newMetrics), th, stageEnteredMs, nowMs);
+  } catch (e) {
+    rethrow(e);
+  }
   return { action: f[0], reasons: reasonsOf(f, 1) };
 }
 
 /** Similarity 0..1 of two outputs (text, or structured tool calls). */
 export function outputSimilarity(oldOutput, newOutput) {
-  try { return rawOutputSimilarity(oldOutput ?? null, newOutput ?? null); } catch (e) { rethrow(e); }
+  try {
+    return rawOutputSimilarity(oldOutput ?? null, newOutput ?? null);
+  } catch (e) {
+    rethrow(e);
+  }
 }
 
 /** The plan's cutover check: similarity ≥ 0.95, latency ≤ 1.1× old, error rate < 1 %. */

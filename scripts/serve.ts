@@ -102,7 +102,9 @@ export function parseFunctionSettings(text: string): Map<string, FunctionSetting
     if (!current) continue;
     const kv = /^(verify_jwt|enabled)\s*=\s*(.*)$/.exec(line);
     if (!kv) continue;
-    if (kv[2] !== "true" && kv[2] !== "false") throw new Error(`supabase/config.toml: ${kv[1]} must be true or false: ${raw.trim()}`);
+    if (kv[2] !== "true" && kv[2] !== "false") {
+      throw new Error(`supabase/config.toml: ${kv[1]} must be true or false: ${raw.trim()}`);
+    }
     if (kv[1] === "verify_jwt") current.verifyJwt = kv[2] === "true";
     else current.enabled = kv[2] === "true";
   }
@@ -172,7 +174,9 @@ function loadFunction(name: string): Promise<Handler | null> {
     p = (async () => {
       if (!(await isFile(url))) return null;
       const mod = await import(url.href);
-      if (typeof mod.default !== "function") throw new Error(`supabase/functions/${name}/index.ts has no default export handler`);
+      if (typeof mod.default !== "function") {
+        throw new Error(`supabase/functions/${name}/index.ts has no default export handler`);
+      }
       return mod.default as Handler;
     })();
     // A missing function may appear later; a failed import is retried on the next request.
@@ -238,8 +242,13 @@ async function serveFile(req: Request, dir: string, rel: string): Promise<Respon
       info = await Deno.stat(file);
     }
     if (!info.isFile) return null;
-    const headers = { "content-type": TYPES[extOf(file.pathname)] ?? "application/octet-stream", "cache-control": "no-store" };
-    if (req.method === "HEAD") return new Response(null, { status: 200, headers: { ...headers, "content-length": String(info.size) } });
+    const headers = {
+      "content-type": TYPES[extOf(file.pathname)] ?? "application/octet-stream",
+      "cache-control": "no-store",
+    };
+    if (req.method === "HEAD") {
+      return new Response(null, { status: 200, headers: { ...headers, "content-length": String(info.size) } });
+    }
     const f = await Deno.open(file, { read: true });
     return new Response(f.readable, { status: 200, headers });
   } catch {
@@ -306,7 +315,14 @@ export function describeDatabase(): string {
   return `PGlite ${dir}`;
 }
 
-const WASM_COPY = ["js/trimtab.js", "js/trimtab.d.ts", "pkg/trimtab.js", "pkg/trimtab.d.ts", "pkg/trimtab_bg.wasm", "pkg/trimtab_bg.wasm.d.ts"];
+const WASM_COPY = [
+  "js/trimtab.js",
+  "js/trimtab.d.ts",
+  "pkg/trimtab.js",
+  "pkg/trimtab.d.ts",
+  "pkg/trimtab_bg.wasm",
+  "pkg/trimtab_bg.wasm.d.ts",
+];
 
 /**
  * The files of supabase/functions/_shared/wasm/ (written by scripts/build.sh) that are missing or
@@ -353,8 +369,7 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
   }, router);
   const addr = await promise;
   // Retention of webhook dedup rows (what pg_cron does on Supabase): now, then hourly.
-  const purge = () =>
-    getDb().then(purgeWebhookEvents).catch((e) => log.warn("webhook event purge failed", { err: e }));
+  const purge = () => getDb().then(purgeWebhookEvents).catch((e) => log.warn("webhook event purge failed", { err: e }));
   if (opts.openDb ?? true) purge();
   Deno.unrefTimer(setInterval(purge, 3600_000));
   // The rollout guard (what a pg_cron job calling POST /functions/v1/flags-admin/guard through
@@ -409,7 +424,9 @@ if (import.meta.main) {
   const stack = await startStack({ port });
   console.log(`trimtab edge stack: ${stack.url}`);
   console.log(`  functions: ${stack.url}/functions/v1/<name>   page: ${stack.url}/`);
-  console.log(`  database:  ${stack.database}${stack.databaseError ? ` (not reachable at start: ${stack.databaseError})` : ""}`);
+  console.log(
+    `  database:  ${stack.database}${stack.databaseError ? ` (not reachable at start: ${stack.databaseError})` : ""}`,
+  );
   const env = await authEnv();
   if (env.jwtSecret && Deno.env.get("TRIMTAB_PRINT_TOKEN") !== "0") {
     // Keys and a demo admin token for the local stack, signed with its JWT secret. The secret

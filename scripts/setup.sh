@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, skipping what is already there.
 #   setup.sh            Rust wasm target, wasm-pack, wasm-bindgen-cli (the Cargo.lock version), npm deps
-#   setup.sh --system   also Debian packages for tests: chromium, chromium-driver, postgresql
+#   setup.sh --system   also Debian packages for tests: chromium, chromium-driver, postgresql, faketime
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
 
@@ -13,6 +13,14 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+
+# `npm run lint` needs clippy and rustfmt (in rustup's default profile; added when missing).
+for c in clippy rustfmt; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$c"; then
+    log "adding the $c component"
+    rustup component add "$c"
+  fi
+done
 
 if ! command -v wasm-pack >/dev/null; then
   log "installing wasm-pack (takes a few minutes, once)"
@@ -43,6 +51,9 @@ if [ "${1:-}" = "--system" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  # The Deno suite runs a second time a year ahead (faketime '+400 days'): no test may depend on
+  # today's date.
+  command -v faketime >/dev/null || missing+=(faketime)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
       log "need Debian packages ${missing[*]}: run as root or install them"; exit 1

@@ -5,9 +5,16 @@ import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
 
 const TYPES = {
-  ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
-  ".json": "application/json", ".wasm": "application/wasm", ".css": "text/css; charset=utf-8",
-  ".svg": "image/svg+xml", ".png": "image/png", ".ts": "text/plain; charset=utf-8", ".d.ts": "text/plain; charset=utf-8",
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ts": "text/plain; charset=utf-8",
+  ".d.ts": "text/plain; charset=utf-8",
 };
 
 /** Serves `root` (with `extra` routes: path -> { type, body }) and resolves to { url, close }. */
@@ -24,7 +31,10 @@ export function serveStatic(root, { port = 0, extra = {} } = {}) {
       if (!file.startsWith(base)) throw Object.assign(new Error("outside root"), { status: 403 });
       if ((await stat(file)).isDirectory()) file = join(file, "index.html");
       const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream", "cache-control": "no-store" });
+      res.writeHead(200, {
+        "content-type": TYPES[extname(file)] ?? "application/octet-stream",
+        "cache-control": "no-store",
+      });
       res.end(body);
     } catch (e) {
       const status = e.status ?? (e.code === "ENOENT" ? 404 : 500);
@@ -32,6 +42,11 @@ export function serveStatic(root, { port = 0, extra = {} } = {}) {
       res.end(status === 404 ? "not found" : "error");
     }
   });
-  return new Promise((ok) => server.listen(port, "127.0.0.1", () =>
-    ok({ url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) })));
+  return new Promise((ok) =>
+    server.listen(
+      port,
+      "127.0.0.1",
+      () => ok({ url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) }),
+    )
+  );
 }

@@ -1,7 +1,7 @@
 //! Number/text conversions with JavaScript semantics, supplied by the host.
 //!
 //! GrowthBook's conditions coerce like JavaScript (`String(1e21)` is `"1e+21"`). Natively these
-//! come from Rust's float formatting and parsing. In Wasm, `wasm.rs` installs the JS engine's
+//! come from Rust's float formatting and parsing. In Wasm, `src/wasm/` installs the JS engine's
 //! own `String(n)` and `Number(s)` when the module starts: exact by definition, and they keep
 //! about 25 KB of float formatting and parsing code out of the module.
 
@@ -89,7 +89,7 @@ mod fallback {
     }
 }
 
-/// Without an installed host (never the case once `wasm.rs` has started) Wasm builds keep
+/// Without an installed host (never the case once `src/wasm/` has started) Wasm builds keep
 /// integers exact and fall back to a fixed-point form, without linking float formatting.
 #[cfg(target_arch = "wasm32")]
 mod fallback {

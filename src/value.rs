@@ -1,7 +1,7 @@
 //! A small JSON value model shared by snapshots, contexts and conditions.
 //!
 //! Natively it deserialises from any serde source (the tests use serde_json); in Wasm,
-//! `wasm.rs` builds it from JS values directly. The core never depends on a JSON library.
+//! `src/wasm/` builds it from JS values directly. The core never depends on a JSON library.
 
 /// A JSON value. Objects keep their keys in input order; lookups are linear, which is fastest
 /// for the handful of keys a flag definition or a condition has.

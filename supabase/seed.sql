@@ -1,6 +1,8 @@
--- trimtab demo flags (the same as examples/demo-snapshot.json, plus FEATURE_AGENT_CUSTOMER_LOOKUP off).
+-- trimtab demo flags (as in examples/demo-snapshot.json, plus FEATURE_AGENT_CUSTOMER_LOOKUP off).
 -- Safe to run more than once: existing rows are left alone. Audited as actor "seed".
 -- One transaction, so the trimtab.* settings (transaction-local) reach the audit trigger.
+-- No absolute timestamps: the demo schedule step and the override's expiry are computed from the
+-- time the seed runs, so the seeded state behaves the same whatever the date.
 begin;
 
 select set_config('trimtab.actor', 'seed', true),
@@ -28,7 +30,10 @@ values
    null, null, null, false, null),
   ('FEATURE_AGENT_VOICE', false, 0, null, null, null, null, null, false, null),
   ('FEATURE_AGENT_VOUCHERS', true, 10, '{1,10,50,100}', null, null, null,
-   '[{"at": "2026-12-01T00:00:00Z", "rollout": 50}]', false, null),
+   jsonb_build_array(jsonb_build_object(
+     'at', to_char((now() + interval '7 days') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+     'rollout', 50)),
+   false, null),
   ('FEATURE_AGENT_CUSTOMER_LOOKUP', false, 0, null, null, null, null, null, false,
    'customer lookup tool for the agent')
 on conflict (key) do nothing;
@@ -42,7 +47,7 @@ update public.feature_flags
  where key = 'phoenix_pipeline_enabled' and metadata = '{}'::jsonb;
 
 insert into public.user_feature_overrides (flag_key, unit, enabled, expires_at, reason)
-values ('phoenix_pipeline_enabled', 'user-42', false, '2027-01-01T00:00:00Z', 'reported a wrong voucher amount')
+values ('phoenix_pipeline_enabled', 'user-42', false, now() + interval '30 days', 'reported a wrong voucher amount')
 on conflict (flag_key, unit) do nothing;
 
 commit;

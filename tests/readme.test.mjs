@@ -2,7 +2,7 @@
 // Chromium, and their output must equal the output the README shows.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, writeFile, mkdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { serveStatic } from "../scripts/static-server.mjs";

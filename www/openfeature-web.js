@@ -71,7 +71,9 @@ class Emitter {
       try {
         fn({ providerName: "trimtab", ...details });
       } catch (e) {
-        setTimeout(() => { throw e; });
+        setTimeout(() => {
+          throw e;
+        });
       }
     }
   }
@@ -83,10 +85,22 @@ export function resolution(ev, kind, defaultValue, stale = false) {
   if (typeof ev.bucket === "number") flagMetadata.bucket = ev.bucket;
   if (typeof ev.ruleIndex === "number") flagMetadata.ruleIndex = ev.ruleIndex;
   if (ev.reason === "NOT_FOUND") {
-    return { value: defaultValue, reason: "ERROR", errorCode: "FLAG_NOT_FOUND", errorMessage: `unknown flag: ${ev.flag}`, flagMetadata };
+    return {
+      value: defaultValue,
+      reason: "ERROR",
+      errorCode: "FLAG_NOT_FOUND",
+      errorMessage: `unknown flag: ${ev.flag}`,
+      flagMetadata,
+    };
   }
   if (ev.reason === "MISSING_UNIT") {
-    return { value: defaultValue, reason: "ERROR", errorCode: "TARGETING_KEY_MISSING", errorMessage: `${ev.flag} needs a targetingKey`, flagMetadata };
+    return {
+      value: defaultValue,
+      reason: "ERROR",
+      errorCode: "TARGETING_KEY_MISSING",
+      errorMessage: `${ev.flag} needs a targetingKey`,
+      flagMetadata,
+    };
   }
   const variant = ev.variant ?? (ev.enabled ? "on" : "off");
   let value;
@@ -95,7 +109,13 @@ export function resolution(ev, kind, defaultValue, stale = false) {
   else if (kind === "number") {
     const n = ev.variant === undefined || ev.variant.trim() === "" ? NaN : Number(ev.variant);
     if (!Number.isFinite(n)) {
-      return { value: defaultValue, reason: "ERROR", errorCode: "TYPE_MISMATCH", errorMessage: `${ev.flag} has no numeric variant`, flagMetadata };
+      return {
+        value: defaultValue,
+        reason: "ERROR",
+        errorCode: "TYPE_MISMATCH",
+        errorMessage: `${ev.flag} has no numeric variant`,
+        flagMetadata,
+      };
     }
     value = n;
   } else {
@@ -120,7 +140,11 @@ export class TrimtabWebProvider {
     this.#client = client;
     this.#off.push(
       client.on("change", (d) => this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: d.changed })),
-      client.on("stale", (d) => this.events.emit(d.stale ? ProviderEvents.Stale : ProviderEvents.Ready, { message: d.reason ?? undefined })),
+      client.on(
+        "stale",
+        (d) =>
+          this.events.emit(d.stale ? ProviderEvents.Stale : ProviderEvents.Ready, { message: d.reason ?? undefined }),
+      ),
     );
   }
 
@@ -131,7 +155,9 @@ export class TrimtabWebProvider {
   /** Waits for a usable snapshot (network, or storage offline); then applies the context. */
   async initialize(context) {
     await this.#client.ready;
-    if (context && Object.keys(context).length) this.#client.setContext({ ...this.#client.context, ...trimtabContext(context) });
+    if (context && Object.keys(context).length) {
+      this.#client.setContext({ ...this.#client.context, ...trimtabContext(context) });
+    }
   }
 
   onContextChange(_old, next) {

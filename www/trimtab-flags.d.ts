@@ -15,9 +15,18 @@ export interface FlagClientOptions {
 }
 
 export type FlagClientEvent = "change" | "stale" | "error";
-export interface ChangeDetail { changed: string[]; version: string | null; context?: boolean }
-export interface StaleDetail { stale: boolean; reason: "server" | "unreachable" | null }
-export interface ErrorDetail { error: Error & { code?: string; status?: number } }
+export interface ChangeDetail {
+  changed: string[];
+  version: string | null;
+  context?: boolean;
+}
+export interface StaleDetail {
+  stale: boolean;
+  reason: "server" | "unreachable" | null;
+}
+export interface ErrorDetail {
+  error: Error & { code?: string; status?: number };
+}
 
 export interface FlagClient {
   /** Resolves once a snapshot is usable (network, or storage when offline); rejects if neither. */

@@ -33,7 +33,9 @@ const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v)
 
 /** The context the server derives from the token (userId = sub, email, app_metadata.trimtab). */
 function tokenContext(claims) {
-  const extra = isObject(claims.app_metadata) && isObject(claims.app_metadata.trimtab) ? claims.app_metadata.trimtab : {};
+  const extra = isObject(claims.app_metadata) && isObject(claims.app_metadata.trimtab)
+    ? claims.app_metadata.trimtab
+    : {};
   const ctx = { ...extra };
   delete ctx.now;
   delete ctx.userId;
@@ -86,7 +88,9 @@ export function createFlagClient({
         fn(detail);
       } catch (e) {
         // A listener's bug must not break the client; surface it asynchronously.
-        setTimeout(() => { throw e; });
+        setTimeout(() => {
+          throw e;
+        });
       }
     }
   }

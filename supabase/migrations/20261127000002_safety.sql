@@ -1,4 +1,4 @@
--- trimtab safety loop (issue 5): AI usage rows, the response cache, shadow comparisons, alerts and
+-- trimtab safety loop: AI usage rows, the response cache, shadow comparisons, alerts and
 -- the guard's rollout decisions. Plain SQL for Supabase, the Debian PostgreSQL server and PGlite.
 --
 -- ai_usage_logs: one row per AI call (or per message the legacy pipeline served), written by the

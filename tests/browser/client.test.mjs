@@ -14,7 +14,7 @@
 // stopped (the browser logs every failed fetch; they are expected there and only there).
 //
 //   node --test --test-concurrency=1 tests/browser/client.test.mjs
-import { test, before, after } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
@@ -42,13 +42,13 @@ const PAGE = `<!doctype html>
   import { OpenFeature } from "@openfeature/web-sdk";
   const status = document.getElementById("status");
   const q = new URLSearchParams(location.search);
-  window.__mods = { createFlagClient, TrimtabWebProvider, FlagEngine, OpenFeature };
+  globalThis.__mods = { createFlagClient, TrimtabWebProvider, FlagEngine, OpenFeature };
   const client = createFlagClient({ url: q.get("url"), token: q.get("token"), refreshMs: 0 });
   const show = () => { status.textContent = client.stale ? "stale: offline copy (" + client.source + ")" : "live"; };
   client.on("stale", show);
   client.on("change", show);
-  window.__client = client;
-  window.__ready = client.ready.then(() => { show(); return "ok"; }, (e) => { status.textContent = "error: " + e.message; return "error"; });
+  globalThis.__client = client;
+  globalThis.__ready = client.ready.then(() => { show(); return "ok"; }, (e) => { status.textContent = "error: " + e.message; return "error"; });
 </script>`;
 
 const b64url = (s) => Buffer.from(s).toString("base64url");
@@ -58,8 +58,16 @@ function jwt(claims) {
 }
 const now = () => Math.floor(Date.now() / 1000);
 const userToken = (sub, extra = {}) =>
-  jwt({ iss: "trimtab-local", aud: "authenticated", role: "authenticated", sub, iat: now(), exp: now() + 3600,
-    app_metadata: { provider: "email" }, ...extra });
+  jwt({
+    iss: "trimtab-local",
+    aud: "authenticated",
+    role: "authenticated",
+    sub,
+    iat: now(),
+    exp: now() + 3600,
+    app_metadata: { provider: "email" },
+    ...extra,
+  });
 
 let stack, stackUrl, serviceKey, server, browser;
 let page, errors, pageUrl;
@@ -69,12 +77,22 @@ function startStack() {
   mkdirSync(DATA, { recursive: true });
   const child = spawn(DENO, ["run", "--allow-all", "--node-modules-dir=manual", "scripts/serve.ts"], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: "0", TRIMTAB_DATA_DIR: DATA,
-      TRIMTAB_PGLITE_DIR: `${DATA}/pglite`, TRIMTAB_JWT_SECRET: SECRET, NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: "0",
+      TRIMTAB_DATA_DIR: DATA,
+      TRIMTAB_PGLITE_DIR: `${DATA}/pglite`,
+      TRIMTAB_JWT_SECRET: SECRET,
+      NO_COLOR: "1",
+      DENO_NO_UPDATE_CHECK: "1",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "", err = "";
-  child.stderr.on("data", (c) => { err += c; });
+  child.stderr.on("data", (c) => {
+    err += c;
+  });
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`stack did not start:\n${out}\n${err}`)), 60_000);
     child.on("exit", (code) => reject(new Error(`stack exited ${code}:\n${out}\n${err}`)));
@@ -82,7 +100,11 @@ function startStack() {
       out += c;
       if (/demo admin token[^\n]*\n/.test(out)) {
         clearTimeout(t);
-        resolve({ child, url: out.match(/trimtab edge stack: (\S+)/)[1], service: out.match(/service_role key[^:]*: (\S+)/)[1] });
+        resolve({
+          child,
+          url: out.match(/trimtab edge stack: (\S+)/)[1],
+          service: out.match(/service_role key[^:]*: (\S+)/)[1],
+        });
       }
     });
   });
@@ -100,10 +122,12 @@ before(async () => {
   stack = s.child;
   stackUrl = s.url;
   serviceKey = s.service;
-  server = await serveStatic(ROOT, { extra: {
-    "/client-test.html": { type: "text/html; charset=utf-8", body: PAGE },
-    "/favicon.ico": { type: "image/svg+xml", body: "<svg xmlns='http://www.w3.org/2000/svg'/>" },
-  } });
+  server = await serveStatic(ROOT, {
+    extra: {
+      "/client-test.html": { type: "text/html; charset=utf-8", body: PAGE },
+      "/favicon.ico": { type: "image/svg+xml", body: "<svg xmlns='http://www.w3.org/2000/svg'/>" },
+    },
+  });
   browser = await launch();
 });
 
@@ -120,29 +144,48 @@ async function serverFlags(token) {
   return (await r.json()).flags;
 }
 
-const pick = (e) => ({ enabled: e.enabled, variant: e.variant, reason: e.reason, bucket: e.bucket, ruleIndex: e.ruleIndex, version: String(e.version) });
+const pick = (e) => ({
+  enabled: e.enabled,
+  variant: e.variant,
+  reason: e.reason,
+  bucket: e.bucket,
+  ruleIndex: e.ruleIndex,
+  version: String(e.version),
+});
 
 test("the client evaluates locally what the server evaluates; refresh is a 304", async () => {
-  pageUrl = `${server.url}/client-test.html?url=${encodeURIComponent(stackUrl)}&token=${encodeURIComponent(userToken("user-7"))}`;
+  pageUrl = `${server.url}/client-test.html?url=${encodeURIComponent(stackUrl)}&token=${
+    encodeURIComponent(userToken("user-7"))
+  }`;
   ({ page, errors } = await open(browser, pageUrl));
   const snapshotRequests = [];
-  page.on("request", (r) => { if (r.url().includes("snapshot=1")) snapshotRequests.push(r.headers()["if-none-match"] ?? null); });
-  await page.waitForFunction(() => window.__ready !== undefined, null, { timeout: 30_000 });
-  assert.equal(await page.evaluate(() => window.__ready), "ok");
-  const local = await page.evaluate(() => ({ all: window.__client.evaluateAll(), stale: window.__client.stale,
-    source: window.__client.source, status: document.getElementById("status").textContent }));
+  page.on("request", (r) => {
+    if (r.url().includes("snapshot=1")) snapshotRequests.push(r.headers()["if-none-match"] ?? null);
+  });
+  await page.waitForFunction(() => globalThis.__ready !== undefined, null, { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => globalThis.__ready), "ok");
+  const local = await page.evaluate(() => ({
+    all: globalThis.__client.evaluateAll(),
+    stale: globalThis.__client.stale,
+    source: globalThis.__client.source,
+    status: document.getElementById("status").textContent,
+  }));
   assert.equal(local.stale, false);
   assert.equal(local.source, "network");
   assert.equal(local.status, "live");
   const keys = Object.keys(local.all).sort();
-  assert.deepEqual(keys, ["FEATURE_AGENT_CHAT", "USE_OPTIMIZED_PROMPTS", "phoenix_pipeline_enabled"], "client-visible flags only");
+  assert.deepEqual(
+    keys,
+    ["FEATURE_AGENT_CHAT", "USE_OPTIMIZED_PROMPTS", "phoenix_pipeline_enabled"],
+    "client-visible flags only",
+  );
   const remote = await serverFlags(userToken("user-7"));
   for (const k of keys) assert.deepEqual(pick(local.all[k]), pick(remote[k]), k);
   before7 = local.all;
 
   // user-42's own override reaches its snapshot (and nobody else's).
   const o = await page.evaluate(async ({ url, token }) => {
-    const c = window.__mods.createFlagClient({ url, token, refreshMs: 0, storage: null });
+    const c = globalThis.__mods.createFlagClient({ url, token, refreshMs: 0, storage: null });
     await c.ready;
     const e = c.evaluate("phoenix_pipeline_enabled");
     c.close();
@@ -152,20 +195,20 @@ test("the client evaluates locally what the server evaluates; refresh is a 304",
 
   // Second fetch: If-None-Match with the stored ETag, answered 304, nothing changes.
   snapshotRequests.length = 0;
-  const etag = await page.evaluate(() => window.__client.etag);
+  const etag = await page.evaluate(() => globalThis.__client.etag);
   assert.match(etag, /^"\d+-[0-9a-f]{24}"$/);
-  await page.evaluate(() => window.__client.refresh());
-  assert.equal(await page.evaluate(() => window.__client.lastStatus), 304);
+  await page.evaluate(() => globalThis.__client.refresh());
+  assert.equal(await page.evaluate(() => globalThis.__client.lastStatus), 304);
   assert.deepEqual(snapshotRequests, [etag], "the refresh sent If-None-Match");
-  assert.deepEqual(await page.evaluate(() => window.__client.evaluateAll()), before7);
+  assert.deepEqual(await page.evaluate(() => globalThis.__client.evaluateAll()), before7);
   assert.deepEqual(errors, []);
 });
 
 test("OpenFeature web SDK over TrimtabWebProvider", async () => {
   const r = await page.evaluate(async () => {
-    const { OpenFeature, TrimtabWebProvider } = window.__mods;
+    const { OpenFeature, TrimtabWebProvider } = globalThis.__mods;
     const events = [];
-    const provider = new TrimtabWebProvider(window.__client);
+    const provider = new TrimtabWebProvider(globalThis.__client);
     OpenFeature.addHandler("PROVIDER_CONFIGURATION_CHANGED", (d) => events.push(d.flagsChanged));
     await OpenFeature.setProviderAndWait(provider);
     const of = OpenFeature.getClient();
@@ -198,31 +241,52 @@ test("OpenFeature web SDK over TrimtabWebProvider", async () => {
   assert.equal(r.obj.reason, p.reason);
   assert.deepEqual([r.missing.value, r.missing.errorCode], [true, "FLAG_NOT_FOUND"]);
   assert.deepEqual([r.num.value, r.num.errorCode], [3, "TYPE_MISMATCH"]);
-  assert.deepEqual([r.staff.value, r.staff.reason, r.staff.flagMetadata.trimtabReason], [true, "TARGETING_MATCH", "RULE_MATCH"]);
-  assert.ok(r.events.some((c) => c.includes("phoenix_pipeline_enabled")), `ConfigurationChanged: ${JSON.stringify(r.events)}`);
-  assert.deepEqual(await page.evaluate(() => window.__client.evaluateAll()), before7, "context restored");
+  assert.deepEqual([r.staff.value, r.staff.reason, r.staff.flagMetadata.trimtabReason], [
+    true,
+    "TARGETING_MATCH",
+    "RULE_MATCH",
+  ]);
+  assert.ok(
+    r.events.some((c) => c.includes("phoenix_pipeline_enabled")),
+    `ConfigurationChanged: ${JSON.stringify(r.events)}`,
+  );
+  assert.deepEqual(await page.evaluate(() => globalThis.__client.evaluateAll()), before7, "context restored");
   assert.deepEqual(errors, []);
 });
 
 test("x-trimtab-stale, change and error events, background refresh (scripted fetch)", async () => {
   const r = await page.evaluate(async (snapshot) => {
-    const { createFlagClient } = window.__mods;
+    const { createFlagClient } = globalThis.__mods;
     const store = new Map();
     const storage = { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => store.set(k, v) };
     const answers = [];
     const seen = [];
-    const fetch = async (url, init) => {
+    const fetch = (_url, init) => {
       seen.push(init.headers["if-none-match"] ?? null);
       const a = answers.shift() ?? { status: 304, stale: false };
-      if (a.throw) throw new TypeError("Failed to fetch");
+      if (a.throw) return Promise.reject(new TypeError("Failed to fetch"));
       const headers = new Headers({ "x-trimtab-stale": String(a.stale), etag: a.etag ?? '"1-a"' });
-      return new Response(a.status === 304 ? null : JSON.stringify(a.body), { status: a.status, headers });
+      return Promise.resolve(
+        new Response(a.status === 304 ? null : JSON.stringify(a.body), { status: a.status, headers }),
+      );
     };
-    const off = { ...snapshot, version: "2", flags: snapshot.flags.map((f) => f.key === "FEATURE_AGENT_CHAT" ? { ...f, enabled: false } : f) };
+    const off = {
+      ...snapshot,
+      version: "2",
+      flags: snapshot.flags.map((f) => f.key === "FEATURE_AGENT_CHAT" ? { ...f, enabled: false } : f),
+    };
     answers.push({ status: 200, stale: false, body: snapshot, etag: '"1-a"' });
     const events = [];
-    const c = createFlagClient({ url: "http://trimtab.invalid", token: "x.eyJzdWIiOiJ1c2VyLTcifQ.y", storage, fetch, refreshMs: 40 });
-    for (const e of ["change", "stale", "error"]) c.on(e, (d) => events.push([e, d.changed ?? d.stale ?? d.error?.message]));
+    const c = createFlagClient({
+      url: "http://trimtab.invalid",
+      token: "x.eyJzdWIiOiJ1c2VyLTcifQ.y",
+      storage,
+      fetch,
+      refreshMs: 40,
+    });
+    for (const e of ["change", "stale", "error"]) {
+      c.on(e, (d) => events.push([e, d.changed ?? d.stale ?? d.error?.message]));
+    }
     await c.ready;
     const first = c.evaluate("FEATURE_AGENT_CHAT").enabled;
     answers.push({ status: 304, stale: true });
@@ -237,9 +301,17 @@ test("x-trimtab-stale, change and error events, background refresh (scripted fet
     // The background refresh (every 40 ms) picks up a 304 on its own and clears stale.
     await new Promise((res) => setTimeout(res, 200));
     c.close();
-    return { first, staleAfter304, afterChange, staleOffline, staleEnd: c.stale, events, seen,
-      stored: JSON.parse(store.get("trimtab-flags:v1:http://trimtab.invalid:user-7")).etag };
-  }, await page.evaluate(() => window.__client.snapshot));
+    return {
+      first,
+      staleAfter304,
+      afterChange,
+      staleOffline,
+      staleEnd: c.stale,
+      events,
+      seen,
+      stored: JSON.parse(store.get("trimtab-flags:v1:http://trimtab.invalid:user-7")).etag,
+    };
+  }, await page.evaluate(() => globalThis.__client.snapshot));
   assert.equal(r.first, true);
   assert.equal(r.staleAfter304, true, "x-trimtab-stale: true on a 304 marks the client stale");
   assert.equal(r.afterChange, false);
@@ -249,8 +321,10 @@ test("x-trimtab-stale, change and error events, background refresh (scripted fet
     ["change", ["FEATURE_AGENT_CHAT", "USE_OPTIMIZED_PROMPTS", "phoenix_pipeline_enabled"]], // first snapshot
     ["stale", true], // 304 with x-trimtab-stale: true
     // a new snapshot from a fresh server: phoenix follows through its prerequisite
-    ["change", ["FEATURE_AGENT_CHAT", "phoenix_pipeline_enabled"]], ["stale", false],
-    ["stale", true], ["error", "Failed to fetch"], // unreachable
+    ["change", ["FEATURE_AGENT_CHAT", "phoenix_pipeline_enabled"]],
+    ["stale", false],
+    ["stale", true],
+    ["error", "Failed to fetch"], // unreachable
     ["stale", false], // the background refresh reached the server again
   ]);
   assert.deepEqual(r.seen.slice(0, 4), [null, '"1-a"', '"1-a"', '"2-b"']);
@@ -274,7 +348,7 @@ test(`parity: ${UNITS} units, the server's full snapshot vs the page's Wasm over
   const local = await page.evaluate(async ({ url, token, ids }) => {
     const res = await fetch(`${url}/functions/v1/flags?snapshot=1`, { headers: { authorization: `Bearer ${token}` } });
     const snapshot = await res.json();
-    const engine = new window.__mods.FlagEngine(snapshot);
+    const engine = new globalThis.__mods.FlagEngine(snapshot);
     const out = ids.map((userId) => engine.evaluateAll({ userId }));
     engine.free();
     return { keys: snapshot.flags.map((f) => f.key), out };
@@ -301,10 +375,14 @@ test(`parity: ${UNITS} units, the server's full snapshot vs the page's Wasm over
 test("offline start: the stack stops, the reloaded page starts from localStorage and says stale", async () => {
   await stopStack();
   await page.reload();
-  await page.waitForFunction(() => window.__ready !== undefined, null, { timeout: 30_000 });
-  assert.equal(await page.evaluate(() => window.__ready), "ok");
-  const r = await page.evaluate(() => ({ all: window.__client.evaluateAll(), stale: window.__client.stale,
-    source: window.__client.source, status: document.getElementById("status").textContent }));
+  await page.waitForFunction(() => globalThis.__ready !== undefined, null, { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => globalThis.__ready), "ok");
+  const r = await page.evaluate(() => ({
+    all: globalThis.__client.evaluateAll(),
+    stale: globalThis.__client.stale,
+    source: globalThis.__client.source,
+    status: document.getElementById("status").textContent,
+  }));
   assert.equal(r.stale, true);
   assert.equal(r.source, "storage");
   assert.match(r.status, /stale/);

@@ -4,10 +4,10 @@
 // screenshots, and that no secret ever reaches the page.
 //
 //   node --test --test-concurrency=1 tests/browser/dashboard.test.mjs
-import { test, before, after } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { randomBytes, randomUUID } from "node:crypto";
 import { launch } from "./chromium.mjs";
 
@@ -28,10 +28,21 @@ const bodies = []; // [url, text] of everything the page received
 
 function startStack() {
   dataDir = mkdtempSync(`${ROOT}.data/dashboard-test-`);
-  const env = { PORT: "0", TRIMTAB_DATA_DIR: dataDir, TRIMTAB_PGLITE_DIR: `${dataDir}/pglite`, TRIMTAB_JWT_SECRET: JWT_SECRET,
-    TRIMTAB_GUARD_INTERVAL_MS: "0", NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...FAKE };
+  const env = {
+    PORT: "0",
+    TRIMTAB_DATA_DIR: dataDir,
+    TRIMTAB_PGLITE_DIR: `${dataDir}/pglite`,
+    TRIMTAB_JWT_SECRET: JWT_SECRET,
+    TRIMTAB_GUARD_INTERVAL_MS: "0",
+    NO_COLOR: "1",
+    DENO_NO_UPDATE_CHECK: "1",
+    ...FAKE,
+  };
   for (const k of ["PATH", "HOME", "DENO_DIR", "TMPDIR", "XDG_CACHE_HOME"]) if (process.env[k]) env[k] = process.env[k];
-  const child = spawn(DENO, ["run", "--allow-all", "--node-modules-dir=manual", "scripts/serve.ts"], { cwd: ROOT, env });
+  const child = spawn(DENO, ["run", "--allow-all", "--node-modules-dir=manual", "scripts/serve.ts"], {
+    cwd: ROOT,
+    env,
+  });
   let out = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`stack did not start:\n${out}`)), 45_000);
@@ -55,7 +66,10 @@ function startStack() {
 function userTokens(subs) {
   const code = `import { makeUserToken } from "./supabase/functions/_shared/auth.ts";
     for (const s of ${JSON.stringify(subs)}) console.log(await makeUserToken(Deno.env.get("S"), s));`;
-  return execFileSync(DENO, ["eval", "--node-modules-dir=manual", code], { cwd: ROOT, env: { ...process.env, S: JWT_SECRET } })
+  return execFileSync(DENO, ["eval", "--node-modules-dir=manual", code], {
+    cwd: ROOT,
+    env: { ...process.env, S: JWT_SECRET },
+  })
     .toString().trim().split("\n");
 }
 
@@ -74,13 +88,20 @@ before(async () => {
   mkdirSync(`${ROOT}.data`, { recursive: true });
   mkdirSync(SHOTS, { recursive: true });
   const s = await startStack();
-  stack = s.child; url = s.url; adminToken = s.admin; serviceKey = s.service;
+  stack = s.child;
+  url = s.url;
+  adminToken = s.admin;
+  serviceKey = s.service;
   browser = await launch();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("response", async (r) => {
-    try { bodies.push([r.url(), (await r.body()).toString("latin1")]); } catch { /* redirects, aborted */ }
+    try {
+      bodies.push([r.url(), (await r.body()).toString("latin1")]);
+    } catch { /* redirects, aborted */ }
   });
 });
 
@@ -166,11 +187,13 @@ test("override with expiry appears in the list", async () => {
 
 test("screenshots at 1280×800 and 390×844", async () => {
   await page.locator("#charts figure svg path.new").first().waitFor({ state: "attached" });
-  await page.waitForFunction(() => /[3-9]\d* samples|\d\d+ samples/.test(document.getElementById("charts").textContent));
+  await page.waitForFunction(() =>
+    /[3-9]\d* samples|\d\d+ samples/.test(document.getElementById("charts").textContent)
+  );
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.screenshot({ path: `${SHOTS}/dashboard-1280x800.png`, fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - globalThis.innerWidth);
   assert.ok(overflow <= 1, `page scrolls sideways by ${overflow}px at 390px`);
   await page.screenshot({ path: `${SHOTS}/dashboard-390x844.png`, fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -180,7 +203,12 @@ test("emergency rollback turns the flag off for a user within 2 s (flags functio
   const subs = Array.from({ length: 16 }, () => randomUUID());
   const tokens = userTokens(subs);
   let tok = null;
-  for (const t of tokens) if (await flagFor(t)) { tok = t; break; }
+  for (const t of tokens) {
+    if (await flagFor(t)) {
+      tok = t;
+      break;
+    }
+  }
   assert.ok(tok, "no test user is in the 50% rollout");
   await row().locator('[data-action="rollback"]').click();
   await page.locator("#confirm[open]").waitFor();
@@ -206,7 +234,11 @@ test("keyboard: controls are reachable with Tab and show a focus outline", async
     await page.keyboard.press("Tab");
     const f = await page.evaluate(() => {
       const e = document.activeElement;
-      return { tag: e.tagName, outline: getComputedStyle(e).outlineStyle, label: e.getAttribute("aria-label") ?? e.textContent.trim() };
+      return {
+        tag: e.tagName,
+        outline: getComputedStyle(e).outlineStyle,
+        label: e.getAttribute("aria-label") ?? e.textContent.trim(),
+      };
     });
     assert.notEqual(f.outline, "none", `no visible focus on ${f.tag} ${f.label}`);
     seen.add(f.label);
@@ -214,7 +246,7 @@ test("keyboard: controls are reachable with Tab and show a focus outline", async
   assert.ok([...seen].some((l) => /Next stage/.test(l)), [...seen].join(" | "));
 });
 
-test("no secret reaches the page, and no console errors", async () => {
+test("no secret reaches the page, and no console errors", () => {
   assert.ok(bodies.some(([u]) => u.endsWith("/admin/app.js")), "the page's JS was captured");
   assert.ok(bodies.some(([u]) => u.includes("/functions/v1/rollout-status")), "API responses were captured");
   const secrets = { JWT_SECRET, service_role: serviceKey, ...FAKE };
@@ -222,7 +254,9 @@ test("no secret reaches the page, and no console errors", async () => {
     for (const [name, s] of Object.entries(secrets)) assert.ok(!text.includes(s), `${name} found in ${u}`);
   }
   // The page's own source holds no token-looking literal either.
-  for (const [u, text] of bodies.filter(([u]) => /\/admin\//.test(u))) assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}/, u);
+  for (const [u, text] of bodies.filter(([u]) => /\/admin\//.test(u))) {
+    assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}/, u);
+  }
   // Chromium logs every non-2xx fetch as a console error; the two the flows provoke on purpose (the
   // bad token's 401 and the refused skip's 409) are expected, anything else is not.
   const expected = /^Failed to load resource: the server responded with a status of (401|409) /;

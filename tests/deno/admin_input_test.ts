@@ -8,9 +8,9 @@ import type { Db } from "../../supabase/functions/_shared/db.ts";
 import { setLogLevel, setLogSink } from "../../supabase/functions/_shared/log.ts";
 import { useDb } from "../../supabase/functions/_shared/store.ts";
 import {
+  adminApi,
   assert,
   auditCount,
-  adminApi,
   configVersion as version,
   eq,
   LEAKS,
@@ -18,8 +18,7 @@ import {
   type Tokens,
 } from "./support.ts";
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
+import type { Json } from "./support.ts";
 
 const flagRow = async (db: Db, key: string) =>
   (await db.query<Json>("select * from feature_flags where key = $1", [key]))[0];

@@ -8,9 +8,9 @@ import { build, currentConfig } from "../../supabase/functions/_shared/config.ts
 import { type Db, loadSnapshot } from "../../supabase/functions/_shared/db.ts";
 import { setLogLevel } from "../../supabase/functions/_shared/log.ts";
 import {
+  adminApi,
   assert,
   auditCount,
-  adminApi,
   call,
   configVersion,
   eq,
@@ -21,8 +21,7 @@ import {
   type Tokens,
 } from "./support.ts";
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
+import type { Json } from "./support.ts";
 
 const version = configVersion;
 const auditRows = (db: Db, where: string, params: unknown[] = []) =>

@@ -7,7 +7,9 @@ const load = async (name: string) =>
 
 function report(result: { checks: number; failures: string[] }, min: number) {
   if (result.failures.length) {
-    throw new Error(`${result.failures.length} of ${result.checks} checks failed:\n${result.failures.slice(0, 40).join("\n")}`);
+    throw new Error(
+      `${result.failures.length} of ${result.checks} checks failed:\n${result.failures.slice(0, 40).join("\n")}`,
+    );
   }
   if (result.checks < min) throw new Error(`only ${result.checks} checks ran, expected at least ${min}`);
 }

@@ -2,15 +2,15 @@
 // tested in stack_test.ts, the functions in flags_test.ts and admin_test.ts.
 import "../../supabase/functions/_shared/routed.ts"; // before any function's index.ts
 import {
+  authEnv,
   b64urlEncode,
   classify,
-  authEnv,
   identify,
   localJwtSecret,
-  resetAuthEnv,
   makeAnonKey,
   makeServiceRoleKey,
   makeUserToken,
+  resetAuthEnv,
   signJwt,
   timingSafeEqual,
   verifyJwt,
@@ -97,7 +97,10 @@ Deno.test("auth: bad signature and tampered payload refused", async () => {
   const mine = await makeUserToken(SECRET, "user-1");
   const [h, , s] = mine.split(".");
   const forged = b64urlEncode(JSON.stringify({
-    sub: "user-1", role: "authenticated", exp: now() + 600, app_metadata: { role: "admin" },
+    sub: "user-1",
+    role: "authenticated",
+    exp: now() + 600,
+    app_metadata: { role: "admin" },
   }));
   const f = await verifyJwt(`${h}.${forged}.${s}`, SECRET);
   assert(!f.ok && f.error.code === "BAD_SIGNATURE", JSON.stringify(f));
@@ -113,7 +116,9 @@ Deno.test("auth: bad signature and tampered payload refused", async () => {
 
 Deno.test("auth: alg none (and any alg but HS256) refused", async () => {
   const claims = b64urlEncode(JSON.stringify({
-    sub: "attacker", role: "service_role", exp: now() + 600,
+    sub: "attacker",
+    role: "service_role",
+    exp: now() + 600,
   }));
   for (const alg of ["none", "None", "HS512", "RS256", "ES256"]) {
     const header = b64urlEncode(JSON.stringify({ alg, typ: "JWT" }));
@@ -123,7 +128,13 @@ Deno.test("auth: alg none (and any alg but HS256) refused", async () => {
     }
     // Even with a valid HMAC over the forged header.
     const input = `${header}.${claims}`;
-    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const key = await crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(SECRET),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
     const sig = b64urlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input))));
     const r = await verifyJwt(`${input}.${sig}`, SECRET);
     assert(!r.ok && r.error.code === "UNSUPPORTED_ALG", `${alg} signed: ${JSON.stringify(r)}`);
@@ -170,7 +181,9 @@ Deno.test("auth: service role key (JWT or raw env key) and anon", async () => {
   assert(an.ok && an.value.kind === "anon");
   const none = await identify(bearerReq(null), { jwtSecret: SECRET });
   assert(none.ok && none.value.kind === "anon");
-  const basic = await identify(new Request("http://x", { headers: { authorization: "Basic dTpw" } }), { jwtSecret: SECRET });
+  const basic = await identify(new Request("http://x", { headers: { authorization: "Basic dTpw" } }), {
+    jwtSecret: SECRET,
+  });
   assert(!basic.ok && basic.error.code === "MALFORMED_TOKEN");
 });
 
@@ -193,7 +206,15 @@ Deno.test("auth: local JWT secret is generated once per data dir, mode 0600", as
 });
 
 Deno.test("auth: authEnv takes an explicit secret, else the data dir's local one", async () => {
-  const names = ["TRIMTAB_JWT_SECRET", "SUPABASE_JWT_SECRET", "JWT_SECRET", "LOCAL_JWT_SECRET", "TRIMTAB_DATA_DIR", "SB_EXECUTION_ID", "SUPABASE_SERVICE_ROLE_KEY"];
+  const names = [
+    "TRIMTAB_JWT_SECRET",
+    "SUPABASE_JWT_SECRET",
+    "JWT_SECRET",
+    "LOCAL_JWT_SECRET",
+    "TRIMTAB_DATA_DIR",
+    "SB_EXECUTION_ID",
+    "SUPABASE_SERVICE_ROLE_KEY",
+  ];
   const saved = Object.fromEntries(names.map((n) => [n, Deno.env.get(n)]));
   await Deno.mkdir(ARTIFACTS, { recursive: true });
   const dir = await Deno.makeTempDir({ dir: ARTIFACTS.pathname, prefix: "edge-env-" });
@@ -260,7 +281,12 @@ Deno.test("http: readJson parses, caps the body, refuses bad JSON", async () => 
   assert(!form.ok && form.response.status === 415);
   const noType = await readJson(post("[1]", {}), 100); // fetch sends text/plain for strings
   assert(noType.ok);
-  const stream2 = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("{}")); c.close(); } });
+  const stream2 = new ReadableStream({
+    start(c) {
+      c.enqueue(new TextEncoder().encode("{}"));
+      c.close();
+    },
+  });
   const untyped = await readJson(new Request("http://x", { method: "POST", body: stream2 }), 100);
   assert(untyped.ok, "no content-type at all");
 });
@@ -292,7 +318,9 @@ Deno.test("http: handle() hides internal errors, keeps HttpErrors, adds CORS and
 
 async function handleChecks() {
   const boom = handle(() => {
-    throw new Error('relation "feature_flags" does not exist: SELECT * FROM feature_flags WHERE phone=\'+250788123456\'');
+    throw new Error(
+      "relation \"feature_flags\" does not exist: SELECT * FROM feature_flags WHERE phone='+250788123456'",
+    );
   }, { name: "t" });
   let res!: Response;
   const lines = await captureLogs(async () => {
@@ -339,9 +367,17 @@ async function handleChecks() {
 Deno.test("log: one JSON line per event; phones, emails, JWTs and keys masked", async () => {
   const jwt = await makeUserToken(SECRET, "user-1");
   const secrets = [
-    "+250788123456", "+250 788 123 456", "+1 (415) 555-2671", "0788123456", "ann.lee+tag@example.co.uk",
-    jwt, "sk-proj-abcdefghijklmnop1234", "sk_live_51Habcdefghijkl", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-    "sb_secret_abcdefghijklmnop", "hunter2pw",
+    "+250788123456",
+    "+250 788 123 456",
+    "+1 (415) 555-2671",
+    "0788123456",
+    "ann.lee+tag@example.co.uk",
+    jwt,
+    "sk-proj-abcdefghijklmnop1234",
+    "sk_live_51Habcdefghijkl",
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    "sb_secret_abcdefghijklmnop",
+    "hunter2pw",
   ];
   const lines = await captureLogs(() => {
     const l = logger({ correlationId: "cid-1" });

@@ -26,8 +26,7 @@ export interface FakeServer {
   close(): Promise<void>;
 }
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
+import type { Json } from "./support.ts";
 
 export interface FakeOpenAI extends FakeServer {
   /** Every chat completion request body received (also refused and hung ones). */
@@ -87,7 +86,12 @@ export function fakeOpenAI(key: string): FakeOpenAI {
     if (!bearerOk(req, key)) {
       state.unauthorized++;
       return json(401, {
-        error: { message: "Incorrect API key provided.", type: "invalid_request_error", param: null, code: "invalid_api_key" },
+        error: {
+          message: "Incorrect API key provided.",
+          type: "invalid_request_error",
+          param: null,
+          code: "invalid_api_key",
+        },
       });
     }
     const rt = /^\/v1\/realtime\/calls\/([^/]+)\/(accept|reject)$/.exec(url.pathname);
@@ -96,7 +100,9 @@ export function fakeOpenAI(key: string): FakeOpenAI {
       return new Response(null, { status: 200 });
     }
     if (req.method !== "POST" || url.pathname !== "/v1/chat/completions") {
-      return json(404, { error: { message: "Unknown request URL", type: "invalid_request_error", code: "unknown_url" } });
+      return json(404, {
+        error: { message: "Unknown request URL", type: "invalid_request_error", code: "unknown_url" },
+      });
     }
     state.chats.push(body);
     if (!body || typeof body.model !== "string" || !Array.isArray(body.messages)) {
@@ -112,7 +118,9 @@ export function fakeOpenAI(key: string): FakeOpenAI {
       return json(504, { error: { message: "released", type: "server_error" } });
     }
     if ("status" in step) {
-      return json(step.status, { error: { message: "The server had an error while processing your request.", type: "server_error", code: null } });
+      return json(step.status, {
+        error: { message: "The server had an error while processing your request.", type: "server_error", code: null },
+      });
     }
     const id = `chatcmpl-fake${++seq}`;
     const message = "toolCall" in step
@@ -125,7 +133,9 @@ export function fakeOpenAI(key: string): FakeOpenAI {
           type: "function",
           function: {
             name: step.toolCall.name,
-            arguments: typeof step.toolCall.arguments === "string" ? step.toolCall.arguments : JSON.stringify(step.toolCall.arguments),
+            arguments: typeof step.toolCall.arguments === "string"
+              ? step.toolCall.arguments
+              : JSON.stringify(step.toolCall.arguments),
           },
         }],
       }
@@ -161,17 +171,27 @@ export function fakeMeta(token: string): FakeMeta {
     if (!bearerOk(req, token)) {
       state.unauthorized++;
       return json(401, {
-        error: { message: "Invalid OAuth access token - Cannot parse access token", type: "OAuthException", code: 190, fbtrace_id: "Afake" },
+        error: {
+          message: "Invalid OAuth access token - Cannot parse access token",
+          type: "OAuthException",
+          code: 190,
+          fbtrace_id: "Afake",
+        },
       });
     }
     const body = await req.json().catch(() => null);
     const valid = body?.messaging_product === "whatsapp" && typeof body.to === "string" && /^\d{8,15}$/.test(body.to) &&
-      body.type === "text" && typeof body.text?.body === "string" && body.text.body.length > 0 && body.text.body.length <= 4096;
+      body.type === "text" && typeof body.text?.body === "string" && body.text.body.length > 0 &&
+      body.text.body.length <= 4096;
     if (!valid) {
-      return json(400, { error: { message: "(#100) Invalid parameter", type: "OAuthException", code: 100, fbtrace_id: "Afake" } });
+      return json(400, {
+        error: { message: "(#100) Invalid parameter", type: "OAuthException", code: 100, fbtrace_id: "Afake" },
+      });
     }
     if (state.failWith) {
-      return json(state.failWith, { error: { message: "Service temporarily unavailable", type: "OAuthException", code: 2, fbtrace_id: "Afake" } });
+      return json(state.failWith, {
+        error: { message: "Service temporarily unavailable", type: "OAuthException", code: 2, fbtrace_id: "Afake" },
+      });
     }
     state.sent.push({ version: m[1], phoneNumberId: decodeURIComponent(m[2]), body });
     return json(200, {
@@ -189,7 +209,6 @@ export function fakeMeta(token: string): FakeMeta {
 }
 
 // ---------------------------------------------------------------- deliveries, as the providers send them
-
 
 export interface InboundText {
   id: string;
@@ -222,9 +241,13 @@ export function waPayload(
                 id: m.id,
                 timestamp: String(Math.floor(Date.now() / 1000)),
                 type: m.type ?? "text",
-                ...((m.type ?? "text") === "text"
-                  ? { text: { body: m.text ?? "" } }
-                  : { [m.type!]: { id: "1479537139650973", mime_type: "image/jpeg", sha256: "HgsXqo1F/ygqM6MAmdLKAa7UNxqAcq+8xnRZhHvUTCI=" } }),
+                ...((m.type ?? "text") === "text" ? { text: { body: m.text ?? "" } } : {
+                  [m.type!]: {
+                    id: "1479537139650973",
+                    mime_type: "image/jpeg",
+                    sha256: "HgsXqo1F/ygqM6MAmdLKAa7UNxqAcq+8xnRZhHvUTCI=",
+                  },
+                }),
               })),
             }
             : {}),
@@ -254,14 +277,21 @@ export function waRequest(
   const headers: Record<string, string> = { "content-type": "application/json", ...(opts.headers ?? {}) };
   const sig = opts.signature !== undefined ? opts.signature : `sha256=${hmacSha256Hex(opts.secret ?? "", text)}`;
   if (sig !== null) headers["x-hub-signature-256"] = sig;
-  return new Request(url, { method: "POST", headers, body: opts.tamper ? text.replace("}", ' }') : text });
+  return new Request(url, { method: "POST", headers, body: opts.tamper ? text.replace("}", " }") : text });
 }
 
 /** A Standard Webhooks (OpenAI) delivery request signed with `secret`. */
 export function openaiRequest(
   url: string,
   event: unknown,
-  opts: { secret: string; id?: string; timestamp?: number; drop?: "webhook-id" | "webhook-timestamp" | "webhook-signature"; signature?: string; headers?: Record<string, string> },
+  opts: {
+    secret: string;
+    id?: string;
+    timestamp?: number;
+    drop?: "webhook-id" | "webhook-timestamp" | "webhook-signature";
+    signature?: string;
+    headers?: Record<string, string>;
+  },
 ): Request {
   const text = JSON.stringify(event);
   const id = opts.id ?? `wh_${crypto.randomUUID().replaceAll("-", "")}`;

@@ -8,19 +8,9 @@ import health from "../../supabase/functions/health/index.ts";
 import { type Db, openDb } from "../../supabase/functions/_shared/db.ts";
 import { useDb } from "../../supabase/functions/_shared/store.ts";
 import { bucket, FlagEngine } from "../../supabase/functions/_shared/trimtab.ts";
-import {
-  assert,
-  call,
-  configVersion as version,
-  eq,
-  eventually,
-  onBothBackends,
-  req,
-  type Tokens,
-} from "./support.ts";
+import { assert, call, configVersion as version, eq, eventually, onBothBackends, req, type Tokens } from "./support.ts";
 
 async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
-
   await t.step("identity: anon has no unit, a bad token is a 401", async () => {
     const anon = await call(flags, req("/flags"));
     eq(anon.status, 200, "anon GET");
@@ -52,14 +42,20 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     eq(staff.body.flags.phoenix_pipeline_enabled.reason, "RULE_MATCH", "email from the JWT");
     eq(staff.body.flags.phoenix_pipeline_enabled.enabled, true, "rule rollout 100");
     // attributes set by an admin in app_metadata.trimtab target; user_metadata does not.
-    const rw = await call(flags, req("/flags?flags=USE_RESPONSE_CACHE", {
-      token: await tk.user("u-10", { extra: { app_metadata: { trimtab: { country: "RW" } } } }),
-    }));
+    const rw = await call(
+      flags,
+      req("/flags?flags=USE_RESPONSE_CACHE", {
+        token: await tk.user("u-10", { extra: { app_metadata: { trimtab: { country: "RW" } } } }),
+      }),
+    );
     eq(Object.keys(rw.body.flags), ["USE_RESPONSE_CACHE"], "?flags= filter");
     eq(rw.body.flags.USE_RESPONSE_CACHE.reason, "RULE_MATCH", "app_metadata attribute");
-    const um = await call(flags, req("/flags?flags=USE_RESPONSE_CACHE", {
-      token: await tk.user("u-10", { extra: { user_metadata: { country: "RW" } } }),
-    }));
+    const um = await call(
+      flags,
+      req("/flags?flags=USE_RESPONSE_CACHE", {
+        token: await tk.user("u-10", { extra: { user_metadata: { country: "RW" } } }),
+      }),
+    );
     eq(um.body.flags.USE_RESPONSE_CACHE.reason === "RULE_MATCH", false, "user_metadata is ignored");
   });
 
@@ -86,7 +82,9 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     const etag = u42.headers.get("etag");
     assert(etag && /^"\d+-[0-9a-f]{24}"$/.test(etag), `etag ${etag}`);
     assert(etag !== u7.headers.get("etag"), "per-caller ETag");
-    const again = await flags(req("/flags?snapshot=1", { token: await tk.user("user-42"), headers: { "if-none-match": etag } }));
+    const again = await flags(
+      req("/flags?snapshot=1", { token: await tk.user("user-42"), headers: { "if-none-match": etag } }),
+    );
     eq(again.status, 304, "If-None-Match");
     eq(await again.text(), "", "304 has no body");
     eq(again.headers.get("etag"), etag, "304 repeats the ETag");
@@ -105,7 +103,9 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     // A change moves the ETag; the old one gets the new body.
     await db.query("update feature_flags set rollout_percentage = 50 where key = 'USE_OPTIMIZED_PROMPTS'");
     const ok = await eventually(async () => {
-      const r = await flags(req("/flags?snapshot=1", { token: await tk.user("user-42"), headers: { "if-none-match": etag } }));
+      const r = await flags(
+        req("/flags?snapshot=1", { token: await tk.user("user-42"), headers: { "if-none-match": etag } }),
+      );
       await r.body?.cancel();
       return r.status === 200 && r.headers.get("etag") !== etag;
     }, 2000);
@@ -118,10 +118,13 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     const get7 = await call(flags, req("/flags", { token: await tk.user("user-7") }));
     eq(single.body.flags, get7.body.flags, "same answer as the user's own GET");
     const units = Array.from({ length: 200 }, (_, i) => `unit-${i}`);
-    const batch = await call(flags, req("/flags", {
-      token: tk.service,
-      body: { contexts: units.map((userId) => ({ userId })), flags: ["USE_OPTIMIZED_PROMPTS"] },
-    }));
+    const batch = await call(
+      flags,
+      req("/flags", {
+        token: tk.service,
+        body: { contexts: units.map((userId) => ({ userId })), flags: ["USE_OPTIMIZED_PROMPTS"] },
+      }),
+    );
     eq(batch.body.results.length, 200, "batch");
     const on = batch.body.results.filter((r: Record<string, { enabled: boolean }>) => r.USE_OPTIMIZED_PROMPTS.enabled);
     const expected = units.filter((u) => bucket("USE_OPTIMIZED_PROMPTS", u) < 500_000);
@@ -151,11 +154,14 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       const r = await call(flags, req("/flags", { token: tk.service, method: "POST", body }));
       eq([r.status, r.body?.error?.code], [status, code], `body ${String(JSON.stringify(body)).slice(0, 40)}`);
     }
-    const typed = await call(flags, req("/flags", {
-      token: tk.service,
-      body: "{}",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-    }));
+    const typed = await call(
+      flags,
+      req("/flags", {
+        token: tk.service,
+        body: "{}",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
+    );
     eq(typed.status, 415, "content type");
   });
 
@@ -166,14 +172,24 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
        ('FEATURE_AGENT_CHAT', 'exp-2', false, now() + interval '1 hour', 'active')`,
     );
     const v = await version(db);
-    const seen = await eventually(async () => (await call(flags, req("/flags", { token: tk.admin }))).body.version === v, 2000);
+    const seen = await eventually(
+      async () => (await call(flags, req("/flags", { token: tk.admin }))).body.version === v,
+      2000,
+    );
     assert(seen, "new version served");
     const e1 = await call(flags, req("/flags", { token: await tk.user("exp-1") }));
-    eq([e1.body.flags.FEATURE_AGENT_CHAT.reason, e1.body.flags.FEATURE_AGENT_CHAT.enabled], ["ROLLOUT", true], "expired");
+    eq(
+      [e1.body.flags.FEATURE_AGENT_CHAT.reason, e1.body.flags.FEATURE_AGENT_CHAT.enabled],
+      ["ROLLOUT", true],
+      "expired",
+    );
     const e2 = await call(flags, req("/flags", { token: await tk.user("exp-2") }));
     eq(e2.body.flags.FEATURE_AGENT_CHAT.reason, "USER_OVERRIDE", "active");
     const later = new Date(Date.now() + 2 * 3600_000).toISOString();
-    const e2later = await call(flags, req("/flags", { token: tk.service, body: { context: { userId: "exp-2", now: later } } }));
+    const e2later = await call(
+      flags,
+      req("/flags", { token: tk.service, body: { context: { userId: "exp-2", now: later } } }),
+    );
     eq(e2later.body.flags.FEATURE_AGENT_CHAT.reason, "ROLLOUT", "ignored once its expiry passes");
     const snap = await call(flags, req("/flags?snapshot=1", { token: await tk.user("exp-1") }));
     eq(snap.body.overrides, [], "expired override not in the browser snapshot");
@@ -219,12 +235,19 @@ onBothBackends("flags + health", checks, {
       eq([snap.status, snap.headers.get("x-trimtab-stale")], [200, "true"], "snapshot served stale");
       const h = await call(health, req("/health"));
       eq([h.status, h.body.db.reachable, h.body.snapshot.stale], [503, false, true], "health during outage");
-      assert(!JSON.stringify(h.body).includes("ECONNREFUSED ") && !JSON.stringify(h.body).includes("select"), "no internals");
+      assert(
+        !JSON.stringify(h.body).includes("ECONNREFUSED ") && !JSON.stringify(h.body).includes("select"),
+        "no internals",
+      );
       await pg.resume!();
-      const back = await eventually(async () => {
-        const r = await call(flags, req("/flags", { token: await tk.user("user-7") }));
-        return r.headers.get("x-trimtab-stale") === "false";
-      }, 10_000, 100);
+      const back = await eventually(
+        async () => {
+          const r = await call(flags, req("/flags", { token: await tk.user("user-7") }));
+          return r.headers.get("x-trimtab-stale") === "false";
+        },
+        10_000,
+        100,
+      );
       assert(back, "fresh again after the database returns");
       await db.query("update feature_flags set enabled = false where key = 'FEATURE_AGENT_CHAT'");
       const seen = await eventually(async () => {

@@ -1,4 +1,4 @@
-// The rollout guard (issue 5, items 5, 7, 9) on PGlite and a real Debian Postgres: crafted
+// The rollout guard on PGlite and a real Debian Postgres: crafted
 // ai_usage_logs windows roll a flag back (error rate, latency, PII leak), hold it (sample, dwell;
 // an unchanged hold is recorded once) or advance it (only with metadata.autoRamp); a rollback sets
 // adminOverride off and writes the guard.rollback audit row naming the breached threshold, a
@@ -14,8 +14,7 @@ import { setLogSink } from "../../supabase/functions/_shared/log.ts";
 import { recordUsage, usageSummary } from "../../supabase/functions/_shared/usage.ts";
 import { assert, call, eq, eventually, logCapture, onBothBackends, req, startStack, stopStack } from "./support.ts";
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
+import type { Json } from "./support.ts";
 
 const STAGES = "{1,5,25,50,100}";
 

@@ -29,7 +29,10 @@ Deno.test({
       eq(OpenFeature.providerMetadata.name, "trimtab", "metadata");
 
       const units = ["user-42", "user-7", ...Array.from({ length: 300 }, (_, i) => `of-${i}`)];
-      const server = await call(flags, req("/flags", { token: tk.service, body: { contexts: units.map((userId) => ({ userId })) } }));
+      const server = await call(
+        flags,
+        req("/flags", { token: tk.service, body: { contexts: units.map((userId) => ({ userId })) } }),
+      );
       eq(server.status, 200, "service-role batch");
       const keys = Object.keys(server.body.results[0]);
       assert(keys.length >= 9, "every seeded flag");
@@ -58,13 +61,19 @@ Deno.test({
           const v = await client.getStringValue("USE_OPTIMIZED_PROMPTS", "none", { targetingKey: units[i] });
           eq(v, ev.variant ?? (ev.enabled ? "on" : "off"), `variant for ${units[i]}`);
         }
-        const seen = new Set(server.body.results.map((r: Record<string, { variant?: string }>) => r.USE_OPTIMIZED_PROMPTS.variant));
+        const seen = new Set(
+          server.body.results.map((r: Record<string, { variant?: string }>) => r.USE_OPTIMIZED_PROMPTS.variant),
+        );
         assert(seen.has("optimized") && seen.has("original"), "both variants occur");
       });
 
       await t.step("override, rules from context attributes, object values", async () => {
         const o = await client.getBooleanDetails("phoenix_pipeline_enabled", true, { targetingKey: "user-42" });
-        eq([o.value, o.reason, o.flagMetadata.trimtabReason], [false, "TARGETING_MATCH", "USER_OVERRIDE"], "user override");
+        eq(
+          [o.value, o.reason, o.flagMetadata.trimtabReason],
+          [false, "TARGETING_MATCH", "USER_OVERRIDE"],
+          "user override",
+        );
         const rw = await client.getBooleanDetails("USE_RESPONSE_CACHE", false, { targetingKey: "u-x", country: "RW" });
         eq([rw.value, rw.flagMetadata.trimtabReason], [true, "RULE_MATCH"], "country rule");
         const obj = await client.getObjectValue("USE_OPTIMIZED_PROMPTS", {}, { targetingKey: "user-7" });

@@ -1,4 +1,4 @@
-// End to end (issue 5): the automatic rollback. phoenix_pipeline_enabled is ramped to 25 % with
+// End to end: the automatic rollback. phoenix_pipeline_enabled is ramped to 25 % with
 // FEATURE_AGENT_CHAT on and a fake OpenAI (tests/deno/fakes.ts) that answers fine; customers in
 // the rollout (picked by their bucket) are served by the llm pipeline, the others by the legacy
 // parser, and the agent writes a usage row per message (ai_guard.ts -> usage.ts). The guard holds
@@ -19,8 +19,7 @@ import { bucket } from "../../supabase/functions/_shared/trimtab.ts";
 import { fakeMeta, fakeOpenAI, waPayload, waRequest } from "./fakes.ts";
 import { assert, call, envScope, eq, logCapture, onBothBackends, req, type Tokens } from "./support.ts";
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
+import type { Json } from "./support.ts";
 
 const APP_SECRET = "wa-app-secret-for-rollout-e2e-0123";
 const WA_TOKEN = "EAAGrollouttesttoken0123456789";

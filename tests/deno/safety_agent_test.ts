@@ -1,4 +1,4 @@
-// The safety loop inside the chat agent's llm pipeline (issue 5), on PGlite and a real Debian
+// The safety loop inside the chat agent's llm pipeline, on PGlite and a real Debian
 // Postgres, with the fake OpenAI: the core's CircuitBreaker with an injected clock, directly and
 // through the agent (enforce: skipped, legacy serves with fallback CIRCUIT_OPEN; shadow: the call
 // still goes out and "breaker would have blocked" is logged); the response cache (a hit returns
@@ -60,8 +60,7 @@ Deno.test("circuit breaker (core): closed -> open -> half-open trial -> open / c
   }
 });
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
+import type { Json } from "./support.ts";
 
 async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
   const openai = fakeOpenAI(OA_KEY);
@@ -119,14 +118,25 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       const leg = await ask(LEG, "hello");
       eq([leg.text, leg.pipeline], [REPLIES.greet, "legacy"], "legacy greeting");
       const [l] = await usage(leg.correlationId);
-      eq(pick(l), { pipeline: "old", provider: "legacy", status: "ok", fallback: false, cached: false, shadow: false }, "legacy row");
+      eq(
+        pick(l),
+        { pipeline: "old", provider: "legacy", status: "ok", fallback: false, cached: false, shadow: false },
+        "legacy row",
+      );
       eq([l.model, Number(l.tokens_in), Number(l.tokens_out)], ["parser", 0, 0], "legacy parser, no tokens");
       openai.script.push({ content: "Hi from the model." });
       const llm = await ask(ORIG, "hi there");
       eq([llm.text, llm.pipeline], ["Hi from the model.", "llm"], "llm answer");
       const rows = await usage(llm.correlationId);
       eq(rows.length, 1, "one row");
-      eq(pick(rows[0]), { pipeline: "new", provider: "openai", status: "ok", fallback: false, cached: false, shadow: false }, "llm row");
+      eq(pick(rows[0]), {
+        pipeline: "new",
+        provider: "openai",
+        status: "ok",
+        fallback: false,
+        cached: false,
+        shadow: false,
+      }, "llm row");
       eq([Number(rows[0].tokens_in), Number(rows[0].tokens_out)], [50, 10], "tokens from the answer's usage");
       assert(Number(rows[0].cost_usd) > 0, `priced: ${rows[0].cost_usd}`);
       openai.script.push({ status: 500 });
@@ -150,7 +160,10 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       openai.script.push({ content: JSON.stringify({ reply: "I can help with vouchers." }) });
       const r = await ask(OPT, "what can you do");
       const opt = openai.chats.at(-1);
-      assert(opt.response_format?.type === "json_schema", `optimized: structured outputs: ${JSON.stringify(opt.response_format)}`);
+      assert(
+        opt.response_format?.type === "json_schema",
+        `optimized: structured outputs: ${JSON.stringify(opt.response_format)}`,
+      );
       assert(JSON.stringify(opt.messages) !== JSON.stringify(orig.messages), "different prompt text");
       eq(opt.messages.at(-1), { role: "user", content: "what can you do" }, "same user message");
       eq(
@@ -172,7 +185,11 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       const chats = openai.chats.length;
       const second = await ask(CACHE, "show my vouchers please");
       eq(openai.chats.length, chats, "no provider call");
-      eq([second.text, second.pipeline, second.cached, second.tools], [first.text, "llm", true, ["lookup_customer"]], "same answer");
+      eq(
+        [second.text, second.pipeline, second.cached, second.tools],
+        [first.text, "llm", true, ["lookup_customer"]],
+        "same answer",
+      );
       const after = cacheStats();
       eq(after.hits, before.hits + 1, "a hit counted");
       eq(after.misses, before.misses + 1, "the first was a miss");
@@ -191,13 +208,20 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       eq(cacheStats().tableHits, 1, "a table hit");
       const [row] = await db.query<Json>("select flag_key, hits from response_cache");
       eq([row.flag_key, Number(row.hits) >= 2], [PIPELINE_FLAG, true], "the row counts its hits");
-      assert(!JSON.stringify(await db.query("select * from response_cache")).includes(CACHE.slice(1)), "no phone in the cache");
+      assert(
+        !JSON.stringify(await db.query("select * from response_cache")).includes(CACHE.slice(1)),
+        "no phone in the cache",
+      );
     });
 
     await t.step("response cache: invalidation per flag and all (also through ai-cache)", async () => {
       await cachePut(db, "k-other", "OTHER_FLAG", { x: 1 });
       eq(await cacheInvalidate(db, { flag: PIPELINE_FLAG }), 1, "the pipeline's entry removed");
-      eq((await db.query<Json>("select key from response_cache")).map((r) => r.key), ["k-other"], "the other flag's stays");
+      eq(
+        (await db.query<Json>("select key from response_cache")).map((r) => r.key),
+        ["k-other"],
+        "the other flag's stays",
+      );
       const chats = openai.chats.length;
       openai.script.push({ toolCall: { name: "lookup_customer", arguments: { phone: "me" } } });
       const r = await ask(CACHE, "show my vouchers please");
@@ -205,10 +229,16 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
 
       const stats = await call(aiCache, req("/ai-cache", { token: tk.admin }));
       eq(stats.status, 200, "stats");
-      assert(stats.body.isolate.hits >= 1 && typeof stats.body.isolate.hitRate === "number", JSON.stringify(stats.body));
+      assert(
+        stats.body.isolate.hits >= 1 && typeof stats.body.isolate.hitRate === "number",
+        JSON.stringify(stats.body),
+      );
       eq(stats.body.table.rows, 2, "table rows");
       const u = stats.body.usage;
-      assert(u.cached >= 2 && u.calls > u.cached && u.hitRate > 0 && u.hitRate < 1, `usage hit rate: ${JSON.stringify(u)}`);
+      assert(
+        u.cached >= 2 && u.calls > u.cached && u.hitRate > 0 && u.hitRate < 1,
+        `usage hit rate: ${JSON.stringify(u)}`,
+      );
       eq((await call(aiCache, req("/ai-cache?window=abc", { token: tk.admin }))).status, 400, "bad window");
       eq((await call(aiCache, req("/ai-cache", { token: await tk.user("u1") }))).status, 403, "users refused");
       eq((await call(aiCache, req("/ai-cache", { token: null }))).status, 401, "no token refused");
@@ -233,8 +263,16 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       lines.length = 0;
       const blocked = await ask(ENF, "hello");
       eq(openai.chats.length, chats, "enforced: no provider call");
-      eq([blocked.text, blocked.pipeline, blocked.fallback], [REPLIES.greet, "legacy", "CIRCUIT_OPEN"], "legacy, fallback recorded");
-      eq((await usage(blocked.correlationId)).map((r) => [r.pipeline, r.fallback, r.error_code]), [["old", true, "CIRCUIT_OPEN"]], "usage row");
+      eq(
+        [blocked.text, blocked.pipeline, blocked.fallback],
+        [REPLIES.greet, "legacy", "CIRCUIT_OPEN"],
+        "legacy, fallback recorded",
+      );
+      eq((await usage(blocked.correlationId)).map((r) => [r.pipeline, r.fallback, r.error_code]), [[
+        "old",
+        true,
+        "CIRCUIT_OPEN",
+      ]], "usage row");
       assert(lines.some((l) => l.includes("circuit breaker open")), "logged");
 
       now += 30_000; // half-open: one trial call
@@ -265,13 +303,17 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
         await ov("SHADOW_NEW_PIPELINE", LEG, true);
         invalidate();
       }
-      openai.script.push({ toolCall: { name: "create_voucher", arguments: { amount: 777, currency: "RWF", phone: HOLDER } } });
+      openai.script.push({
+        toolCall: { name: "create_voucher", arguments: { amount: 777, currency: "RWF", phone: HOLDER } },
+      });
       const chats = openai.chats.length;
       const r = await ask(LEG, "hello");
       eq([r.text, r.pipeline, r.fallback], [REPLIES.greet, "legacy", undefined], "the legacy reply");
       await shadowIdle();
       eq(openai.chats.length, chats + 1, "the shadow asked the model");
-      const [cmp] = await db.query<Json>("select * from shadow_comparisons where correlation_id = $1", [r.correlationId]);
+      const [cmp] = await db.query<Json>("select * from shadow_comparisons where correlation_id = $1", [
+        r.correlationId,
+      ]);
       assert(cmp, "comparison stored");
       const details = typeof cmp.details === "string" ? JSON.parse(cmp.details) : cmp.details;
       eq([details.oldTools, details.newTools], [["greet"], ["create_voucher"]], "tools compared");
@@ -292,14 +334,18 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       openai.script.push({ toolCall: { name: "redeem_voucher", arguments: { code: "TT-AAAA-BBBB-C" } } });
       const same = await ask(LEG, "redeem TT-AAAA-BBBB-C");
       await shadowIdle();
-      const [c2] = await db.query<Json>("select similarity from shadow_comparisons where correlation_id = $1", [same.correlationId]);
+      const [c2] = await db.query<Json>("select similarity from shadow_comparisons where correlation_id = $1", [
+        same.correlationId,
+      ]);
       assert(Number(c2.similarity) > Number(cmp.similarity), `the same choice scores higher: ${c2.similarity}`);
 
       openai.script.push({ status: 500 });
       const failing = await ask(LEG, "help");
       await shadowIdle();
       eq(failing.text, REPLIES.help, "a failing shadow changes nothing");
-      const [c3] = await db.query<Json>("select new_error from shadow_comparisons where correlation_id = $1", [failing.correlationId]);
+      const [c3] = await db.query<Json>("select new_error from shadow_comparisons where correlation_id = $1", [
+        failing.correlationId,
+      ]);
       eq(c3.new_error, "OPENAI_HTTP_ERROR", "the shadow's error stored");
       envs.set({ AGENT_SHADOW_SAMPLE: undefined });
     });

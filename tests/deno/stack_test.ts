@@ -34,7 +34,10 @@ Deno.test("deploy layout: supabase/functions/_shared/wasm/ is byte-identical to 
     } catch {
       throw new Error(`supabase/functions/_shared/wasm/${f} is missing: run scripts/build.sh`);
     }
-    assert(sameBytes(mine, await Deno.readFile(new URL(f, ROOT))), `_shared/wasm/${f} differs from ${f}: run scripts/build.sh`);
+    assert(
+      sameBytes(mine, await Deno.readFile(new URL(f, ROOT))),
+      `_shared/wasm/${f} differs from ${f}: run scripts/build.sh`,
+    );
   }
   // Nothing else in the copy (wasm-pack's pkg/.gitignore, stale files).
   const present: string[] = [];
@@ -54,8 +57,10 @@ Deno.test("deploy layout: edge code imports the Wasm only through _shared/trimta
         if (path !== "_shared/wasm") await walk(new URL(`${e.name}/`, dir), `${path}/`);
       } else if (/\.(ts|js|mjs|tsx)$/.test(e.name) && path !== "_shared/trimtab.ts") {
         const text = await Deno.readTextFile(new URL(e.name, dir));
-        if (/from\s+["'][^"']*(\/pkg\/|\/js\/trimtab|wasm\/js\/|trimtab_bg\.wasm|\/trimtab\.js)["']/.test(text) ||
-          /import\(\s*["'][^"']*(\/pkg\/|trimtab\.js)/.test(text)) offenders.push(path);
+        if (
+          /from\s+["'][^"']*(\/pkg\/|\/js\/trimtab|wasm\/js\/|trimtab_bg\.wasm|\/trimtab\.js)["']/.test(text) ||
+          /import\(\s*["'][^"']*(\/pkg\/|trimtab\.js)/.test(text)
+        ) offenders.push(path);
       }
     }
   };
@@ -121,7 +126,10 @@ verify_jwt = false
 Deno.test("database banner: the Postgres URL without its password, or the PGlite directory", () => {
   const saved = Object.fromEntries(["SUPABASE_DB_URL", "TRIMTAB_PGLITE_DIR"].map((k) => [k, Deno.env.get(k)]));
   try {
-    Deno.env.set("SUPABASE_DB_URL", "postgresql://postgres.abc:s3cr%40t@db.example.test:6543/postgres?sslmode=require&password=x");
+    Deno.env.set(
+      "SUPABASE_DB_URL",
+      "postgresql://postgres.abc:s3cr%40t@db.example.test:6543/postgres?sslmode=require&password=x",
+    );
     const d = describeDatabase();
     eq(d, "postgresql://postgres.abc@db.example.test:6543/postgres");
     assert(!d.includes("s3cr") && !d.includes("password"), d);
@@ -249,7 +257,9 @@ Deno.test({
         const r = await get("/pkg/trimtab_bg.wasm");
         eq(r.status, 200);
         eq(r.headers.get("content-type"), "application/wasm");
-        assert(sameBytes(new Uint8Array(await r.arrayBuffer()), await Deno.readFile(new URL("pkg/trimtab_bg.wasm", ROOT))));
+        assert(
+          sameBytes(new Uint8Array(await r.arrayBuffer()), await Deno.readFile(new URL("pkg/trimtab_bg.wasm", ROOT))),
+        );
       });
 
       await t.step("health needs no token (verify_jwt = false)", async () => {
@@ -308,7 +318,14 @@ Deno.test({
       });
 
       await t.step("unknown functions, _shared and dotfiles are JSON 404s", async () => {
-        for (const p of ["/functions/v1/nope", "/functions/v1/_shared/auth.ts", "/.data/jwt-secret", "/functions/v1/../.data/jwt-secret"]) {
+        for (
+          const p of [
+            "/functions/v1/nope",
+            "/functions/v1/_shared/auth.ts",
+            "/.data/jwt-secret",
+            "/functions/v1/../.data/jwt-secret",
+          ]
+        ) {
           const r = await get(p);
           eq(r.status, 404, p);
           eq((await r.json()).error.code, "NOT_FOUND", p);

@@ -91,8 +91,9 @@ export function req(
   return new Request(`http://127.0.0.1${path}`, { method: opts.method ?? (body ? "POST" : "GET"), headers, body });
 }
 
+/** A parsed JSON answer, read field by field in assertions (the tests check shapes at run time). */
 // deno-lint-ignore no-explicit-any
-type Json = any;
+export type Json = any;
 
 /** Status and parsed JSON body (null when empty). */
 export async function call(

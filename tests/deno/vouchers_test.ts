@@ -27,8 +27,7 @@ import {
 import { HttpError } from "../../supabase/functions/_shared/http.ts";
 import { assert, call, eq, LEAKS, onBothBackends, req, type Tokens } from "./support.ts";
 
-// deno-lint-ignore no-explicit-any
-type Json = any;
+import type { Json } from "./support.ts";
 type Fn = (r: Request) => Promise<Response> | Response;
 
 // The last 8 digits of every phone used below (and a spaced form): no log line may contain them.
@@ -83,11 +82,15 @@ function typo(code: string, n: number): string {
   return out;
 }
 
-/** Turns the FEATURE_AGENT_* flags fully on (the seed ramps vouchers to 10 % and turns lookup off). */
+/** Turns the FEATURE_AGENT_* flags fully on, whatever the seed says: no schedule (a schedule step
+ *  would override the rollout once its time has passed), no rules, no prerequisites, no overrides. */
 async function flagsOn(db: Db) {
+  const keys = "('FEATURE_AGENT_VOUCHERS', 'FEATURE_AGENT_CUSTOMER_LOOKUP')";
+  await db.query(`delete from user_feature_overrides where flag_key in ${keys}`);
   await db.query(
-    `update feature_flags set enabled = true, rollout_percentage = 100, admin_override = null
-     where key in ('FEATURE_AGENT_VOUCHERS', 'FEATURE_AGENT_CUSTOMER_LOOKUP')`,
+    `update feature_flags set enabled = true, rollout_percentage = 100, admin_override = null,
+       schedule = null, rules = null, prerequisites = null
+     where key in ${keys}`,
   );
   invalidate();
 }

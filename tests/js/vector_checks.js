@@ -22,7 +22,10 @@ function strip(e) {
 export async function runVectorChecks(lib, load) {
   const failures = [];
   let checks = 0;
-  const check = (ok, what) => { checks++; if (!ok) failures.push(what); };
+  const check = (ok, what) => {
+    checks++;
+    if (!ok) failures.push(what);
+  };
 
   const bucketing = await load("bucketing.json");
   check(bucketing.cases.length >= 200, "at least 200 bucket vectors");
@@ -36,8 +39,16 @@ export async function runVectorChecks(lib, load) {
     const got = lib.variantPosition(c.salt, c.unit);
     check(got === c.position, `variantPosition(${c.salt}, ${c.unit}) = ${got}, want ${c.position}`);
     // The same choice through an engine: a flag at 100 % with these weights.
-    const engine = new lib.FlagEngine({ version: "v", flags: [{ key: "f", enabled: true, rollout: 100, salt: c.salt,
-      variants: c.weights.map((weight, i) => ({ key: `v${i}`, weight })) }] });
+    const engine = new lib.FlagEngine({
+      version: "v",
+      flags: [{
+        key: "f",
+        enabled: true,
+        rollout: 100,
+        salt: c.salt,
+        variants: c.weights.map((weight, i) => ({ key: `v${i}`, weight })),
+      }],
+    });
     const e = engine.evaluate("f", { userId: c.unit });
     check(e.variant === `v${c.variant}`, `variant for ${c.unit} under ${c.salt} = ${e.variant}, want v${c.variant}`);
     engine.free();
@@ -50,7 +61,12 @@ export async function runVectorChecks(lib, load) {
   for (const c of ev.cases) {
     const got = engine.evaluate(c.flag, c.context);
     check(got.flag === c.flag && got.version === "42", `${c.name}: flag/version fields`);
-    check(same(strip(got), c.expected), `${c.name} [${c.flag} ${JSON.stringify(c.context)}]: got ${JSON.stringify(got)}, want ${JSON.stringify(c.expected)} (${CLOCK_NOTE})`);
+    check(
+      same(strip(got), c.expected),
+      `${c.name} [${c.flag} ${JSON.stringify(c.context)}]: got ${JSON.stringify(got)}, want ${
+        JSON.stringify(c.expected)
+      } (${CLOCK_NOTE})`,
+    );
     const all = fromText.evaluateAll(c.context);
     if (c.expected.reason !== "NOT_FOUND") {
       check(same(all[c.flag], got), `${c.name}: evaluateAll agrees with evaluate`);
@@ -63,7 +79,9 @@ export async function runVectorChecks(lib, load) {
         check(false, `${c.name}: accepted`);
       } catch (err) {
         check(err instanceof lib.TrimtabError && err.code === c.code, `${c.name}: code ${err.code} (${err.message})`);
-        for (const needle of c.messageIncludes) check(err.message.includes(needle), `${c.name}: message ${err.message} lacks ${needle}`);
+        for (const needle of c.messageIncludes) {
+          check(err.message.includes(needle), `${c.name}: message ${err.message} lacks ${needle}`);
+        }
       }
     }
   }
@@ -73,15 +91,25 @@ export async function runVectorChecks(lib, load) {
       check(c.code === undefined, `checkRamp(${c.current}, ${c.next}) passed, want ${c.code}`);
     } catch (err) {
       check(err.code === c.code, `checkRamp(${c.current}, ${c.next}): ${err.code}, want ${c.code ?? "ok"}`);
-      if (c.skipped !== undefined) check(err.message.includes(`the ${c.skipped}% stage`), `checkRamp names the skipped stage: ${err.message}`);
+      if (c.skipped !== undefined) {
+        check(err.message.includes(`the ${c.skipped}% stage`), `checkRamp names the skipped stage: ${err.message}`);
+      }
     }
   }
 
   const conditions = await load("conditions.json");
   for (const c of conditions.cases) {
     // Each GrowthBook case as a rule: RULE_MATCH with the rule on exactly when the condition holds.
-    const snapshot = { version: "c", flags: [{ key: "f", enabled: true, rollout: 0, stickiness: "__unit",
-      rules: [{ condition: c.condition, rollout: 100 }] }] };
+    const snapshot = {
+      version: "c",
+      flags: [{
+        key: "f",
+        enabled: true,
+        rollout: 0,
+        stickiness: "__unit",
+        rules: [{ condition: c.condition, rollout: 100 }],
+      }],
+    };
     let e;
     try {
       e = new lib.FlagEngine(snapshot).evaluate("f", { ...c.attributes, __unit: "u" });
@@ -90,7 +118,9 @@ export async function runVectorChecks(lib, load) {
       continue;
     }
     check(c.compileError !== true, `condition ${c.name}: compiled, want a compile error`);
-    if (c.compileError !== true) check(e.enabled === c.expected, `condition ${c.name}: ${e.enabled}, want ${c.expected}`);
+    if (c.compileError !== true) {
+      check(e.enabled === c.expected, `condition ${c.name}: ${e.enabled}, want ${c.expected}`);
+    }
   }
   await webhookChecks(lib, load, check);
   await voucherChecks(lib, load, check);
@@ -100,7 +130,14 @@ export async function runVectorChecks(lib, load) {
 }
 
 const hex = (s) => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
-const codeOf = (fn) => { try { fn(); return "OK"; } catch (e) { return e.code ?? String(e); } };
+const codeOf = (fn) => {
+  try {
+    fn();
+    return "OK";
+  } catch (e) {
+    return e.code ?? String(e);
+  }
+};
 
 /** tests/vectors/webhooks.json: HMAC, Standard Webhooks, Meta signatures, WhatsApp event ids. */
 async function webhookChecks(lib, load, check) {
@@ -139,12 +176,23 @@ async function webhookChecks(lib, load, check) {
 export function runContextChecks(lib) {
   const failures = [];
   let checks = 0;
-  const check = (ok, what) => { checks++; if (!ok) failures.push(what); };
-  const engine = new lib.FlagEngine({ version: "1", flags: [
-    { key: "groups", enabled: true, rollout: 0, rules: [{ condition: { groups: { $elemMatch: { $eq: "beta" } } }, rollout: 100 }] },
-    { key: "country", enabled: true, rollout: 0, rules: [{ condition: { country: "RW" }, rollout: 100 }] },
-    { key: "timed", enabled: true, rollout: 0, schedule: [{ at: "2026-12-01T00:00:00Z", rollout: 100 }] },
-  ] });
+  const check = (ok, what) => {
+    checks++;
+    if (!ok) failures.push(what);
+  };
+  const engine = new lib.FlagEngine({
+    version: "1",
+    flags: [
+      {
+        key: "groups",
+        enabled: true,
+        rollout: 0,
+        rules: [{ condition: { groups: { $elemMatch: { $eq: "beta" } } }, rollout: 100 }],
+      },
+      { key: "country", enabled: true, rollout: 0, rules: [{ condition: { country: "RW" }, rollout: 100 }] },
+      { key: "timed", enabled: true, rollout: 0, schedule: [{ at: "2026-12-01T00:00:00Z", rollout: 100 }] },
+    ],
+  });
   const groups = ["alpha"];
   const ctx = { userId: "u1", groups };
   check(!engine.evaluate("groups", ctx).enabled, "array without beta");
@@ -155,24 +203,38 @@ export function runContextChecks(lib) {
   check(!engine.evaluate("country", { userId: "u1", country: null }).enabled, "null attribute");
   check(engine.evaluate("country", { userId: "u2", country: "RW" }).enabled, "attribute set again");
   check(!engine.evaluate("timed", { userId: "u", now: "2026-11-30T00:00:00Z" }).enabled, "before schedule (string)");
-  check(engine.evaluate("timed", { userId: "u", now: new Date("2026-12-02T00:00:00Z") }).enabled, "after schedule (Date)");
-  check(!engine.evaluate("timed", { userId: "u", now: Date.parse("2026-11-02T00:00:00Z") }).enabled, "before schedule (ms)");
-  check(engine.evaluate("country", null).reason === "MISSING_UNIT" || !engine.evaluate("country", null).enabled, "null context");
+  check(
+    engine.evaluate("timed", { userId: "u", now: new Date("2026-12-02T00:00:00Z") }).enabled,
+    "after schedule (Date)",
+  );
+  check(
+    !engine.evaluate("timed", { userId: "u", now: Date.parse("2026-11-02T00:00:00Z") }).enabled,
+    "before schedule (ms)",
+  );
+  check(
+    engine.evaluate("country", null).reason === "MISSING_UNIT" || !engine.evaluate("country", null).enabled,
+    "null context",
+  );
   check(engine.evaluate("country", "nonsense").enabled === false, "non-object context");
   // Updates larger than the scratch buffer, non-ASCII and very long strings in one sync.
   const want = {};
   for (let k = 0; k < 10; k++) want[`a${k}`] = `${k}`.repeat(200);
   want.name = "Zoë Müller";
   want.long = "L".repeat(5000);
-  const many = new lib.FlagEngine({ version: "m", flags: [{ key: "m", enabled: true, rollout: 0,
-    rules: [{ condition: want, rollout: 100 }] }] });
+  const many = new lib.FlagEngine({
+    version: "m",
+    flags: [{ key: "m", enabled: true, rollout: 0, rules: [{ condition: want, rollout: 100 }] }],
+  });
   check(many.evaluate("m", { userId: "u", ...want }).enabled, "many large updates in one call");
   check(!many.evaluate("m", { userId: "u", ...want, a9: "changed" }).enabled, "one of them changed");
   check(!many.evaluate("m", { userId: "u", ...want, name: "Zoe Muller" }).enabled, "non-ASCII value changed to ASCII");
   check(many.evaluateAll({ userId: "u", ...want }).m.enabled, "and back, through evaluateAll");
   const other = new lib.FlagEngine({ version: "2", flags: [{ key: "country", enabled: true, rollout: 100 }] });
-  check(other.evaluate("country", { userId: "u1" }).enabled && engine.evaluate("country", { userId: "u1", country: "RW" }).enabled,
-    "two engines keep separate contexts");
+  check(
+    other.evaluate("country", { userId: "u1" }).enabled &&
+      engine.evaluate("country", { userId: "u1", country: "RW" }).enabled,
+    "two engines keep separate contexts",
+  );
   return { checks, failures };
 }
 
@@ -191,10 +253,17 @@ async function voucherChecks(lib, load, check) {
   }
   for (const c of v.issue) {
     let got;
-    const code = codeOf(() => { got = lib.validateIssue(c.policy, c.request, c.now); });
-    if (c.code) { check(code === c.code, `issue ${c.name}: ${code}, want ${c.code}`); continue; }
+    const code = codeOf(() => {
+      got = lib.validateIssue(c.policy, c.request, c.now);
+    });
+    if (c.code) {
+      check(code === c.code, `issue ${c.name}: ${code}, want ${c.code}`);
+      continue;
+    }
     const want = { ...c.expected };
-    if (want.expiresAtMs !== undefined && want.expiresAtMs !== null) want.expiresAt = new Date(want.expiresAtMs).toISOString();
+    if (want.expiresAtMs !== undefined && want.expiresAtMs !== null) {
+      want.expiresAt = new Date(want.expiresAtMs).toISOString();
+    }
     delete want.expiresAtMs;
     check(code === "OK" && same(got, want), `issue ${c.name}: ${code} ${JSON.stringify(got)}`);
   }
@@ -209,7 +278,10 @@ async function voucherChecks(lib, load, check) {
   }
   const seen = new Set(Array.from({ length: 200 }, () => lib.generateVoucherCode()));
   check(seen.size === 200 && [...seen].every((x) => lib.validateVoucherCode(x) === x), "generated codes validate");
-  check(lib.redact("call +250 788 123 456 or a@b.co") === "call [phone ..56] or [email]", `redact: ${lib.redact("call +250 788 123 456 or a@b.co")}`);
+  check(
+    lib.redact("call +250 788 123 456 or a@b.co") === "call [phone ..56] or [email]",
+    `redact: ${lib.redact("call +250 788 123 456 or a@b.co")}`,
+  );
   const rl = new lib.RateLimiter(2, 2, 10);
   const d = [rl.check("k", 0), rl.check("k", 0), rl.check("k", 0)];
   check(d[0].allowed && d[1].allowed && !d[2].allowed && d[2].retryAfterMs > 0, `rate limiter ${JSON.stringify(d)}`);
@@ -225,7 +297,9 @@ async function guardChecks(lib, load, check) {
       for (let i = 0; i < (st.repeat ?? 1); i++) {
         if (st.op === "record") {
           const got = b.record(st.success, st.now);
-          if (i === (st.repeat ?? 1) - 1) check(got === st.state, `breaker ${c.name}: record -> ${got}, want ${st.state}`);
+          if (i === (st.repeat ?? 1) - 1) {
+            check(got === st.state, `breaker ${c.name}: record -> ${got}, want ${st.state}`);
+          }
         } else if (st.op === "allow") {
           const p = b.allow(st.now);
           const want = { allowed: st.allowed, trial: st.trial, state: st.state };
@@ -244,13 +318,17 @@ async function guardChecks(lib, load, check) {
   }
   for (const c of v.similarity) {
     const got = lib.outputSimilarity(c.old, c.new);
-    const ok = c.score !== undefined ? Math.abs(got - c.score) < 1e-9
+    const ok = c.score !== undefined
+      ? Math.abs(got - c.score) < 1e-9
       : (c.min === undefined || got >= c.min) && (c.max === undefined || got <= c.max);
     check(ok, `similarity ${c.name}: ${got}`);
   }
   for (const c of v.cutover) {
     const r = lib.cutoverCheck(c.similarity, c.latencyRatio, c.errorRate);
-    check(r.ok === c.ok && same(r.reasons.map((x) => x.code), c.codes), `cutover ${JSON.stringify(c)}: ${JSON.stringify(r)}`);
+    check(
+      r.ok === c.ok && same(r.reasons.map((x) => x.code), c.codes),
+      `cutover ${JSON.stringify(c)}: ${JSON.stringify(r)}`,
+    );
   }
 }
 
@@ -270,14 +348,21 @@ async function promptChecks(lib, load, check) {
     check(lib.promptCacheKey(lib.buildOpenAIRequest(c.spec)) === c.openaiCacheKey, `openai cache key ${c.name}`);
     for (const t of c.truncate ?? []) {
       const got = codeOf(() => lib.truncatePrompt(c.spec, t.budget));
-      if (t.code) { check(got === t.code, `truncate ${c.name} @${t.budget}: ${got}`); continue; }
+      if (t.code) {
+        check(got === t.code, `truncate ${c.name} @${t.budget}: ${got}`);
+        continue;
+      }
       const r = lib.truncatePrompt(c.spec, t.budget);
-      check(r.droppedTurns === t.dropped && r.messages.length === c.spec.messages.length - t.dropped,
-        `truncate ${c.name} @${t.budget}: dropped ${r.droppedTurns}`);
+      check(
+        r.droppedTurns === t.dropped && r.messages.length === c.spec.messages.length - t.dropped,
+        `truncate ${c.name} @${t.budget}: dropped ${r.droppedTurns}`,
+      );
     }
   }
   for (const c of v.estimates) check(lib.estimateTokens(c.text) === c.tokens, `estimate ${c.text.slice(0, 20)}`);
-  for (const c of v.cacheKeys) check(lib.promptCacheKey(c.value) === c.key, `cache key ${JSON.stringify(c.value).slice(0, 30)}`);
+  for (const c of v.cacheKeys) {
+    check(lib.promptCacheKey(c.value) === c.key, `cache key ${JSON.stringify(c.value).slice(0, 30)}`);
+  }
   for (const c of v.invalid) {
     check(codeOf(() => lib.buildOpenAIRequest(c.spec)) === c.code, `invalid ${c.name}`);
   }

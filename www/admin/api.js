@@ -21,7 +21,11 @@ export class ApiError extends Error {
 export async function api(path, { method = "GET", body } = {}) {
   const headers = { authorization: `Bearer ${token.get() ?? ""}` };
   if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(BASE + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const data = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, data);
   return data;

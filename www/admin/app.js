@@ -10,7 +10,9 @@ let flags = [];
 let lastStatus = null;
 let pollTimer = null;
 
-const say = (text) => { $("status").textContent = text; };
+const say = (text) => {
+  $("status").textContent = text;
+};
 const fail = (e) => say(`Error: ${e instanceof ApiError ? `${e.code}: ${e.message}` : e.message}`);
 
 // ---------------------------------------------------------------- sign-in
@@ -22,7 +24,8 @@ async function signIn(t) {
   } catch (e) {
     token.clear();
     $("signin-msg").textContent = e.status === 401 || e.status === 403
-      ? "That token is not an admin token (or it expired)." : `Could not sign in: ${e.message}`;
+      ? "That token is not an admin token (or it expired)."
+      : `Could not sign in: ${e.message}`;
     return;
   }
   $("signin").hidden = true;
@@ -54,7 +57,9 @@ $("signout").addEventListener("click", () => {
 function stageOf(f) {
   if (!f.stages?.length) return null;
   let index = -1;
-  f.stages.forEach((s, i) => { if (s <= f.rollout) index = i; });
+  f.stages.forEach((s, i) => {
+    if (s <= f.rollout) index = i;
+  });
   return { index, total: f.stages.length };
 }
 
@@ -72,30 +77,64 @@ function renderFlags() {
     const next = st && st.index + 1 < st.total ? f.stages[st.index + 1] : null;
     const ramp = el("td");
     if (f.stages?.length) {
-      const sel = el("select", { "aria-label": `target stage for ${f.key}`, name: "target" },
-        ...f.stages.map((s) => el("option", { value: String(s), selected: s === f.rollout }, `${s}%`)));
-      ramp.append(el("div", { className: "row" },
-        el("button", { type: "button", className: "primary", disabled: next === null, "data-action": "next",
-          "aria-label": `Next stage for ${f.key}`, onclick: () => ramp_(f, next, false) },
-          next === null ? "Last stage" : `Next stage → ${next}%`),
-        sel,
-        el("button", { type: "button", "data-action": "set", "aria-label": `Set ${f.key} to the selected stage`,
-          onclick: () => ramp_(f, Number(sel.value), false) }, "Set")));
+      const sel = el(
+        "select",
+        { "aria-label": `target stage for ${f.key}`, name: "target" },
+        ...f.stages.map((s) => el("option", { value: String(s), selected: s === f.rollout }, `${s}%`)),
+      );
+      ramp.append(
+        el(
+          "div",
+          { className: "row" },
+          el("button", {
+            type: "button",
+            className: "primary",
+            disabled: next === null,
+            "data-action": "next",
+            "aria-label": `Next stage for ${f.key}`,
+            onclick: () => ramp_(f, next, false),
+          }, next === null ? "Last stage" : `Next stage → ${next}%`),
+          sel,
+          el("button", {
+            type: "button",
+            "data-action": "set",
+            "aria-label": `Set ${f.key} to the selected stage`,
+            onclick: () => ramp_(f, Number(sel.value), false),
+          }, "Set"),
+        ),
+      );
     } else ramp.append("no stages");
-    return el("tr", { "data-flag": f.key },
+    return el(
+      "tr",
+      { "data-flag": f.key },
       el("td", {}, el("code", {}, f.key)),
       el("td", { className: cls }, state),
       el("td", {}, !st ? "–" : st.index < 0 ? `before 1 / ${st.total}` : `${st.index + 1} / ${st.total}`),
       el("td", { className: "pct" }, pct(f.rollout)),
       ramp,
-      el("td", {}, el("button", { type: "button", className: "danger", "data-action": "rollback",
-        "aria-label": `Emergency rollback of ${f.key}`, onclick: () => rollback({ flag: f.key }) }, "Roll back")));
+      el(
+        "td",
+        {},
+        el("button", {
+          type: "button",
+          className: "danger",
+          "data-action": "rollback",
+          "aria-label": `Emergency rollback of ${f.key}`,
+          onclick: () => rollback({ flag: f.key }),
+        }, "Roll back"),
+      ),
+    );
   }));
   const keys = flags.map((f) => f.key);
   for (const [id, first] of [["audit-flag", [["", "all flags"]]], ["chart-flag", []]]) {
     const s = $(id), cur = s.value;
-    s.replaceChildren(...first.map(([v, t]) => el("option", { value: v }, t)), ...keys.map((k) => el("option", { value: k }, k)));
-    s.value = keys.includes(cur) || (cur === "" && first.length) ? cur : (keys.includes("phoenix_pipeline_enabled") ? "phoenix_pipeline_enabled" : keys[0] ?? "");
+    s.replaceChildren(
+      ...first.map(([v, t]) => el("option", { value: v }, t)),
+      ...keys.map((k) => el("option", { value: k }, k)),
+    );
+    s.value = keys.includes(cur) || (cur === "" && first.length)
+      ? cur
+      : (keys.includes("phoenix_pipeline_enabled") ? "phoenix_pipeline_enabled" : keys[0] ?? "");
   }
   const of = $("ov-form").elements.flag, curOv = of.value;
   of.replaceChildren(...keys.map((k) => el("option", { value: k }, k)));
@@ -114,7 +153,9 @@ async function ramp_(f, to, force, reason) {
   msg.replaceChildren();
   try {
     const out = await api(`/flags-admin/flags/${encodeURIComponent(f.key)}`, {
-      method: "PATCH", body: { rollout: to, ...(force ? { force: true, reason } : {}) } });
+      method: "PATCH",
+      body: { rollout: to, ...(force ? { force: true, reason } : {}) },
+    });
     msg.append(el("p", {}, `${f.key}: ${pct(f.rollout)} → ${pct(out.flag.rollout)}${out.forced ? " (forced)" : ""}.`));
     await Promise.all([loadFlags(), loadAudit()]);
   } catch (e) {
@@ -125,21 +166,39 @@ async function ramp_(f, to, force, reason) {
 
 function refusedSkip(f, to, e) {
   const skipped = e.body.skipped;
-  const reason = el("input", { name: "force-reason", required: true, autocomplete: "off", "aria-label": "Reason for forcing" });
-  const form = el("form", { className: "row", id: "force-form" },
+  const reason = el("input", {
+    name: "force-reason",
+    required: true,
+    autocomplete: "off",
+    "aria-label": "Reason for forcing",
+  });
+  const form = el(
+    "form",
+    { className: "row", id: "force-form" },
     el("label", {}, "Reason (required to force)", reason),
     el("button", { type: "submit", className: "danger" }, `Force ${f.key} to ${to}%`),
-    el("button", { type: "button", onclick: () => $("ramp-msg").replaceChildren() }, "Cancel"));
+    el("button", { type: "button", onclick: () => $("ramp-msg").replaceChildren() }, "Cancel"),
+  );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
-    if (!reason.value.trim()) { reason.focus(); return; }
+    if (!reason.value.trim()) {
+      reason.focus();
+      return;
+    }
     ramp_(f, to, true, reason.value.trim());
   });
   $("ramp-msg").replaceChildren(
-    el("p", { id: "skip-explain" }, el("strong", {}, "Refused: "),
-      `moving ${f.key} from ${pct(f.rollout)} to ${pct(to)} skips the ${skipped === undefined ? "intermediate" : pct(skipped)} stage. `,
-      "Ramps move one stage at a time; use “Next stage”, or force the jump with a reason (it is audited)."),
-    form);
+    el(
+      "p",
+      { id: "skip-explain" },
+      el("strong", {}, "Refused: "),
+      `moving ${f.key} from ${pct(f.rollout)} to ${pct(to)} skips the ${
+        skipped === undefined ? "intermediate" : pct(skipped)
+      } stage. `,
+      "Ramps move one stage at a time; use “Next stage”, or force the jump with a reason (it is audited).",
+    ),
+    form,
+  );
   reason.focus();
 }
 
@@ -151,15 +210,26 @@ function confirmWithReason(text) {
     $("confirm-text").textContent = text;
     $("confirm-reason").value = "";
     $("confirm-msg").textContent = "";
-    const done = (v) => { cleanup(); dialog.close(); resolve(v); };
+    const done = (v) => {
+      cleanup();
+      dialog.close();
+      resolve(v);
+    };
     const onSubmit = (ev) => {
       ev.preventDefault();
       const r = $("confirm-reason").value.trim();
-      if (!r) { $("confirm-msg").textContent = "A reason is required."; $("confirm-reason").focus(); return; }
+      if (!r) {
+        $("confirm-msg").textContent = "A reason is required.";
+        $("confirm-reason").focus();
+        return;
+      }
       done(r);
     };
     const onCancel = () => done(null);
-    const onEsc = (ev) => { ev.preventDefault(); done(null); };
+    const onEsc = (ev) => {
+      ev.preventDefault();
+      done(null);
+    };
     const cleanup = () => {
       $("confirm-form").removeEventListener("submit", onSubmit);
       $("confirm-cancel").removeEventListener("click", onCancel);
@@ -181,7 +251,9 @@ async function rollback(target) {
     const out = await api("/flags-admin/rollback", { method: "POST", body: { ...target, reason } });
     say(`Rolled back: ${out.flags.length ? out.flags.join(", ") : "nothing was on"} (config version ${out.version}).`);
     await Promise.all([loadFlags(), loadAudit()]);
-  } catch (e) { fail(e); }
+  } catch (e) {
+    fail(e);
+  }
 }
 $("rollback-all").addEventListener("click", () => rollback({ all: true }));
 
@@ -189,30 +261,58 @@ $("rollback-all").addEventListener("click", () => rollback({ all: true }));
 
 async function loadOverrides() {
   const out = await api("/flags-admin/overrides");
-  $("overrides").tBodies[0].replaceChildren(...out.overrides.map((o) => el("tr", { "data-unit": o.unit, "data-flag": o.flag },
-    el("td", {}, el("code", {}, o.flag)), el("td", {}, o.unit),
-    el("td", { className: o.enabled ? "on" : "off" }, o.enabled ? "on" : "off"),
-    el("td", {}, o.expiresAt ? new Date(o.expiresAt).toLocaleString() : "never"),
-    el("td", {}, o.reason ?? ""),
-    el("td", {}, el("button", { type: "button", "aria-label": `Delete override of ${o.flag} for ${o.unit}`, onclick: async () => {
-      try {
-        await api(`/flags-admin/overrides?flag=${encodeURIComponent(o.flag)}&unit=${encodeURIComponent(o.unit)}`, { method: "DELETE" });
-        await Promise.all([loadOverrides(), loadAudit()]);
-      } catch (e) { fail(e); }
-    } }, "Delete")))));
+  $("overrides").tBodies[0].replaceChildren(
+    ...out.overrides.map((o) =>
+      el(
+        "tr",
+        { "data-unit": o.unit, "data-flag": o.flag },
+        el("td", {}, el("code", {}, o.flag)),
+        el("td", {}, o.unit),
+        el("td", { className: o.enabled ? "on" : "off" }, o.enabled ? "on" : "off"),
+        el("td", {}, o.expiresAt ? new Date(o.expiresAt).toLocaleString() : "never"),
+        el("td", {}, o.reason ?? ""),
+        el(
+          "td",
+          {},
+          el("button", {
+            type: "button",
+            "aria-label": `Delete override of ${o.flag} for ${o.unit}`,
+            onclick: async () => {
+              try {
+                await api(
+                  `/flags-admin/overrides?flag=${encodeURIComponent(o.flag)}&unit=${encodeURIComponent(o.unit)}`,
+                  { method: "DELETE" },
+                );
+                await Promise.all([loadOverrides(), loadAudit()]);
+              } catch (e) {
+                fail(e);
+              }
+            },
+          }, "Delete"),
+        ),
+      )
+    ),
+  );
 }
 
 $("ov-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const f = ev.target.elements;
-  const body = { flag: f.flag.value, unit: f.unit.value.trim(), enabled: f.enabled.value === "true", reason: f.reason.value.trim() };
+  const body = {
+    flag: f.flag.value,
+    unit: f.unit.value.trim(),
+    enabled: f.enabled.value === "true",
+    reason: f.reason.value.trim(),
+  };
   if (f.expires.value) body.expiresAt = new Date(f.expires.value).toISOString();
   try {
     await api("/flags-admin/overrides", { method: "PUT", body });
     ev.target.reset();
     await Promise.all([loadOverrides(), loadAudit()]);
     say(`Override of ${body.flag} for ${body.unit} saved.`);
-  } catch (e) { fail(e); }
+  } catch (e) {
+    fail(e);
+  }
 });
 
 // ---------------------------------------------------------------- audit
@@ -223,7 +323,9 @@ function change(e) {
   const parts = [];
   if (to !== undefined && from !== to) parts.push(`${pct(from)} → ${pct(to)}`);
   if (a.skipped !== undefined && a.skipped !== null) parts.push(`skipped ${pct(a.skipped)}`);
-  if ((a.admin_override ?? null) !== (b.admin_override ?? null)) parts.push(`override ${b.admin_override ?? "none"} → ${a.admin_override ?? "none"}`);
+  if ((a.admin_override ?? null) !== (b.admin_override ?? null)) {
+    parts.push(`override ${b.admin_override ?? "none"} → ${a.admin_override ?? "none"}`);
+  }
   if (e.unit) parts.push(`unit ${e.unit}`);
   return parts.join("; ");
 }
@@ -231,9 +333,20 @@ function change(e) {
 async function loadAudit() {
   const flag = $("audit-flag").value;
   const out = await api(`/flags-admin/audit?limit=50${flag ? `&flag=${encodeURIComponent(flag)}` : ""}`);
-  $("audit").tBodies[0].replaceChildren(...out.entries.map((e) => el("tr", { "data-action": e.action },
-    el("td", {}, new Date(e.at).toLocaleString()), el("td", {}, e.actor), el("td", {}, e.action),
-    el("td", {}, e.flag ?? ""), el("td", {}, change(e)), el("td", {}, e.reason ?? ""))));
+  $("audit").tBodies[0].replaceChildren(
+    ...out.entries.map((e) =>
+      el(
+        "tr",
+        { "data-action": e.action },
+        el("td", {}, new Date(e.at).toLocaleString()),
+        el("td", {}, e.actor),
+        el("td", {}, e.action),
+        el("td", {}, e.flag ?? ""),
+        el("td", {}, change(e)),
+        el("td", {}, e.reason ?? ""),
+      )
+    ),
+  );
 }
 $("audit-flag").addEventListener("change", () => loadAudit().catch(fail));
 
@@ -252,7 +365,11 @@ function poll() {
   clearTimeout(pollTimer);
   pollTimer = setTimeout(async () => {
     if (!token.get()) return;
-    try { await pollOnce(); } catch (e) { fail(e); }
+    try {
+      await pollOnce();
+    } catch (e) {
+      fail(e);
+    }
     poll();
   }, POLL_MS);
 }
@@ -267,8 +384,12 @@ $("who-form").addEventListener("submit", (ev) => {
 
 async function refreshAll() {
   await loadFlags();
-  await Promise.all([loadOverrides(), loadAudit(), pollOnce(),
-    whoIsIn($("who-form"), $("who").tBodies[0], $("who-status"))]);
+  await Promise.all([
+    loadOverrides(),
+    loadAudit(),
+    pollOnce(),
+    whoIsIn($("who-form"), $("who").tBodies[0], $("who-status")),
+  ]);
 }
 
 if (token.get()) signIn(token.get());

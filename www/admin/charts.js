@@ -47,7 +47,15 @@ function chart(points, key, title, fmt) {
   s.append(top);
   s.append(line(points, (p) => p.old?.[key], x, y, "old"), line(points, (p) => p.new?.[key], x, y, "new"));
   const last = points[points.length - 1];
-  const cap = el("figcaption", {}, title, " — old ", fmt(Number(last.old?.[key] ?? 0)), ", new ", fmt(Number(last.new?.[key] ?? 0)));
+  const cap = el(
+    "figcaption",
+    {},
+    title,
+    " — old ",
+    fmt(Number(last.old?.[key] ?? 0)),
+    ", new ",
+    fmt(Number(last.new?.[key] ?? 0)),
+  );
   return el("figure", {}, cap, s);
 }
 
@@ -57,14 +65,36 @@ export function draw(flag, box, decisionBox, statusFlag) {
   if (points.length === 0) {
     box.replaceChildren(el("p", {}, "No data yet."));
   } else {
-    box.replaceChildren(...METRICS.map(([k, title, fmt]) => chart(points, k, title, fmt)),
-      el("p", { className: "legend" }, el("span", { className: "old" }, "━ old pipeline"), el("span", { className: "new" }, "━ new pipeline"),
-        el("span", {}, `${points.length} samples; calls old ${statusFlag?.old?.calls ?? 0}, new ${statusFlag?.new?.calls ?? 0}`)));
+    box.replaceChildren(
+      ...METRICS.map(([k, title, fmt]) => chart(points, k, title, fmt)),
+      el(
+        "p",
+        { className: "legend" },
+        el("span", { className: "old" }, "━ old pipeline"),
+        el("span", { className: "new" }, "━ new pipeline"),
+        el(
+          "span",
+          {},
+          `${points.length} samples; calls old ${statusFlag?.old?.calls ?? 0}, new ${statusFlag?.new?.calls ?? 0}`,
+        ),
+      ),
+    );
   }
   const d = statusFlag?.lastDecision;
-  decisionBox.replaceChildren(d
-    ? el("p", {}, el("strong", {}, "Latest decision: "), `${d.action} (${d.fromRollout ?? "–"}% → ${d.toRollout ?? "–"}%) at ${new Date(d.at).toLocaleString()}`,
-      el("ul", {}, ...(Array.isArray(d.reasons) ? d.reasons : [d.reasons]).filter((r) => r !== null && r !== undefined)
-        .map((r) => el("li", {}, typeof r === "string" ? r : JSON.stringify(r)))))
-    : el("p", {}, "No guard decision recorded for this flag yet."));
+  decisionBox.replaceChildren(
+    d
+      ? el(
+        "p",
+        {},
+        el("strong", {}, "Latest decision: "),
+        `${d.action} (${d.fromRollout ?? "–"}% → ${d.toRollout ?? "–"}%) at ${new Date(d.at).toLocaleString()}`,
+        el(
+          "ul",
+          {},
+          ...(Array.isArray(d.reasons) ? d.reasons : [d.reasons]).filter((r) => r !== null && r !== undefined)
+            .map((r) => el("li", {}, typeof r === "string" ? r : JSON.stringify(r))),
+        ),
+      )
+      : el("p", {}, "No guard decision recorded for this flag yet."),
+  );
 }

@@ -3,7 +3,19 @@
 import { FlagEngine } from "/js/trimtab.js";
 import { api, el } from "./api.js";
 
-const FIELDS = ["enabled", "adminOverride", "rollout", "salt", "stickiness", "rules", "variants", "prerequisites", "stages", "schedule", "clientVisible"];
+const FIELDS = [
+  "enabled",
+  "adminOverride",
+  "rollout",
+  "salt",
+  "stickiness",
+  "rules",
+  "variants",
+  "prerequisites",
+  "stages",
+  "schedule",
+  "clientVisible",
+];
 
 /** GET /flags-admin/flags + /overrides?unit= -> the design's snapshot shape. */
 export function toSnapshot(flagsBody, overrides) {
@@ -24,7 +36,11 @@ export function toSnapshot(flagsBody, overrides) {
 function explain(e, flag) {
   if (e.reason === "RULE_MATCH") return `rule #${e.ruleIndex} matched`;
   if (e.reason === "ROLLOUT" && e.bucket === undefined) return `rollout ${flag?.rollout}% (everyone or no one)`;
-  if (e.reason === "ROLLOUT") return `bucket ${e.bucket} ${e.enabled ? "<" : "≥"} ${Math.round((flag?.rollout ?? 0) * 10000)} ppm (${flag?.rollout}%)`;
+  if (e.reason === "ROLLOUT") {
+    return `bucket ${e.bucket} ${e.enabled ? "<" : "≥"} ${
+      Math.round((flag?.rollout ?? 0) * 10000)
+    } ppm (${flag?.rollout}%)`;
+  }
   return "";
 }
 
@@ -37,14 +53,21 @@ export async function whoIsIn(form, rows, status) {
   const snapshot = toSnapshot(flagsBody, ov.overrides);
   const engine = new FlagEngine(snapshot);
   const byKey = new Map(snapshot.flags.map((f) => [f.key, f]));
-  rows.replaceChildren(...Object.values(engine.evaluateAll(ctx)).map((e) => el("tr", {},
-    el("td", {}, e.flag),
-    el("td", { className: e.enabled ? "on" : "off" }, e.enabled ? "on" : "off"),
-    el("td", {}, e.reason),
-    el("td", {}, e.ruleIndex === undefined ? explain(e, byKey.get(e.flag)) : `#${e.ruleIndex}`),
-    el("td", {}, e.variant ?? ""),
-    el("td", {}, e.bucket === undefined ? "" : String(e.bucket)),
-  )));
+  rows.replaceChildren(
+    ...Object.values(engine.evaluateAll(ctx)).map((e) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, e.flag),
+        el("td", { className: e.enabled ? "on" : "off" }, e.enabled ? "on" : "off"),
+        el("td", {}, e.reason),
+        el("td", {}, e.ruleIndex === undefined ? explain(e, byKey.get(e.flag)) : `#${e.ruleIndex}`),
+        el("td", {}, e.variant ?? ""),
+        el("td", {}, e.bucket === undefined ? "" : String(e.bucket)),
+      )
+    ),
+  );
   if (typeof engine.free === "function") engine.free();
-  status.textContent = `${ctx.userId}: snapshot ${snapshot.version}, ${snapshot.flags.length} flags, ${snapshot.overrides.length} override(s), evaluated in this page`;
+  status.textContent =
+    `${ctx.userId}: snapshot ${snapshot.version}, ${snapshot.flags.length} flags, ${snapshot.overrides.length} override(s), evaluated in this page`;
 }

@@ -21,7 +21,7 @@
 // FEATURE_AGENT_CUSTOMER_LOOKUP (lookup), FEATURE_AGENT_VOUCHERS (create, redeem, void), evaluated
 // like the ai-* tool functions do (the phone the request names, else "global").
 //
-// Safety loop (issue 5; the machinery is in ai_guard.ts, response_cache.ts and shadow.ts): the
+// Safety loop (the machinery is in ai_guard.ts, response_cache.ts and shadow.ts): the
 // customer's USE_OPTIMIZED_PROMPTS variant "optimized" sends the core's buildOpenAIRequest body
 // (structured reply, tools), anything else the original hand-built one; both are cut to
 // AGENT_PROMPT_TOKEN_BUDGET (default 4000) estimated tokens. USE_RESPONSE_CACHE reads the model's
@@ -45,15 +45,23 @@ import {
   createVoucher,
   lookupCustomer,
   redeemVoucher,
-  type Voucher,
   voidVoucher,
+  type Voucher,
   voucherPolicy,
 } from "./vouchers.ts";
 import { env, envPositive } from "./env.ts";
 
 /** The flag that moves customers to the llm pipeline. */
 export const PIPELINE_FLAG = "phoenix_pipeline_enabled";
-export { decodeDecision, LLM_TOOLS, llmDecide, llmRequest, PROMPT_FLAG, type PromptVariant, promptVariant } from "./agent_llm.ts";
+export {
+  decodeDecision,
+  LLM_TOOLS,
+  llmDecide,
+  llmRequest,
+  PROMPT_FLAG,
+  type PromptVariant,
+  promptVariant,
+} from "./agent_llm.ts";
 /** The response cache switch. */
 export const CACHE_FLAG = "USE_RESPONSE_CACHE";
 /** The `feature` of the agent's usage rows. */
@@ -135,7 +143,8 @@ export function e164(phone: string): string {
 // ---------------------------------------------------------------- replies
 
 export const REPLIES = {
-  greet: "Hello! I'm the Trimtab assistant. I can look up vouchers, redeem them and (for staff) create or void them. Send \"help\" to see how.",
+  greet:
+    'Hello! I\'m the Trimtab assistant. I can look up vouchers, redeem them and (for staff) create or void them. Send "help" to see how.',
   help: [
     "Here is what I understand:",
     "• lookup — your vouchers (staff: lookup +250788000000)",
@@ -143,11 +152,11 @@ export const REPLIES = {
     "• create voucher 10000 for +250788000000 — staff only",
     "• void CODE — staff only",
   ].join("\n"),
-  unknown: "Sorry, I didn't understand that. Send \"help\" to see what I can do.",
+  unknown: 'Sorry, I didn\'t understand that. Send "help" to see what I can do.',
   rateLimited: "You're sending messages a little fast. Please wait a minute and try again.",
   staffOnly: "Sorry, only staff can do that.",
   disabled: "Sorry, that isn't available right now.",
-  notText: "Sorry, I can only read text messages for now. Send \"help\" to see what I can do.",
+  notText: 'Sorry, I can only read text messages for now. Send "help" to see what I can do.',
   failed: "Sorry, something went wrong on our side. Please try again in a moment.",
 } as const;
 
@@ -169,7 +178,9 @@ function money(amountMinor: number, currency: string): string {
 }
 
 function describe(v: Voucher): string {
-  return `${v.code}: ${money(v.amountMinor, v.currency)}, ${v.status}${v.status === "issued" ? `, expires ${v.expiresAt.slice(0, 10)}` : ""}`;
+  return `${v.code}: ${money(v.amountMinor, v.currency)}, ${v.status}${
+    v.status === "issued" ? `, expires ${v.expiresAt.slice(0, 10)}` : ""
+  }`;
 }
 
 // ---------------------------------------------------------------- legacy pipeline
@@ -189,7 +200,11 @@ export function parseCommand(text: string): AgentCall[] {
   if ((m = /^(?:lookup|look up|find|customer)(?:\s+(.+))?$/i.exec(t))) {
     return [{ name: "lookup_customer", args: { phone: m[1]?.trim() || "me" } }];
   }
-  if ((m = /^(?:create|issue|new)\s+(?:a\s+)?voucher\s+(?:of\s+)?([0-9][0-9,_]*)\s*([A-Za-z]{3})?\s+for\s+(\+?[0-9 ().-]{6,24})$/i.exec(t))) {
+  if (
+    (m =
+      /^(?:create|issue|new)\s+(?:a\s+)?voucher\s+(?:of\s+)?([0-9][0-9,_]*)\s*([A-Za-z]{3})?\s+for\s+(\+?[0-9 ().-]{6,24})$/i
+        .exec(t))
+  ) {
     const amount = Number(m[1].replace(/[,_]/g, ""));
     return [{ name: "create_voucher", args: { amount, currency: m[2]?.toUpperCase() ?? null, phone: m[3].trim() } }];
   }
@@ -259,7 +274,11 @@ async function execute(call: AgentCall, x: ExecCtx): Promise<string> {
       if (!(await featureOn("FEATURE_AGENT_CUSTOMER_LOOKUP", phone, x))) return REPLIES.disabled;
       const c = await lookupCustomer(x.db, phone);
       const whose = phone === x.sender ? "You have" : `${phone} has`;
-      if (!c) return phone === x.sender ? "I couldn't find you as a customer yet." : `I couldn't find a customer with ${phone}.`;
+      if (!c) {
+        return phone === x.sender
+          ? "I couldn't find you as a customer yet."
+          : `I couldn't find a customer with ${phone}.`;
+      }
       if (c.vouchers.length === 0) return `${whose} no vouchers.`;
       const list = c.vouchers.slice(0, 10).map((v) => `• ${describe(v)}`).join("\n");
       return `${whose} ${c.vouchers.length} voucher${c.vouchers.length === 1 ? "" : "s"}:\n${list}`;
@@ -272,7 +291,9 @@ async function execute(call: AgentCall, x: ExecCtx): Promise<string> {
       const amount = typeof call.args.amount === "number" ? call.args.amount : Number(str(call.args.amount));
       const v = await createVoucher(x.db, { phone, amount, currency }, x.who);
       x.log.info("voucher created", { voucherId: v.id });
-      return `Done! Voucher ${v.code} for ${money(v.amountMinor, v.currency)} was created for ${phone}. It expires on ${v.expiresAt.slice(0, 10)}.`;
+      return `Done! Voucher ${v.code} for ${money(v.amountMinor, v.currency)} was created for ${phone}. It expires on ${
+        v.expiresAt.slice(0, 10)
+      }.`;
     }
     case "redeem_voucher": {
       if (!(await featureOn("FEATURE_AGENT_VOUCHERS", x.sender, x))) return REPLIES.disabled;
@@ -299,7 +320,10 @@ async function executeAll(calls: AgentCall[], x: ExecCtx): Promise<string> {
       out.push(await execute(c, x));
     } catch (e) {
       const code = (e as { code?: unknown })?.code;
-      if (typeof code === "string" && ERROR_REPLIES[code] && (e instanceof HttpError || (e as Error)?.name === "TrimtabError")) {
+      if (
+        typeof code === "string" && ERROR_REPLIES[code] &&
+        (e instanceof HttpError || (e as Error)?.name === "TrimtabError")
+      ) {
         x.log.info("tool refused", { tool: c.name, code });
         out.push(ERROR_REPLIES[code]);
       } else throw e;
@@ -371,7 +395,13 @@ export async function runAgent(input: AgentInput): Promise<AgentReply> {
   if (calls) text = await executeAll(calls, x);
   if (pipeline === "legacy") {
     const latencyMs = performance.now() - legacyStart;
-    await legacyUsage(input.db, { feature: USAGE_FEATURE, flagKey: PIPELINE_FLAG, latencyMs, correlationId: input.correlationId, fallback });
+    await legacyUsage(input.db, {
+      feature: USAGE_FEATURE,
+      flagKey: PIPELINE_FLAG,
+      latencyMs,
+      correlationId: input.correlationId,
+      fallback,
+    });
     if (choice.why === "flag" && !fallback && (await shadowSampled(sender))) {
       startShadow({
         flagKey: PIPELINE_FLAG,

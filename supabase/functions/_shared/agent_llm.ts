@@ -10,7 +10,7 @@
 import type { AgentCall, ToolName } from "./agent.ts";
 import { flagFor } from "./ai_guard.ts";
 import { envPositive } from "./env.ts";
-import { type ChatResult, chatBody, chatCompletion, type OpenAISettings, type ToolSpec } from "./openai.ts";
+import { chatBody, chatCompletion, type ChatResult, type OpenAISettings, type ToolSpec } from "./openai.ts";
 import * as core from "./trimtab.ts";
 import type { PromptSpec } from "./trimtab.ts";
 
@@ -23,10 +23,10 @@ const nullable = (type: string, description: string) => ({ type: [type, "null"],
 export const LLM_TOOLS: ToolSpec[] = [
   {
     name: "lookup_customer",
-    description: "Look up a customer and their vouchers by phone number. Use \"me\" for the customer who is writing.",
+    description: 'Look up a customer and their vouchers by phone number. Use "me" for the customer who is writing.',
     parameters: {
       type: "object",
-      properties: { phone: { type: "string", description: "E.164 phone number, or \"me\"" } },
+      properties: { phone: { type: "string", description: 'E.164 phone number, or "me"' } },
       required: ["phone"],
       additionalProperties: false,
     },
@@ -85,7 +85,7 @@ const OPTIMIZED_SYSTEM = [
 
 const OPTIMIZED_INSTRUCTIONS = [
   "Call at most one tool. Never invent voucher codes, amounts or phone numbers.",
-  "\"me\" means the customer who is writing.",
+  '"me" means the customer who is writing.',
   "For greetings, questions about what you can do, or anything no tool covers, call no tool and reply briefly.",
 ].join(" ");
 
@@ -124,11 +124,17 @@ export function llmRequest(text: string, variant: PromptVariant, settings: OpenA
     }
     : { model: settings.model, system: SYSTEM_PROMPT, messages, tools: LLM_TOOLS };
   if (typeof core.truncatePrompt === "function") {
-    const { droppedTurns: _dropped, ...cut } = core.truncatePrompt(spec, envPositive("AGENT_PROMPT_TOKEN_BUDGET", 4000, { integer: true }));
+    const { droppedTurns: _dropped, ...cut } = core.truncatePrompt(
+      spec,
+      envPositive("AGENT_PROMPT_TOKEN_BUDGET", 4000, { integer: true }),
+    );
     spec = cut;
   }
   if (variant === "optimized" && typeof core.buildOpenAIRequest === "function") return core.buildOpenAIRequest(spec);
-  return chatBody({ messages: [{ role: "system", content: spec.system }, ...spec.messages], tools: LLM_TOOLS }, settings);
+  return chatBody(
+    { messages: [{ role: "system", content: spec.system }, ...spec.messages], tools: LLM_TOOLS },
+    settings,
+  );
 }
 
 /** The model's answer as tool calls or a text reply; throws AGENT_LLM_* on anything unusable. */
@@ -146,13 +152,19 @@ export function decodeDecision(r: ChatResult): AgentCall[] | string {
   }
   const known = new Set(LLM_TOOLS.map((t) => t.name));
   return r.toolCalls.slice(0, 1).map((c) => {
-    if (!known.has(c.name)) throw Object.assign(new Error("the model called an unknown tool"), { code: "AGENT_LLM_UNKNOWN_TOOL" });
+    if (!known.has(c.name)) {
+      throw Object.assign(new Error("the model called an unknown tool"), { code: "AGENT_LLM_UNKNOWN_TOOL" });
+    }
     return { name: c.name as ToolName, args: c.args };
   });
 }
 
 /** Asks the model for tool calls (original prompt, no cache, breaker or usage row); throws
  *  (OpenAIError or AGENT_LLM_*) on anything unusable. */
-export async function llmDecide(text: string, settings: OpenAISettings, timeoutMs: number): Promise<AgentCall[] | string> {
+export async function llmDecide(
+  text: string,
+  settings: OpenAISettings,
+  timeoutMs: number,
+): Promise<AgentCall[] | string> {
   return decodeDecision(await chatCompletion(llmRequest(text, "original", settings), { timeoutMs, settings }));
 }

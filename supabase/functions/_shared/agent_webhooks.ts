@@ -18,7 +18,7 @@ import { type Ctx, HttpError, readBytes } from "./http.ts";
 import type { Logger } from "./log.ts";
 import { acceptCall, rejectCall } from "./openai.ts";
 import { getDb } from "./store.ts";
-import { verifyMetaSignature, verifyStandardWebhook, whatsappEvents, type WhatsAppEvent } from "./trimtab.ts";
+import { verifyMetaSignature, verifyStandardWebhook, type WhatsAppEvent, whatsappEvents } from "./trimtab.ts";
 import { sendText } from "./whatsapp.ts";
 import { env } from "./env.ts";
 
@@ -134,7 +134,11 @@ async function processOne(ev: WhatsAppEvent, ctx: Ctx, stats: Record<string, num
     return;
   }
   const reply = await runAgent({ phone, text: ev.text, correlationId: ctx.correlationId, log: ctx.log, db });
-  const meta = { pipeline: reply.pipeline, ...(reply.fallback ? { fallback: reply.fallback } : {}), ...(reply.rateLimited ? { rateLimited: true } : {}) };
+  const meta = {
+    pipeline: reply.pipeline,
+    ...(reply.fallback ? { fallback: reply.fallback } : {}),
+    ...(reply.rateLimited ? { rateLimited: true } : {}),
+  };
   if (await sendSafely(ev, reply.text, ctx, meta)) stats.replies++;
 }
 
@@ -156,7 +160,10 @@ async function sendSafely(
     });
     return true;
   } catch (e) {
-    ctx.log.error("reply not sent", { code: (e as { code?: string })?.code, status: (e as { status?: number })?.status });
+    ctx.log.error("reply not sent", {
+      code: (e as { code?: string })?.code,
+      status: (e as { status?: number })?.status,
+    });
     return false;
   }
 }

@@ -1,4 +1,4 @@
-// The safety around every call the agent makes to a model (issue 5): the response cache, the
+// The safety around every call the agent makes to a model: the response cache, the
 // circuit breaker per provider, and a usage row per call.
 //
 // Circuit breaker: one core CircuitBreaker per provider in this isolate (AGENT_BREAKER_WINDOW_MS,
@@ -17,7 +17,7 @@ import { currentConfig } from "./config.ts";
 import type { Queryable } from "./db.ts";
 import { env, envPositive } from "./env.ts";
 import type { Logger } from "./log.ts";
-import { type ChatResult, chatCompletion, type OpenAISettings } from "./openai.ts";
+import { chatCompletion, type ChatResult, type OpenAISettings } from "./openai.ts";
 import { cacheGet, cachePut } from "./response_cache.ts";
 import * as core from "./trimtab.ts";
 import { recordUsage, type UsageRow } from "./usage.ts";
@@ -108,7 +108,9 @@ function prices(): Record<string, { in: number; out: number }> {
     const p = JSON.parse(raw);
     for (const [k, v] of Object.entries(p ?? {})) {
       const e = v as { in?: unknown; out?: unknown };
-      if (typeof e?.in === "number" && typeof e?.out === "number" && e.in >= 0 && e.out >= 0) out[k] = { in: e.in, out: e.out };
+      if (typeof e?.in === "number" && typeof e?.out === "number" && e.in >= 0 && e.out >= 0) {
+        out[k] = { in: e.in, out: e.out };
+      }
     }
   } catch { /* a bad table changes nothing */ }
   return out;
@@ -117,7 +119,8 @@ function prices(): Record<string, { in: number; out: number }> {
 /** USD cost of a call (0 for unknown models). */
 export function costUsd(model: string, tokensIn: number, tokensOut: number): number {
   const table = prices();
-  const key = Object.keys(table).filter((k) => model === k || model.startsWith(`${k}-`)).sort((a, b) => b.length - a.length)[0];
+  const key =
+    Object.keys(table).filter((k) => model === k || model.startsWith(`${k}-`)).sort((a, b) => b.length - a.length)[0];
   if (!key) return 0;
   return (tokensIn * table[key].in + tokensOut * table[key].out) / 1_000_000;
 }
@@ -235,7 +238,13 @@ export async function guardedChat<T>(c: GuardedCall<T>): Promise<GuardedResult<T
   breaker?.record(true, clock());
   const latencyMs = elapsed();
   const tokensIn = r.usage?.tokensIn ?? 0, tokensOut = r.usage?.tokensOut ?? 0;
-  const usage = { model: r.model ?? model, tokensIn, tokensOut, latencyMs, costUsd: costUsd(r.model ?? model, tokensIn, tokensOut) };
+  const usage = {
+    model: r.model ?? model,
+    tokensIn,
+    tokensOut,
+    latencyMs,
+    costUsd: costUsd(r.model ?? model, tokensIn, tokensOut),
+  };
   try {
     value = c.decode(r);
   } catch (e) {

@@ -93,9 +93,14 @@ export async function currentConfig(): Promise<ConfigView> {
   const now = Date.now();
   if (now - checkedAt >= TTL_MS && now - failedAt >= RETRY_MS) await refresh();
   if (!config) {
-    throw new HttpError(503, "SNAPSHOT_UNAVAILABLE", "flag configuration is unavailable: the database cannot be reached", {
-      "retry-after": "1",
-    });
+    throw new HttpError(
+      503,
+      "SNAPSHOT_UNAVAILABLE",
+      "flag configuration is unavailable: the database cannot be reached",
+      {
+        "retry-after": "1",
+      },
+    );
   }
   return { config, stale: failedAt > checkedAt, ageMs: Math.max(0, Date.now() - checkedAt) };
 }
@@ -195,7 +200,9 @@ export function closedClientFlags(flags: SnapshotFlag[]): SnapshotFlag[] {
       (f.prerequisites ?? []).every((p) => keys.has(String((p as { flag?: unknown }).flag)))
     );
     if (next.length === kept.length) break;
-    for (const f of kept) if (!next.includes(f)) log.warn("client flag hidden: a prerequisite is not client-visible", { key: f.key });
+    for (const f of kept) {
+      if (!next.includes(f)) log.warn("client flag hidden: a prerequisite is not client-visible", { key: f.key });
+    }
     kept = next;
   }
   return kept;

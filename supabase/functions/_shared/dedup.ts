@@ -20,7 +20,10 @@ import { envPositive } from "./env.ts";
 let window: DedupWindow | null = null;
 
 function inIsolate(): DedupWindow {
-  return window ??= new DedupWindow(envPositive("WEBHOOK_DEDUP_CAPACITY", 10_000, { integer: true }), envPositive("WEBHOOK_DEDUP_TTL_MS", 600_000, { integer: true }));
+  return window ??= new DedupWindow(
+    envPositive("WEBHOOK_DEDUP_CAPACITY", 10_000, { integer: true }),
+    envPositive("WEBHOOK_DEDUP_TTL_MS", 600_000, { integer: true }),
+  );
 }
 
 /** Forgets the in-isolate window (tests: only the durable layer remains until the next event). */

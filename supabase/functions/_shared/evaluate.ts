@@ -12,8 +12,7 @@ export const MAX_KEYS = 200;
 
 type Ctx = Record<string, unknown>;
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The context of a caller, from its verified JWT only: `userId` is `sub`, `email` the token's
@@ -90,7 +89,9 @@ function checkContext(c: unknown, where: string): void {
   if (!isObject(c)) throw new HttpError(400, "INVALID_CONTEXT", `${where} must be an object`);
   if ("now" in c && c.now !== undefined) {
     const t = typeof c.now === "number" ? c.now : typeof c.now === "string" ? Date.parse(c.now) : NaN;
-    if (!Number.isFinite(t)) throw new HttpError(400, "INVALID_DATE", `${where}.now must be an RFC 3339 date or epoch ms`);
+    if (!Number.isFinite(t)) {
+      throw new HttpError(400, "INVALID_DATE", `${where}.now must be an RFC 3339 date or epoch ms`);
+    }
   }
 }
 

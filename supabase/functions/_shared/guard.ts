@@ -1,4 +1,4 @@
-// The guard (issue 5, item 7): evaluates every ramping flag against the usage of its old and new
+// The guard: evaluates every ramping flag against the usage of its old and new
 // pipelines and rolls back, holds or advances it. Run by a timer in the local stack
 // (scripts/serve.ts, TRIMTAB_GUARD_INTERVAL_MS), by pg_cron + pg_net on Supabase
 // (migration 20261127000003_guard_schedule.sql) and on demand through POST /flags-admin/guard.

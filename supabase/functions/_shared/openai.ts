@@ -199,7 +199,11 @@ export function parseChat(payload: unknown): ChatResult {
     if (args === null || typeof args !== "object" || Array.isArray(args)) {
       throw new OpenAIError("OPENAI_BAD_RESPONSE", `arguments of ${c.function.name.slice(0, 60)} are not an object`);
     }
-    calls.push({ id: typeof c.id === "string" ? c.id : "", name: c.function.name, args: args as Record<string, unknown> });
+    calls.push({
+      id: typeof c.id === "string" ? c.id : "",
+      name: c.function.name,
+      args: args as Record<string, unknown>,
+    });
   }
   const content = typeof choice.message.content === "string" ? choice.message.content : null;
   const u = (payload as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } }).usage;
@@ -209,7 +213,9 @@ export function parseChat(payload: unknown): ChatResult {
     content,
     toolCalls: calls,
     finishReason: typeof choice.finish_reason === "string" ? choice.finish_reason : undefined,
-    ...(u && typeof u === "object" ? { usage: { tokensIn: tok(u.prompt_tokens), tokensOut: tok(u.completion_tokens) } } : {}),
+    ...(u && typeof u === "object"
+      ? { usage: { tokensIn: tok(u.prompt_tokens), tokensOut: tok(u.completion_tokens) } }
+      : {}),
     ...(typeof model === "string" && model ? { model: model.slice(0, 100) } : {}),
   };
 }
@@ -240,6 +246,11 @@ export async function rejectCall(
 ): Promise<void> {
   const s = opts.settings ?? openaiSettings();
   if (!CALL_ID.test(callId)) throw new OpenAIError("OPENAI_BAD_REQUEST", "bad call id");
-  const res = await post(s, `/v1/realtime/calls/${encodeURIComponent(callId)}/reject`, { status_code: statusCode }, opts.timeoutMs ?? s.timeoutMs);
+  const res = await post(
+    s,
+    `/v1/realtime/calls/${encodeURIComponent(callId)}/reject`,
+    { status_code: statusCode },
+    opts.timeoutMs ?? s.timeoutMs,
+  );
   await res.body?.cancel();
 }

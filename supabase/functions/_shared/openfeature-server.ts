@@ -23,8 +23,14 @@ type EvaluationContext = Record<string, unknown> & { targetingKey?: string };
 
 /** OpenFeature's ErrorCode values (string enum in @openfeature/core). */
 export type OpenFeatureErrorCode =
-  | "PROVIDER_NOT_READY" | "PROVIDER_FATAL" | "FLAG_NOT_FOUND" | "PARSE_ERROR" | "TYPE_MISMATCH"
-  | "TARGETING_KEY_MISSING" | "INVALID_CONTEXT" | "GENERAL";
+  | "PROVIDER_NOT_READY"
+  | "PROVIDER_FATAL"
+  | "FLAG_NOT_FOUND"
+  | "PARSE_ERROR"
+  | "TYPE_MISMATCH"
+  | "TARGETING_KEY_MISSING"
+  | "INVALID_CONTEXT"
+  | "GENERAL";
 
 export interface ResolutionDetails<T> {
   value: T;
@@ -71,7 +77,13 @@ type Kind = "boolean" | "string" | "number" | "object";
 export function resolution<T>(ev: Evaluation, kind: Kind, defaultValue: T, stale = false): ResolutionDetails<T> {
   const flagMetadata = metadataOf(ev, stale);
   if (ev.reason === "NOT_FOUND") {
-    return { value: defaultValue, reason: "ERROR", errorCode: "FLAG_NOT_FOUND", errorMessage: `unknown flag: ${ev.flag}`, flagMetadata };
+    return {
+      value: defaultValue,
+      reason: "ERROR",
+      errorCode: "FLAG_NOT_FOUND",
+      errorMessage: `unknown flag: ${ev.flag}`,
+      flagMetadata,
+    };
   }
   if (ev.reason === "MISSING_UNIT") {
     return {
@@ -95,7 +107,13 @@ export function resolution<T>(ev: Evaluation, kind: Kind, defaultValue: T, stale
     case "number": {
       const n = ev.variant === undefined ? NaN : Number(ev.variant);
       if (ev.variant === undefined || ev.variant.trim() === "" || !Number.isFinite(n)) {
-        return { value: defaultValue, reason: "ERROR", errorCode: "TYPE_MISMATCH", errorMessage: `${ev.flag} has no numeric variant`, flagMetadata };
+        return {
+          value: defaultValue,
+          reason: "ERROR",
+          errorCode: "TYPE_MISMATCH",
+          errorMessage: `${ev.flag} has no numeric variant`,
+          flagMetadata,
+        };
       }
       value = n;
       break;
@@ -124,7 +142,12 @@ export class TrimtabServerProvider {
 
   async onClose(): Promise<void> {}
 
-  private async resolve<T>(kind: Kind, flagKey: string, defaultValue: T, context?: EvaluationContext): Promise<ResolutionDetails<T>> {
+  private async resolve<T>(
+    kind: Kind,
+    flagKey: string,
+    defaultValue: T,
+    context?: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
     const view = await currentConfig();
     const ev = view.config.engine.evaluate(flagKey, trimtabContext(context)) as Evaluation;
     return resolution(ev, kind, defaultValue, view.stale);

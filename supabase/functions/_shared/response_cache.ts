@@ -98,7 +98,12 @@ export async function cacheGet(db: Queryable, key: string): Promise<{ response: 
     const response = parsed(row.response);
     const expiresAt = ms(row.expires_at);
     const trust = envPositive("AGENT_CACHE_FRONT_TTL_MS", 30_000);
-    remember(key, { response, flagKey: String(row.flag_key ?? ""), expiresAt, trustUntil: Math.min(expiresAt, now + trust) });
+    remember(key, {
+      response,
+      flagKey: String(row.flag_key ?? ""),
+      expiresAt,
+      trustUntil: Math.min(expiresAt, now + trust),
+    });
     counters.hits++;
     counters.tableHits++;
     return { response };
@@ -140,7 +145,9 @@ export async function cachePut(
 /** Removes the entries of one flag, or all of them; returns how many rows went. */
 export async function cacheInvalidate(db: Queryable, what: { flag: string } | { all: true }): Promise<number> {
   const [row] = "all" in what
-    ? await db.query<{ n: unknown }>("with d as (delete from public.response_cache returning 1) select count(*) as n from d")
+    ? await db.query<{ n: unknown }>(
+      "with d as (delete from public.response_cache returning 1) select count(*) as n from d",
+    )
     : await db.query<{ n: unknown }>(
       "with d as (delete from public.response_cache where flag_key = $1 returning 1) select count(*) as n from d",
       [what.flag],

@@ -1,4 +1,4 @@
-// Shadow mode for the agent's new (llm) pipeline (issue 5, item 8).
+// Shadow mode for the agent's new (llm) pipeline.
 //
 // For a sampled share of the messages the legacy pipeline served (the flag SHADOW_NEW_PIPELINE
 // for the customer when that flag exists, else AGENT_SHADOW_SAMPLE, a share 0..1, default 0), the

@@ -23,7 +23,9 @@ const handler = handle(async (req, ctx) => {
   const db = await getDb();
   if (req.method !== "DELETE") {
     const w = Number(url.searchParams.get("window") ?? 3_600_000);
-    if (!Number.isSafeInteger(w) || w <= 0) throw new HttpError(400, "INVALID_WINDOW", "window must be a positive number of milliseconds");
+    if (!Number.isSafeInteger(w) || w <= 0) {
+      throw new HttpError(400, "INVALID_WINDOW", "window must be a positive number of milliseconds");
+    }
     return json(200, {
       isolate: cacheStats(),
       table: await cacheTableStats(db),

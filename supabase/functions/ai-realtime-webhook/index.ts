@@ -15,7 +15,9 @@ import { allowMethods, handle, HttpError, json, serve } from "../_shared/http.ts
 const handler = handle(async (req, ctx) => {
   const bad = allowMethods(req, ["POST"]);
   if (bad) return bad;
-  if (!/^\/ai-realtime-webhook\/?$/.test(new URL(req.url).pathname)) throw new HttpError(404, "NOT_FOUND", "no such route");
+  if (!/^\/ai-realtime-webhook\/?$/.test(new URL(req.url).pathname)) {
+    throw new HttpError(404, "NOT_FOUND", "no such route");
+  }
   const delivery = await verifyOpenAI(req, ctx);
   const mode = delivery ? await afterResponse(processOpenAI(delivery, ctx)) : "none";
   return json(200, { ok: true, mode });

@@ -9,15 +9,8 @@
 // Every answer carries x-trimtab-version, x-trimtab-stale and x-trimtab-snapshot-age (ms); when the
 // database is unreachable the last known good snapshot serves with x-trimtab-stale: true.
 import { authEnv, identify, type Identity } from "../_shared/auth.ts";
-import { configHeaders, currentConfig, type ConfigView } from "../_shared/config.ts";
-import {
-  contextOf,
-  evaluateFor,
-  keysParam,
-  notModified,
-  parseEvalRequest,
-  snapshotBody,
-} from "../_shared/evaluate.ts";
+import { configHeaders, type ConfigView, currentConfig } from "../_shared/config.ts";
+import { contextOf, evaluateFor, keysParam, notModified, parseEvalRequest, snapshotBody } from "../_shared/evaluate.ts";
 import { allowMethods, handle, HttpError, json, readJson, serve } from "../_shared/http.ts";
 
 async function caller(req: Request): Promise<Identity> {
@@ -41,7 +34,9 @@ async function get(req: Request, view: ConfigView, id: Identity): Promise<Respon
 
 async function post(req: Request, view: ConfigView, id: Identity): Promise<Response> {
   if (id.kind === "anon") throw new HttpError(401, "UNAUTHORIZED", "a service-role token is required");
-  if (id.kind !== "service") throw new HttpError(403, "FORBIDDEN", "only the service role may evaluate arbitrary contexts");
+  if (id.kind !== "service") {
+    throw new HttpError(403, "FORBIDDEN", "only the service role may evaluate arbitrary contexts");
+  }
   const body = await readJson(req, 1024 * 1024);
   if (!body.ok) return body.response;
   const r = parseEvalRequest(body.value, view.config);
