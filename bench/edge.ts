@@ -23,8 +23,8 @@
 // The stacks it starts get --allow-net=127.0.0.1 --allow-read=<repo> --allow-write=<their temp
 // dir> --allow-env.
 import autocannon from "autocannon"; // the exact version in package.json (node_modules)
-import { makeUserToken } from "../supabase/functions/_shared/auth.ts";
-import { openDb } from "../supabase/functions/_shared/db.ts";
+import { makeUserToken } from "../supabase/functions/_shared/platform/auth.ts";
+import { openDb } from "../supabase/functions/_shared/platform/db.ts";
 import {
   cleanup,
   cleanups,

@@ -25,9 +25,9 @@
 // printed; the demo tokens and keys are (TRIMTAB_PRINT_TOKEN=0 hides them). The rollout guard
 // (supabase/functions/_shared/guard.ts) runs every TRIMTAB_GUARD_INTERVAL_MS (default 60000; 0 or
 // "off": never); on Supabase a pg_cron job does that (migration 20261127000003_guard_schedule.sql).
-import "../supabase/functions/_shared/routed.ts";
-import { corsHeaders, error, type Handler } from "../supabase/functions/_shared/http.ts";
-import { log } from "../supabase/functions/_shared/log.ts";
+import "../supabase/functions/_shared/platform/routed.ts";
+import { corsHeaders, error, type Handler } from "../supabase/functions/_shared/platform/http.ts";
+import { log } from "../supabase/functions/_shared/platform/log.ts";
 import {
   authEnv,
   bearer,
@@ -35,10 +35,10 @@ import {
   makeServiceRoleKey,
   makeUserToken,
   verifyJwt,
-} from "../supabase/functions/_shared/auth.ts";
-import { getDb } from "../supabase/functions/_shared/store.ts";
-import { purgeWebhookEvents } from "../supabase/functions/_shared/dedup.ts";
-import { guardIntervalMs, runGuard } from "../supabase/functions/_shared/guard.ts";
+} from "../supabase/functions/_shared/platform/auth.ts";
+import { getDb } from "../supabase/functions/_shared/platform/store.ts";
+import { purgeWebhookEvents } from "../supabase/functions/_shared/agent/dedup.ts";
+import { guardIntervalMs, runGuard } from "../supabase/functions/_shared/safety/guard.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const FUNCTIONS = new URL("supabase/functions/", ROOT);

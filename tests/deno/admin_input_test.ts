@@ -1,12 +1,12 @@
 // Bad input to `flags-admin`, on PGlite and a real Debian Postgres: every refusal has its stable
 // code and writes nothing (config version and audit log unchanged); validation happens before the
 // database is touched; database errors reach the client only as generic messages.
-import "../../supabase/functions/_shared/routed.ts";
+import "../../supabase/functions/_shared/platform/routed.ts";
 import admin from "../../supabase/functions/flags-admin/index.ts";
-import { dbError } from "../../supabase/functions/_shared/admin.ts";
-import type { Db } from "../../supabase/functions/_shared/db.ts";
-import { setLogLevel, setLogSink } from "../../supabase/functions/_shared/log.ts";
-import { useDb } from "../../supabase/functions/_shared/store.ts";
+import { dbError } from "../../supabase/functions/_shared/flags/admin.ts";
+import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
+import { setLogLevel, setLogSink } from "../../supabase/functions/_shared/platform/log.ts";
+import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
 import {
   adminApi,
   assert,

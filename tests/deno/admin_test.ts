@@ -2,11 +2,11 @@
 // (scripts/pg-test-server.sh): auth, CRUD, staged ramps (and forced skips, audited), rollback of
 // one flag and of all flags (evaluation flips for many users at once), overrides with expiry,
 // the audit log and its filters, and bad input that must leave the configuration untouched.
-import "../../supabase/functions/_shared/routed.ts";
+import "../../supabase/functions/_shared/platform/routed.ts";
 import admin from "../../supabase/functions/flags-admin/index.ts";
-import { build, currentConfig } from "../../supabase/functions/_shared/config.ts";
-import { type Db, loadSnapshot } from "../../supabase/functions/_shared/db.ts";
-import { setLogLevel } from "../../supabase/functions/_shared/log.ts";
+import { build, currentConfig } from "../../supabase/functions/_shared/flags/config.ts";
+import { type Db, loadSnapshot } from "../../supabase/functions/_shared/platform/db.ts";
+import { setLogLevel } from "../../supabase/functions/_shared/platform/log.ts";
 import {
   adminApi,
   assert,
@@ -366,7 +366,7 @@ onBothBackends("flags-admin", checks);
 // TEST_SECRET is what testTokens() signs with; a token from another secret is refused.
 Deno.test("flags-admin: a token signed with another secret is a 401", async () => {
   await testTokens();
-  const { makeUserToken } = await import("../../supabase/functions/_shared/auth.ts");
+  const { makeUserToken } = await import("../../supabase/functions/_shared/platform/auth.ts");
   const other = await makeUserToken(TEST_SECRET + "-other", "admin-1", { admin: true });
   const r = await call(admin, req("/flags-admin/flags", { token: other }));
   eq([r.status, r.body.error.code], [401, "BAD_SIGNATURE"], "other secret");

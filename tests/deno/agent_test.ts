@@ -5,14 +5,14 @@
 // (logged with the correlation id and carried in the reply metadata); legacy without an API key;
 // staff-only tools; the per-customer rate limit (the 11th message in a minute is refused politely
 // and never reaches the model).
-import "../../supabase/functions/_shared/routed.ts";
+import "../../supabase/functions/_shared/platform/routed.ts";
 import whatsapp from "../../supabase/functions/ai-whatsapp-webhook/index.ts";
-import { LLM_TOOLS, parseCommand, REPLIES, resetAgent } from "../../supabase/functions/_shared/agent.ts";
-import { invalidate } from "../../supabase/functions/_shared/config.ts";
-import type { Db } from "../../supabase/functions/_shared/db.ts";
-import { resetDedupWindow } from "../../supabase/functions/_shared/dedup.ts";
-import { setLogSink } from "../../supabase/functions/_shared/log.ts";
-import { parseChat } from "../../supabase/functions/_shared/openai.ts";
+import { LLM_TOOLS, parseCommand, REPLIES, resetAgent } from "../../supabase/functions/_shared/agent/agent.ts";
+import { invalidate } from "../../supabase/functions/_shared/flags/config.ts";
+import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
+import { resetDedupWindow } from "../../supabase/functions/_shared/agent/dedup.ts";
+import { setLogSink } from "../../supabase/functions/_shared/platform/log.ts";
+import { parseChat } from "../../supabase/functions/_shared/safety/openai.ts";
 import { fakeMeta, fakeOpenAI, waPayload, waRequest } from "./fakes.ts";
 import { assert, assertNoPhones, envScope, eq, logCapture, onBothBackends } from "./support.ts";
 

@@ -6,11 +6,11 @@
 // Needs --allow-read --allow-env --allow-run --allow-net --allow-write=.data (it writes only under
 // .data/) and the npm packages `postgres` and `@electric-sql/pglite` in node_modules (Deno uses
 // node_modules itself since package.json exists: nodeModulesDir "manual").
-import { type Claims, type Db, loadSnapshot, openDb, snapshotFromRows } from "../../supabase/functions/_shared/db.ts";
+import { type Claims, type Db, loadSnapshot, openDb, snapshotFromRows } from "../../supabase/functions/_shared/platform/db.ts";
 import { FlagEngine } from "../../js/trimtab.js";
 import { startPg } from "./support.ts";
 
-const ROOT = new URL("../../", import.meta.url);
+const ROOT = new URL("../..", import.meta.url);
 
 function assert(cond: unknown, msg: string): asserts cond {
   if (!cond) throw new Error(msg);

@@ -1,6 +1,6 @@
 // Edge-side shared code: auth (JWT), http helpers and log masking. The local stack as a whole is
 // tested in stack_test.ts, the functions in flags_test.ts and admin_test.ts.
-import "../../supabase/functions/_shared/routed.ts"; // before any function's index.ts
+import "../../supabase/functions/_shared/platform/routed.ts"; // before any function's index.ts
 import {
   authEnv,
   b64urlEncode,
@@ -14,7 +14,7 @@ import {
   signJwt,
   timingSafeEqual,
   verifyJwt,
-} from "../../supabase/functions/_shared/auth.ts";
+} from "../../supabase/functions/_shared/platform/auth.ts";
 import {
   allowMethods,
   correlationId,
@@ -23,12 +23,12 @@ import {
   HttpError,
   json,
   readJson,
-} from "../../supabase/functions/_shared/http.ts";
-import { logger, mask, maskString, setLogLevel, setLogSink } from "../../supabase/functions/_shared/log.ts";
-import { VERSION } from "../../supabase/functions/_shared/version.ts";
+} from "../../supabase/functions/_shared/platform/http.ts";
+import { logger, mask, maskString, setLogLevel, setLogSink } from "../../supabase/functions/_shared/platform/log.ts";
+import { VERSION } from "../../supabase/functions/_shared/platform/version.ts";
 
 const SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
-const ROOT = new URL("../../", import.meta.url);
+const ROOT = new URL("../..", import.meta.url);
 const ARTIFACTS = new URL("tests/artifacts/", ROOT);
 const now = () => Math.floor(Date.now() / 1000);
 

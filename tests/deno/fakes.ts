@@ -13,7 +13,7 @@
 //                                  to, type text, text.body); records it; answers
 //                                  { messaging_product, contacts: [{ input, wa_id }], messages: [{ id }] }
 // waPayload / waRequest / openaiRequest / incomingCall build signed deliveries as Meta and OpenAI send them.
-import { hmacSha256Hex, signStandardWebhook } from "../../supabase/functions/_shared/trimtab.ts";
+import { hmacSha256Hex, signStandardWebhook } from "../../supabase/functions/_shared/platform/trimtab.ts";
 
 export type ChatStep =
   | { toolCall: { name: string; arguments: Record<string, unknown> | string } }

@@ -2,12 +2,12 @@
 // identity from the JWT, server evaluation, the browser snapshot with ETag/304, service-role
 // batches, bad input, expired overrides, a change reaching the cache within its TTL, and (Postgres)
 // stale serving while the database is down, then recovery.
-import "../../supabase/functions/_shared/routed.ts";
+import "../../supabase/functions/_shared/platform/routed.ts";
 import flags from "../../supabase/functions/flags/index.ts";
 import health from "../../supabase/functions/health/index.ts";
-import { type Db, openDb } from "../../supabase/functions/_shared/db.ts";
-import { useDb } from "../../supabase/functions/_shared/store.ts";
-import { bucket, FlagEngine } from "../../supabase/functions/_shared/trimtab.ts";
+import { type Db, openDb } from "../../supabase/functions/_shared/platform/db.ts";
+import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
+import { bucket, FlagEngine } from "../../supabase/functions/_shared/platform/trimtab.ts";
 import { assert, call, configVersion as version, eq, eventually, onBothBackends, req, type Tokens } from "./support.ts";
 
 async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {

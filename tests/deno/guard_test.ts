@@ -5,13 +5,13 @@
 // rollout_decisions row and alerts; direct-SQL rollout changes and frequent rollbacks raise
 // alerts; the usage summary (percentile_cont, shadow rows excluded); GET /rollout-status and
 // POST /flags-admin/guard shapes and auth (401/403).
-import "../../supabase/functions/_shared/routed.ts";
+import "../../supabase/functions/_shared/platform/routed.ts";
 import flagsAdmin from "../../supabase/functions/flags-admin/index.ts";
 import rolloutStatus from "../../supabase/functions/rollout-status/index.ts";
-import type { Db } from "../../supabase/functions/_shared/db.ts";
-import { runGuard } from "../../supabase/functions/_shared/guard.ts";
-import { setLogSink } from "../../supabase/functions/_shared/log.ts";
-import { recordUsage, usageSummary } from "../../supabase/functions/_shared/usage.ts";
+import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
+import { runGuard } from "../../supabase/functions/_shared/safety/guard.ts";
+import { setLogSink } from "../../supabase/functions/_shared/platform/log.ts";
+import { recordUsage, usageSummary } from "../../supabase/functions/_shared/safety/usage.ts";
 import { assert, call, eq, eventually, logCapture, onBothBackends, req, startStack, stopStack } from "./support.ts";
 
 import type { Json } from "./support.ts";

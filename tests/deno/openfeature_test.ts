@@ -4,12 +4,12 @@
 //
 //   deno test --allow-read --allow-run --allow-env --allow-net=127.0.0.1,localhost \
 //     --allow-write=tests/artifacts,.data tests/deno/openfeature_test.ts
-import "../../supabase/functions/_shared/routed.ts";
+import "../../supabase/functions/_shared/platform/routed.ts";
 import { OpenFeature, type Provider } from "@openfeature/server-sdk";
 import flags from "../../supabase/functions/flags/index.ts";
-import { openDb } from "../../supabase/functions/_shared/db.ts";
-import { useDb } from "../../supabase/functions/_shared/store.ts";
-import { openFeatureReason, TrimtabServerProvider } from "../../supabase/functions/_shared/openfeature-server.ts";
+import { openDb } from "../../supabase/functions/_shared/platform/db.ts";
+import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
+import { openFeatureReason, TrimtabServerProvider } from "../../supabase/functions/_shared/flags/openfeature-server.ts";
 import { assert, call, eq, req, testTokens } from "./support.ts";
 
 Deno.test({

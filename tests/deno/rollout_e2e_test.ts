@@ -7,15 +7,15 @@
 // flag back (adminOverride off, audit row guard.rollback naming the breached error-rate threshold,
 // a rollout_decisions row, alerts), and every later message is served by the old pipeline: no
 // further OpenAI call, legacy replies, no fallback. On PGlite and a real Debian Postgres.
-import "../../supabase/functions/_shared/routed.ts";
+import "../../supabase/functions/_shared/platform/routed.ts";
 import whatsapp from "../../supabase/functions/ai-whatsapp-webhook/index.ts";
 import flagsAdmin from "../../supabase/functions/flags-admin/index.ts";
-import { resetAgent } from "../../supabase/functions/_shared/agent.ts";
-import { invalidate } from "../../supabase/functions/_shared/config.ts";
-import type { Db } from "../../supabase/functions/_shared/db.ts";
-import { resetDedupWindow } from "../../supabase/functions/_shared/dedup.ts";
-import { setLogSink } from "../../supabase/functions/_shared/log.ts";
-import { bucket } from "../../supabase/functions/_shared/trimtab.ts";
+import { resetAgent } from "../../supabase/functions/_shared/agent/agent.ts";
+import { invalidate } from "../../supabase/functions/_shared/flags/config.ts";
+import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
+import { resetDedupWindow } from "../../supabase/functions/_shared/agent/dedup.ts";
+import { setLogSink } from "../../supabase/functions/_shared/platform/log.ts";
+import { bucket } from "../../supabase/functions/_shared/platform/trimtab.ts";
 import { fakeMeta, fakeOpenAI, waPayload, waRequest } from "./fakes.ts";
 import { assert, call, envScope, eq, logCapture, onBothBackends, req, type Tokens } from "./support.ts";
 

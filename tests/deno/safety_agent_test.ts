@@ -5,22 +5,22 @@
 // the stored decision without a provider call and counts; invalidation per flag and all, also
 // through the ai-cache function); the prompt variant by USE_OPTIMIZED_PROMPTS (the body the fake
 // received); a usage row per call; shadow mode (comparison stored, reply unchanged, no tool run).
-import "../../supabase/functions/_shared/routed.ts";
+import "../../supabase/functions/_shared/platform/routed.ts";
 import aiCache from "../../supabase/functions/ai-cache/index.ts";
-import { PIPELINE_FLAG, PROMPT_FLAG, REPLIES, resetAgent, runAgent } from "../../supabase/functions/_shared/agent.ts";
-import { resetBreakers, setBreakerClock } from "../../supabase/functions/_shared/ai_guard.ts";
-import { invalidate } from "../../supabase/functions/_shared/config.ts";
-import type { Db } from "../../supabase/functions/_shared/db.ts";
-import { logger, setLogSink } from "../../supabase/functions/_shared/log.ts";
+import { PIPELINE_FLAG, PROMPT_FLAG, REPLIES, resetAgent, runAgent } from "../../supabase/functions/_shared/agent/agent.ts";
+import { resetBreakers, setBreakerClock } from "../../supabase/functions/_shared/safety/ai_guard.ts";
+import { invalidate } from "../../supabase/functions/_shared/flags/config.ts";
+import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
+import { logger, setLogSink } from "../../supabase/functions/_shared/platform/log.ts";
 import {
   cacheInvalidate,
   cachePut,
   cacheStats,
   resetResponseCache,
-} from "../../supabase/functions/_shared/response_cache.ts";
-import { shadowIdle } from "../../supabase/functions/_shared/shadow.ts";
+} from "../../supabase/functions/_shared/safety/response_cache.ts";
+import { shadowIdle } from "../../supabase/functions/_shared/safety/shadow.ts";
 // A namespace import: a missing export is a failing test, not a module that cannot load.
-import * as core from "../../supabase/functions/_shared/trimtab.ts";
+import * as core from "../../supabase/functions/_shared/platform/trimtab.ts";
 import { fakeOpenAI } from "./fakes.ts";
 import { assert, call, envScope, eq, logCapture, onBothBackends, req, type Tokens } from "./support.ts";
 

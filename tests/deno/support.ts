@@ -1,9 +1,9 @@
 // Shared helpers for the Deno suites: assertions, a throwaway Debian Postgres, tokens, requests.
-import { makeAnonKey, makeServiceRoleKey, makeUserToken, resetAuthEnv } from "../../supabase/functions/_shared/auth.ts";
-import { type Db, openDb } from "../../supabase/functions/_shared/db.ts";
-import { useDb } from "../../supabase/functions/_shared/store.ts";
+import { makeAnonKey, makeServiceRoleKey, makeUserToken, resetAuthEnv } from "../../supabase/functions/_shared/platform/auth.ts";
+import { type Db, openDb } from "../../supabase/functions/_shared/platform/db.ts";
+import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
 
-export const ROOT = new URL("../../", import.meta.url);
+export const ROOT = new URL("../..", import.meta.url);
 export const TEST_SECRET = "trimtab-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 
 export function assert(cond: unknown, msg = "assertion failed"): asserts cond {

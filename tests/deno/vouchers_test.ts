@@ -7,24 +7,24 @@
 //
 //   deno test --allow-read --allow-run --allow-env --allow-net=127.0.0.1,localhost \
 //     --allow-write=tests/artifacts,.data tests/deno/vouchers_test.ts
-import "../../supabase/functions/_shared/routed.ts";
+import "../../supabase/functions/_shared/platform/routed.ts";
 import lookupFn from "../../supabase/functions/ai-lookup-customer/index.ts";
 import createFn from "../../supabase/functions/ai-create-voucher/index.ts";
 import redeemFn from "../../supabase/functions/ai-redeem-voucher/index.ts";
 import voidFn from "../../supabase/functions/ai-void-voucher/index.ts";
-import { invalidate } from "../../supabase/functions/_shared/config.ts";
-import type { Db } from "../../supabase/functions/_shared/db.ts";
-import { canonicalJson } from "../../supabase/functions/_shared/idempotency.ts";
-import { setLogLevel, setLogSink } from "../../supabase/functions/_shared/log.ts";
-import { useDb } from "../../supabase/functions/_shared/store.ts";
-import { generateVoucherCode } from "../../supabase/functions/_shared/trimtab.ts";
+import { invalidate } from "../../supabase/functions/_shared/flags/config.ts";
+import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
+import { canonicalJson } from "../../supabase/functions/_shared/agent/idempotency.ts";
+import { setLogLevel, setLogSink } from "../../supabase/functions/_shared/platform/log.ts";
+import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
+import { generateVoucherCode } from "../../supabase/functions/_shared/platform/trimtab.ts";
 import {
   createVoucher,
   lookupCustomer,
   redeemVoucher,
   voidVoucher,
-} from "../../supabase/functions/_shared/vouchers.ts";
-import { HttpError } from "../../supabase/functions/_shared/http.ts";
+} from "../../supabase/functions/_shared/agent/vouchers.ts";
+import { HttpError } from "../../supabase/functions/_shared/platform/http.ts";
 import { assert, call, eq, LEAKS, onBothBackends, req, type Tokens } from "./support.ts";
 
 import type { Json } from "./support.ts";

@@ -6,14 +6,14 @@
 // (and a friendly reply when the database is down); EdgeRuntime.waitUntil; realtime calls accepted
 // or rejected; no phone number in any log line. Then two local stacks (separate processes) sharing
 // one Postgres: one delivery sent to both, concurrently, is answered once.
-import "../../supabase/functions/_shared/routed.ts";
+import "../../supabase/functions/_shared/platform/routed.ts";
 import whatsapp from "../../supabase/functions/ai-whatsapp-webhook/index.ts";
 import realtime from "../../supabase/functions/ai-realtime-webhook/index.ts";
-import { REPLIES } from "../../supabase/functions/_shared/agent.ts";
-import { invalidate } from "../../supabase/functions/_shared/config.ts";
-import { type Db, openDb } from "../../supabase/functions/_shared/db.ts";
-import { purgeWebhookEvents, resetDedupWindow } from "../../supabase/functions/_shared/dedup.ts";
-import { setLogSink } from "../../supabase/functions/_shared/log.ts";
+import { REPLIES } from "../../supabase/functions/_shared/agent/agent.ts";
+import { invalidate } from "../../supabase/functions/_shared/flags/config.ts";
+import { type Db, openDb } from "../../supabase/functions/_shared/platform/db.ts";
+import { purgeWebhookEvents, resetDedupWindow } from "../../supabase/functions/_shared/agent/dedup.ts";
+import { setLogSink } from "../../supabase/functions/_shared/platform/log.ts";
 import { fakeMeta, fakeOpenAI, incomingCall, openaiRequest, waPayload, waRequest } from "./fakes.ts";
 import {
   assert,

@@ -7,10 +7,10 @@
 //   DELETE /ai-cache?flag=<KEY>     -> 200 { ok: true, removed, flag }   (entries tagged with KEY)
 //   DELETE /ai-cache?all=1          -> 200 { ok: true, removed, all: true }
 // A DELETE with neither is 400 MISSING_SCOPE. The logic is in _shared/response_cache.ts.
-import { requireAdmin } from "../_shared/admin.ts";
-import { allowMethods, handle, HttpError, json, serve } from "../_shared/http.ts";
-import { cacheInvalidate, cacheStats, cacheTableStats, cacheUsageStats } from "../_shared/response_cache.ts";
-import { getDb } from "../_shared/store.ts";
+import { requireAdmin } from "../_shared/flags/admin.ts";
+import { allowMethods, handle, HttpError, json, serve } from "../_shared/platform/http.ts";
+import { cacheInvalidate, cacheStats, cacheTableStats, cacheUsageStats } from "../_shared/safety/response_cache.ts";
+import { getDb } from "../_shared/platform/store.ts";
 
 const FLAG_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
 

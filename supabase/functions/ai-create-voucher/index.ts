@@ -2,10 +2,10 @@
 // Honours `Idempotency-Key`: the same key and body return the first answer (with
 // `idempotent-replayed: true`); the same key with another body is 409 IDEMPOTENCY_KEY_REUSED.
 // Service role or admin JWT; FEATURE_AGENT_VOUCHERS. Routing only; see _shared/vouchers.ts.
-import { idempotencyKey, requestHash } from "../_shared/idempotency.ts";
-import { json, serve } from "../_shared/http.ts";
-import { toolHandler } from "../_shared/tools.ts";
-import { checkIssue, type CreateInput, createVoucher, createVoucherIdempotent } from "../_shared/vouchers.ts";
+import { idempotencyKey, requestHash } from "../_shared/agent/idempotency.ts";
+import { json, serve } from "../_shared/platform/http.ts";
+import { toolHandler } from "../_shared/agent/tools.ts";
+import { checkIssue, type CreateInput, createVoucher, createVoucherIdempotent } from "../_shared/agent/vouchers.ts";
 
 const handler = toolHandler({
   name: "ai-create-voucher",

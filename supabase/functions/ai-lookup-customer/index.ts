@@ -1,9 +1,9 @@
 // `ai-lookup-customer`: POST { phone } -> 200 { ok: true, customer } (the profile and its latest
 // vouchers) or 404 CUSTOMER_NOT_FOUND. Service role or admin JWT; FEATURE_AGENT_CUSTOMER_LOOKUP.
 // Routing only; see _shared/tools.ts and _shared/vouchers.ts.
-import { HttpError, json, serve } from "../_shared/http.ts";
-import { toolHandler } from "../_shared/tools.ts";
-import { lookupCustomer, phoneOf } from "../_shared/vouchers.ts";
+import { HttpError, json, serve } from "../_shared/platform/http.ts";
+import { toolHandler } from "../_shared/agent/tools.ts";
+import { lookupCustomer, phoneOf } from "../_shared/agent/vouchers.ts";
 
 const handler = toolHandler({
   name: "ai-lookup-customer",

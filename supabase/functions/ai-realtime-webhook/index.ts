@@ -9,8 +9,8 @@
 //           (POST /v1/realtime/calls/{call_id}/accept) when FEATURE_AGENT_VOICE is on for the caller,
 //           else rejected (.../reject). Other event types are logged and ignored.
 // Routing only; see _shared/agent_webhooks.ts.
-import { afterResponse, processOpenAI, verifyOpenAI } from "../_shared/agent_webhooks.ts";
-import { allowMethods, handle, HttpError, json, serve } from "../_shared/http.ts";
+import { afterResponse, processOpenAI, verifyOpenAI } from "../_shared/agent/agent_webhooks.ts";
+import { allowMethods, handle, HttpError, json, serve } from "../_shared/platform/http.ts";
 
 const handler = handle(async (req, ctx) => {
   const bad = allowMethods(req, ["POST"]);

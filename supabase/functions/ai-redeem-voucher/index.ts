@@ -2,9 +2,9 @@
 // 400 INVALID_CODE (before any database call), 404 VOUCHER_NOT_FOUND, 409 VOUCHER_NOT_ISSUED,
 // 410 VOUCHER_EXPIRED, 403 NOT_OWNER. Service role or admin JWT; FEATURE_AGENT_VOUCHERS.
 // Routing only; see _shared/vouchers.ts.
-import { json, serve } from "../_shared/http.ts";
-import { toolHandler } from "../_shared/tools.ts";
-import { codeOf, phoneOf, redeemVoucher } from "../_shared/vouchers.ts";
+import { json, serve } from "../_shared/platform/http.ts";
+import { toolHandler } from "../_shared/agent/tools.ts";
+import { codeOf, phoneOf, redeemVoucher } from "../_shared/agent/vouchers.ts";
 
 const handler = toolHandler({
   name: "ai-redeem-voucher",

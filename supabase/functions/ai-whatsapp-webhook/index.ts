@@ -7,9 +7,9 @@
 //           200 { ok: true } once verified, even when processing fails. Each message is deduped,
 //           answered by the agent (FEATURE_AGENT_CHAT) and replied to through the Cloud API;
 //           statuses are deduped and logged. Routing only; see _shared/agent_webhooks.ts.
-import { afterResponse, processWhatsApp, verifyWhatsApp } from "../_shared/agent_webhooks.ts";
-import { allowMethods, handle, HttpError, json, serve } from "../_shared/http.ts";
-import { verificationResponse } from "../_shared/whatsapp.ts";
+import { afterResponse, processWhatsApp, verifyWhatsApp } from "../_shared/agent/agent_webhooks.ts";
+import { allowMethods, handle, HttpError, json, serve } from "../_shared/platform/http.ts";
+import { verificationResponse } from "../_shared/agent/whatsapp.ts";
 
 const handler = handle(async (req, ctx) => {
   const bad = allowMethods(req, ["GET", "POST"]);

@@ -18,10 +18,10 @@ import {
   putOverride,
   requireAdmin,
   rollback,
-} from "../_shared/admin.ts";
-import { runGuard } from "../_shared/guard.ts";
-import { allowMethods, handle, HttpError, json, serve } from "../_shared/http.ts";
-import { getDb } from "../_shared/store.ts";
+} from "../_shared/flags/admin.ts";
+import { runGuard } from "../_shared/safety/guard.ts";
+import { allowMethods, handle, HttpError, json, serve } from "../_shared/platform/http.ts";
+import { getDb } from "../_shared/platform/store.ts";
 
 const notFound = () => new HttpError(404, "NOT_FOUND", "no such route");
 

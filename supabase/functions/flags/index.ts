@@ -8,10 +8,10 @@
 //
 // Every answer carries x-trimtab-version, x-trimtab-stale and x-trimtab-snapshot-age (ms); when the
 // database is unreachable the last known good snapshot serves with x-trimtab-stale: true.
-import { authEnv, identify, type Identity } from "../_shared/auth.ts";
-import { configHeaders, type ConfigView, currentConfig } from "../_shared/config.ts";
-import { contextOf, evaluateFor, keysParam, notModified, parseEvalRequest, snapshotBody } from "../_shared/evaluate.ts";
-import { allowMethods, handle, HttpError, json, readJson, serve } from "../_shared/http.ts";
+import { authEnv, identify, type Identity } from "../_shared/platform/auth.ts";
+import { configHeaders, type ConfigView, currentConfig } from "../_shared/flags/config.ts";
+import { contextOf, evaluateFor, keysParam, notModified, parseEvalRequest, snapshotBody } from "../_shared/flags/evaluate.ts";
+import { allowMethods, handle, HttpError, json, readJson, serve } from "../_shared/platform/http.ts";
 
 async function caller(req: Request): Promise<Identity> {
   const id = await identify(req, await authEnv());

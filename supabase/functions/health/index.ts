@@ -1,11 +1,11 @@
 // `health`: is the database reachable, how old is the flag snapshot this isolate serves, which
 // version runs. 200 when the database answers and a snapshot is loaded, else 503 (same body).
 // Needs no token (verify_jwt = false); it reveals no flag names, no SQL and no error text.
-import { configStatus, currentConfig } from "../_shared/config.ts";
-import { allowMethods, handle, json, serve } from "../_shared/http.ts";
-import { getDb } from "../_shared/store.ts";
-import { bucket } from "../_shared/trimtab.ts";
-import { VERSION } from "../_shared/version.ts";
+import { configStatus, currentConfig } from "../_shared/flags/config.ts";
+import { allowMethods, handle, json, serve } from "../_shared/platform/http.ts";
+import { getDb } from "../_shared/platform/store.ts";
+import { bucket } from "../_shared/platform/trimtab.ts";
+import { VERSION } from "../_shared/platform/version.ts";
 
 const PROBE_TIMEOUT_MS = 1000;
 

@@ -8,11 +8,11 @@
 // before the stage was entered (_shared/usage.ts, shadow rows excluded). `stage.index` is the
 // 0-based position of the current rollout in the flag's stages (the last stage not above it; -1
 // below the first). An unknown ?flag= is 404 UNKNOWN_FLAG.
-import { requireAdmin } from "../_shared/admin.ts";
-import { currentRollout, guardWindowMs, isRamping, jsonVal, numArray } from "../_shared/guard.ts";
-import { allowMethods, handle, HttpError, json, serve } from "../_shared/http.ts";
-import { getDb } from "../_shared/store.ts";
-import { type PipelineSummary, usageSummary } from "../_shared/usage.ts";
+import { requireAdmin } from "../_shared/flags/admin.ts";
+import { currentRollout, guardWindowMs, isRamping, jsonVal, numArray } from "../_shared/safety/guard.ts";
+import { allowMethods, handle, HttpError, json, serve } from "../_shared/platform/http.ts";
+import { getDb } from "../_shared/platform/store.ts";
+import { type PipelineSummary, usageSummary } from "../_shared/safety/usage.ts";
 
 const FLAG_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
 

@@ -11,11 +11,11 @@
 // 1500 ms), the last known good snapshot keeps serving, marked stale, and the database is asked
 // again at most every RETRY_MS. A snapshot the engine refuses is never installed: the previous one
 // stays. With no snapshot at all yet, callers get 503 SNAPSHOT_UNAVAILABLE.
-import { loadSnapshot, type Snapshot, type SnapshotFlag, type SnapshotOverride } from "./db.ts";
-import { HttpError } from "./http.ts";
-import { log } from "./log.ts";
-import { getDb, onDbChange } from "./store.ts";
-import { FlagEngine } from "./trimtab.ts";
+import { loadSnapshot, type Snapshot, type SnapshotFlag, type SnapshotOverride } from "../platform/db.ts";
+import { HttpError } from "../platform/http.ts";
+import { log } from "../platform/log.ts";
+import { getDb, onDbChange } from "../platform/store.ts";
+import { FlagEngine } from "../platform/trimtab.ts";
 
 /** One loaded configuration version. */
 export interface Config {

@@ -29,17 +29,17 @@
 // ENFORCE_CIRCUIT_BREAKER enforce) may skip the model (fallback CIRCUIT_OPEN); every call writes a
 // usage row (legacy: provider "legacy", model "parser"); messages the legacy pipeline served may
 // be shadowed by the new one (never served, no tool executed).
-import { flagFor, guardedChat, legacyUsage, resetBreakers } from "./ai_guard.ts";
-import { currentConfig } from "./config.ts";
-import type { Db } from "./db.ts";
+import { flagFor, guardedChat, legacyUsage, resetBreakers } from "../safety/ai_guard.ts";
+import { currentConfig } from "../flags/config.ts";
+import type { Db } from "../platform/db.ts";
 import { type Feature, feature } from "./features.ts";
-import { HttpError } from "./http.ts";
-import type { Logger } from "./log.ts";
+import { HttpError } from "../platform/http.ts";
+import type { Logger } from "../platform/log.ts";
 import { decodeDecision, llmRequest, PROMPT_FLAG, promptVariant } from "./agent_llm.ts";
-import { openaiSettings } from "./openai.ts";
-import { shadowSampled, startShadow } from "./shadow.ts";
-import { onDbChange } from "./store.ts";
-import { normalizePhone, RateLimiter } from "./trimtab.ts";
+import { openaiSettings } from "../safety/openai.ts";
+import { shadowSampled, startShadow } from "../safety/shadow.ts";
+import { onDbChange } from "../platform/store.ts";
+import { normalizePhone, RateLimiter } from "../platform/trimtab.ts";
 import {
   type Actor,
   createVoucher,
@@ -49,7 +49,7 @@ import {
   type Voucher,
   voucherPolicy,
 } from "./vouchers.ts";
-import { env, envPositive } from "./env.ts";
+import { env, envPositive } from "../platform/env.ts";
 
 /** The flag that moves customers to the llm pipeline. */
 export const PIPELINE_FLAG = "phoenix_pipeline_enabled";

@@ -10,11 +10,11 @@
 // The work runs in the background: EdgeRuntime.waitUntil when the runtime has it, else on a timer
 // after the agent has returned its reply. It never throws and never changes the reply.
 // `shadowIdle()` waits for the pending ones (tests).
-import type { Queryable } from "./db.ts";
-import { env } from "./env.ts";
-import type { Logger } from "./log.ts";
+import type { Queryable } from "../platform/db.ts";
+import { env } from "../platform/env.ts";
+import type { Logger } from "../platform/log.ts";
 import { flagFor } from "./ai_guard.ts";
-import * as core from "./trimtab.ts";
+import * as core from "../platform/trimtab.ts";
 
 export const SHADOW_FLAG = "SHADOW_NEW_PIPELINE";
 

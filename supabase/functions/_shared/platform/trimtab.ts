@@ -7,4 +7,4 @@
 // ../pkg/trimtab_bg.wasm relative to itself. It lives under supabase/functions/ because
 // `supabase functions deploy` bundles nothing outside that directory; the .wasm is declared as a
 // static file of every function in supabase/config.toml (the JS is bundled through the imports).
-export * from "./wasm/js/trimtab.js";
+export * from "../wasm/js/trimtab.js";

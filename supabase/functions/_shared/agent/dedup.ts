@@ -11,10 +11,10 @@
 // processing is not retried (the webhooks answer 200 anyway; the user is told to try again).
 // A database error while claiming is thrown (the event is not processed: it cannot be proven new)
 // and the id leaves the window again, so the provider's redelivery is processed.
-import type { Queryable } from "./db.ts";
-import { onDbChange } from "./store.ts";
-import { DedupWindow } from "./trimtab.ts";
-import { envPositive } from "./env.ts";
+import type { Queryable } from "../platform/db.ts";
+import { onDbChange } from "../platform/store.ts";
+import { DedupWindow } from "../platform/trimtab.ts";
+import { envPositive } from "../platform/env.ts";
 
 /** In-isolate window size and TTL: WEBHOOK_DEDUP_CAPACITY (default 10000), WEBHOOK_DEDUP_TTL_MS (10 min). */
 let window: DedupWindow | null = null;

@@ -1,9 +1,9 @@
 // Server-side evaluation for the `flags` function: the evaluation context a caller gets from its
 // JWT, the batch body service callers may POST, and the browser snapshot with its ETag.
-import type { Identity } from "./auth.ts";
+import type { Identity } from "../platform/auth.ts";
 import { clientSnapshot, type Config } from "./config.ts";
-import { HttpError } from "./http.ts";
-import type { Evaluation } from "./trimtab.ts";
+import { HttpError } from "../platform/http.ts";
+import type { Evaluation } from "../platform/trimtab.ts";
 
 /** Most contexts one POST may evaluate. */
 export const MAX_CONTEXTS = 1000;

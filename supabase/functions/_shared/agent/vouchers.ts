@@ -24,8 +24,8 @@
 //
 // Policy from the environment, read on each call: VOUCHER_MAX_AMOUNT_MINOR (default 10000000),
 // VOUCHER_CURRENCIES (default "RWF,USD,KES"), VOUCHER_TTL_DAYS (default 30).
-import type { Claims, Db, Row, Tx } from "./db.ts";
-import { HttpError } from "./http.ts";
+import type { Claims, Db, Row, Tx } from "../platform/db.ts";
+import { HttpError } from "../platform/http.ts";
 import { idempotent, type Stored } from "./idempotency.ts";
 import {
   checkRedeem,
@@ -36,8 +36,8 @@ import {
   validateIssue,
   validateVoucherCode,
   type VoucherPolicy,
-} from "./trimtab.ts";
-import { envPositive } from "./env.ts";
+} from "../platform/trimtab.ts";
+import { envPositive } from "../platform/env.ts";
 
 export interface Actor {
   actor: string;

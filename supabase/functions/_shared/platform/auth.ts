@@ -231,7 +231,7 @@ const SECRET_FILE = "jwt-secret";
 export function dataDir(): string {
   const fromEnv = safeEnv("TRIMTAB_DATA_DIR");
   if (fromEnv) return fromEnv;
-  return new URL("../../../.data", import.meta.url).pathname;
+  return new URL("../../../../.data", import.meta.url).pathname;
 }
 
 /**

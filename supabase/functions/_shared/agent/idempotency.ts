@@ -10,8 +10,8 @@
 //       (`replayed: true`); another hash: 409 IDEMPOTENCY_KEY_REUSED.
 // A failure rolls back the key with the rest: only successful answers are remembered.
 // Keys older than the purge window go with purge_webhook_events().
-import type { Row, Tx } from "./db.ts";
-import { HttpError } from "./http.ts";
+import type { Row, Tx } from "../platform/db.ts";
+import { HttpError } from "../platform/http.ts";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
 

@@ -9,12 +9,12 @@
 // The feature is evaluated for the customer's phone (normalised) when the request names one, else
 // for "global". Answers: { ok: true, ... } or { error: { code, message } }. Logs carry the
 // correlation id and never a phone number (only voucher ids, statuses and amounts).
-import { onlyFields } from "./admin_validate.ts";
-import { requireAdmin } from "./admin.ts";
-import type { Db } from "./db.ts";
+import { onlyFields } from "../flags/admin_validate.ts";
+import { requireAdmin } from "../flags/admin.ts";
+import type { Db } from "../platform/db.ts";
 import { type Feature, feature } from "./features.ts";
-import { allowMethods, type Ctx, handle, type Handler, json, readJson } from "./http.ts";
-import { getDb } from "./store.ts";
+import { allowMethods, type Ctx, handle, type Handler, json, readJson } from "../platform/http.ts";
+import { getDb } from "../platform/store.ts";
 import type { Actor } from "./vouchers.ts";
 
 /** Body cap of the tools (their bodies are a few fields). */

@@ -4,7 +4,7 @@
 // Codes: UNKNOWN_FIELD (names the field), INVALID_INPUT (wrong type or shape), INVALID_PERCENT
 // (outside 0..100 or more than 4 decimals), INVALID_KEY (the migration's key format),
 // INVALID_DATE (not RFC 3339, or not in the future where that is required), REASON_REQUIRED.
-import { HttpError } from "./http.ts";
+import { HttpError } from "../platform/http.ts";
 
 /** The migration's key format (feature_flags_key_format). */
 export const KEY_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;

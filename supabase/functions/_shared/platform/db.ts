@@ -84,7 +84,7 @@ export interface OpenOptions {
   connectTimeout?: number;
 }
 
-const SUPABASE_DIR = new URL("../../", import.meta.url);
+const SUPABASE_DIR = new URL("../../..", import.meta.url);
 const REPO_ROOT = new URL("../", SUPABASE_DIR);
 const API_ROLES = new Set(["anon", "authenticated", "service_role"]);
 

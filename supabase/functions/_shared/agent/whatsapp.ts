@@ -19,8 +19,8 @@
 //   WHATSAPP_API_BASE (default https://graph.facebook.com), WHATSAPP_API_VERSION (default v21.0),
 //   WHATSAPP_ACCESS_TOKEN, WHATSAPP_PHONE_NUMBER_ID (used when an event names none),
 //   WHATSAPP_SEND_TIMEOUT_MS (default 5000).
-import { timingSafeEqual } from "./auth.ts";
-import { env, envPositive } from "./env.ts";
+import { timingSafeEqual } from "../platform/auth.ts";
+import { env, envPositive } from "../platform/env.ts";
 
 export interface WhatsAppSettings {
   base: string;

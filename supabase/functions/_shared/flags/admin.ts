@@ -34,12 +34,12 @@ import {
   requiredReason,
   stagesParam,
 } from "./admin_validate.ts";
-import { authEnv, identify, isAdmin } from "./auth.ts";
+import { authEnv, identify, isAdmin } from "../platform/auth.ts";
 import { build, invalidate } from "./config.ts";
-import { type Claims, loadSnapshot, type Param, type Snapshot, type Tx } from "./db.ts";
-import { HttpError, json, readJson } from "./http.ts";
-import { getDb } from "./store.ts";
-import { checkRamp } from "./trimtab.ts";
+import { type Claims, loadSnapshot, type Param, type Snapshot, type Tx } from "../platform/db.ts";
+import { HttpError, json, readJson } from "../platform/http.ts";
+import { getDb } from "../platform/store.ts";
+import { checkRamp } from "../platform/trimtab.ts";
 
 export { dbError } from "./admin_validate.ts";
 

@@ -6,8 +6,8 @@
 // excluded (they were never served): calls, errors (any status but ok), success and error
 // rates, p50/p95 latency (percentile_cont), fallbacks, PII leaks, cache hits and cost per
 // conversation (distinct correlation ids). The guard and GET /rollout-status read it.
-import type { Queryable } from "./db.ts";
-import { log } from "./log.ts";
+import type { Queryable } from "../platform/db.ts";
+import { log } from "../platform/log.ts";
 
 export type Pipeline = "old" | "new";
 export type UsageStatus = "ok" | "error" | "timeout" | "rejected";

@@ -4,7 +4,7 @@
 // function that only uses the provider does not pull the SDK in.
 //
 //   import { OpenFeature } from "npm:@openfeature/server-sdk@1.23.0";
-//   import { TrimtabServerProvider } from "../_shared/openfeature-server.ts";
+//   import { TrimtabServerProvider } from "./openfeature-server.ts";
 //   await OpenFeature.setProviderAndWait(new TrimtabServerProvider());
 //   const on = await OpenFeature.getClient().getBooleanValue("USE_RESPONSE_CACHE", false, { targetingKey: userId });
 //
@@ -16,7 +16,7 @@
 // MISSING_UNIT -> TARGETING_KEY_MISSING errors (the SDK then returns the caller's default).
 // flagMetadata carries trimtabReason, bucket, ruleIndex, version and stale.
 import { currentConfig } from "./config.ts";
-import type { Evaluation } from "./trimtab.ts";
+import type { Evaluation } from "../platform/trimtab.ts";
 
 type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue };
 type EvaluationContext = Record<string, unknown> & { targetingKey?: string };

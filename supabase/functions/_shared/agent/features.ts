@@ -6,7 +6,7 @@
 // customer). The environment variable is the deploy-time master switch; the flag ramps it per
 // customer and is the instant kill switch. With the database unreachable the last known good
 // snapshot decides (see config.ts); with no snapshot at all the environment alone decides.
-import { currentConfig } from "./config.ts";
+import { currentConfig } from "../flags/config.ts";
 
 export const FEATURES = [
   "FEATURE_AGENT_CHAT",

@@ -13,13 +13,13 @@
 // the answer's usage, latency, cost from the price table, status ok | error | timeout | rejected.
 // Prices are USD per million tokens, input and output, by model (longest matching prefix);
 // AI_PRICES (JSON { "<model>": { "in": n, "out": n } }) adds to or overrides the defaults.
-import { currentConfig } from "./config.ts";
-import type { Queryable } from "./db.ts";
-import { env, envPositive } from "./env.ts";
-import type { Logger } from "./log.ts";
+import { currentConfig } from "../flags/config.ts";
+import type { Queryable } from "../platform/db.ts";
+import { env, envPositive } from "../platform/env.ts";
+import type { Logger } from "../platform/log.ts";
 import { chatCompletion, type ChatResult, type OpenAISettings } from "./openai.ts";
 import { cacheGet, cachePut } from "./response_cache.ts";
-import * as core from "./trimtab.ts";
+import * as core from "../platform/trimtab.ts";
 import { recordUsage, type UsageRow } from "./usage.ts";
 
 export const BREAKER_FLAG = "USE_CIRCUIT_BREAKER";

@@ -14,13 +14,13 @@
 import { e164, REPLIES, runAgent } from "./agent.ts";
 import { claimEvent } from "./dedup.ts";
 import { feature } from "./features.ts";
-import { type Ctx, HttpError, readBytes } from "./http.ts";
-import type { Logger } from "./log.ts";
-import { acceptCall, rejectCall } from "./openai.ts";
-import { getDb } from "./store.ts";
-import { verifyMetaSignature, verifyStandardWebhook, type WhatsAppEvent, whatsappEvents } from "./trimtab.ts";
+import { type Ctx, HttpError, readBytes } from "../platform/http.ts";
+import type { Logger } from "../platform/log.ts";
+import { acceptCall, rejectCall } from "../safety/openai.ts";
+import { getDb } from "../platform/store.ts";
+import { verifyMetaSignature, verifyStandardWebhook, type WhatsAppEvent, whatsappEvents } from "../platform/trimtab.ts";
 import { sendText } from "./whatsapp.ts";
-import { env } from "./env.ts";
+import { env } from "../platform/env.ts";
 
 export const WHATSAPP_MAX_BODY = 1024 * 1024;
 export const OPENAI_MAX_BODY = 256 * 1024;

@@ -25,12 +25,12 @@
 // reads usage: the rollback and the advance are conditional updates, so a concurrent admin change
 // wins. Finally the isolate's flag cache is invalidated so a rollback serves at once here (other
 // isolates within the config TTL).
-import { invalidate } from "./config.ts";
-import type { Db, Queryable, Tx } from "./db.ts";
-import { env, envPositive } from "./env.ts";
-import { log } from "./log.ts";
-import * as core from "./trimtab.ts";
-import type { PipelineMetrics, RolloutReason, RolloutThresholds } from "./trimtab.ts";
+import { invalidate } from "../flags/config.ts";
+import type { Db, Queryable, Tx } from "../platform/db.ts";
+import { env, envPositive } from "../platform/env.ts";
+import { log } from "../platform/log.ts";
+import * as core from "../platform/trimtab.ts";
+import type { PipelineMetrics, RolloutReason, RolloutThresholds } from "../platform/trimtab.ts";
 import { type UsageSummary, usageSummary } from "./usage.ts";
 
 export const GUARD_ACTOR = "guard";

@@ -14,7 +14,7 @@
 // https://api.openai.com), OPENAI_API_KEY, OPENAI_MODEL (default gpt-4o-mini),
 // OPENAI_REALTIME_MODEL (default gpt-realtime), OPENAI_TIMEOUT_MS (default 8000; callers pass
 // their own). Failures are OpenAIError with a stable code; the key is never put in a message.
-import { env } from "./env.ts";
+import { env } from "../platform/env.ts";
 
 export interface OpenAISettings {
   base: string;

@@ -14,10 +14,10 @@
 //   cacheTableStats(db)                    -> rows, live rows, hits recorded in the table
 // None of them throws on a database failure (a failed read is a miss, a failed write is logged);
 // cacheInvalidate and cacheTableStats do (the admin endpoint reports them).
-import type { Queryable } from "./db.ts";
-import { envPositive } from "./env.ts";
-import { log } from "./log.ts";
-import { onDbChange } from "./store.ts";
+import type { Queryable } from "../platform/db.ts";
+import { envPositive } from "../platform/env.ts";
+import { log } from "../platform/log.ts";
+import { onDbChange } from "../platform/store.ts";
 
 interface FrontEntry {
   response: unknown;

@@ -8,11 +8,11 @@
 // Both are cut to AGENT_PROMPT_TOKEN_BUDGET (default 4000) estimated tokens by the core's
 // truncatePrompt. The customer's phone is never part of a prompt.
 import type { AgentCall, ToolName } from "./agent.ts";
-import { flagFor } from "./ai_guard.ts";
-import { envPositive } from "./env.ts";
-import { chatBody, chatCompletion, type ChatResult, type OpenAISettings, type ToolSpec } from "./openai.ts";
-import * as core from "./trimtab.ts";
-import type { PromptSpec } from "./trimtab.ts";
+import { flagFor } from "../safety/ai_guard.ts";
+import { envPositive } from "../platform/env.ts";
+import { chatBody, chatCompletion, type ChatResult, type OpenAISettings, type ToolSpec } from "../safety/openai.ts";
+import * as core from "../platform/trimtab.ts";
+import type { PromptSpec } from "../platform/trimtab.ts";
 
 /** The prompt A/B test flag (variants "original" | "optimized"). */
 export const PROMPT_FLAG = "USE_OPTIMIZED_PROMPTS";
