@@ -24,7 +24,7 @@
 // dir> --allow-env.
 import autocannon from "autocannon"; // the exact version in package.json (node_modules)
 import { makeUserToken } from "../supabase/functions/_shared/platform/auth.ts";
-import { openDb } from "../supabase/functions/_shared/platform/db.ts";
+import { openDb } from "../scripts/dev/db.ts";
 import {
   cleanup,
   cleanups,

@@ -34,7 +34,7 @@
 //     --allow-run=bash,$DENO --no-check bench/webhook.ts
 import autocannon from "autocannon"; // the exact version in package.json (node_modules)
 import { hmacSha256Hex } from "../js/trimtab.js";
-import { openDb } from "../supabase/functions/_shared/platform/db.ts";
+import { openDb } from "../scripts/dev/db.ts";
 import {
   cleanup,
   cleanups,

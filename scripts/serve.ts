@@ -36,7 +36,8 @@ import {
   makeUserToken,
   verifyJwt,
 } from "../supabase/functions/_shared/platform/auth.ts";
-import { getDb } from "../supabase/functions/_shared/platform/store.ts";
+import { getDb, setDbFactory } from "../supabase/functions/_shared/platform/store.ts";
+import { openDb } from "./dev/db.ts";
 import { purgeWebhookEvents } from "../supabase/functions/_shared/agent/dedup.ts";
 import { guardIntervalMs, runGuard } from "../supabase/functions/_shared/safety/guard.ts";
 
@@ -348,6 +349,8 @@ export async function staleWasmCopy(): Promise<string[]> {
  */
 export async function startStack(opts: { port?: number; hostname?: string; openDb?: boolean } = {}): Promise<Stack> {
   functionSettings(); // a malformed config.toml fails here, not on the first request
+  // The functions' database: PGlite under .data/ (migrated, seeded) or SUPABASE_DB_URL (as is).
+  setDbFactory(() => openDb({ connectTimeout: 2 }));
   await authEnv(); // resolve (and, for the embedded default, create) the JWT secret up front
   const database = describeDatabase();
   let databaseError: string | undefined;

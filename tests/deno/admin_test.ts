@@ -5,7 +5,8 @@
 import "../../supabase/functions/_shared/platform/routed.ts";
 import admin from "../../supabase/functions/flags-admin/index.ts";
 import { build, currentConfig } from "../../supabase/functions/_shared/flags/config.ts";
-import { type Db, loadSnapshot } from "../../supabase/functions/_shared/platform/db.ts";
+import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
+import { loadSnapshot } from "../../supabase/functions/_shared/flags/snapshot.ts";
 import { setLogLevel } from "../../supabase/functions/_shared/platform/log.ts";
 import {
   adminApi,

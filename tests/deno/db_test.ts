@@ -6,7 +6,9 @@
 // Needs --allow-read --allow-env --allow-run --allow-net --allow-write=.data (it writes only under
 // .data/) and the npm packages `postgres` and `@electric-sql/pglite` in node_modules (Deno uses
 // node_modules itself since package.json exists: nodeModulesDir "manual").
-import { type Claims, type Db, loadSnapshot, openDb, snapshotFromRows } from "../../supabase/functions/_shared/platform/db.ts";
+import type { Claims } from "../../supabase/functions/_shared/platform/db.ts";
+import { loadSnapshot, snapshotFromRows } from "../../supabase/functions/_shared/flags/snapshot.ts";
+import { type DevDb as Db, openDb } from "../../scripts/dev/db.ts";
 import { FlagEngine } from "../../js/trimtab.js";
 import { startPg } from "./support.ts";
 

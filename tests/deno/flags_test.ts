@@ -5,7 +5,8 @@
 import "../../supabase/functions/_shared/platform/routed.ts";
 import flags from "../../supabase/functions/flags/index.ts";
 import health from "../../supabase/functions/health/index.ts";
-import { type Db, openDb } from "../../supabase/functions/_shared/platform/db.ts";
+import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
+import { openDb } from "../../scripts/dev/db.ts";
 import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
 import { bucket, FlagEngine } from "../../supabase/functions/_shared/platform/trimtab.ts";
 import { assert, call, configVersion as version, eq, eventually, onBothBackends, req, type Tokens } from "./support.ts";

@@ -2,7 +2,7 @@
 // per-isolate caches) share a real Debian Postgres. A change made through one stack's admin API
 // (an emergency rollback of every flag, then its undo) is served by the other within 2 seconds,
 // for every user at once.
-import { openDb } from "../../supabase/functions/_shared/platform/db.ts";
+import { openDb } from "../../scripts/dev/db.ts";
 import { makeUserToken } from "../../supabase/functions/_shared/platform/auth.ts";
 import { assert, eq, eventually, type Stack, startPg, startStack, stopStack, TEST_SECRET } from "./support.ts";
 

@@ -7,7 +7,7 @@
 import "../../supabase/functions/_shared/platform/routed.ts";
 import { OpenFeature, type Provider } from "@openfeature/server-sdk";
 import flags from "../../supabase/functions/flags/index.ts";
-import { openDb } from "../../supabase/functions/_shared/platform/db.ts";
+import { openDb } from "../../scripts/dev/db.ts";
 import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
 import { openFeatureReason, TrimtabServerProvider } from "../../supabase/functions/_shared/flags/openfeature-server.ts";
 import { assert, call, eq, req, testTokens } from "./support.ts";

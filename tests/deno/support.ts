@@ -1,6 +1,7 @@
 // Shared helpers for the Deno suites: assertions, a throwaway Debian Postgres, tokens, requests.
 import { makeAnonKey, makeServiceRoleKey, makeUserToken, resetAuthEnv } from "../../supabase/functions/_shared/platform/auth.ts";
-import { type Db, openDb } from "../../supabase/functions/_shared/platform/db.ts";
+import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
+import { openDb } from "../../scripts/dev/db.ts";
 import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
 
 export const ROOT = new URL("../..", import.meta.url);

@@ -8,6 +8,7 @@
 //           answered by the agent (FEATURE_AGENT_CHAT) and replied to through the Cloud API;
 //           statuses are deduped and logged. Routing only; see _shared/agent_webhooks.ts.
 import { afterResponse, processWhatsApp, verifyWhatsApp } from "../_shared/agent/agent_webhooks.ts";
+import { env } from "../_shared/platform/env.ts";
 import { allowMethods, handle, HttpError, json, serve } from "../_shared/platform/http.ts";
 import { verificationResponse } from "../_shared/agent/whatsapp.ts";
 
@@ -17,13 +18,7 @@ const handler = handle(async (req, ctx) => {
   const url = new URL(req.url);
   if (!/^\/ai-whatsapp-webhook\/?$/.test(url.pathname)) throw new HttpError(404, "NOT_FOUND", "no such route");
   if (req.method !== "POST") {
-    let token: string | undefined;
-    try {
-      token = Deno.env.get("WHATSAPP_VERIFY_TOKEN") || undefined;
-    } catch {
-      token = undefined;
-    }
-    const res = verificationResponse(url, token);
+    const res = verificationResponse(url, env("WHATSAPP_VERIFY_TOKEN"));
     ctx.log.info(res.ok ? "webhook verified" : "webhook verification refused");
     return res;
   }

@@ -118,7 +118,7 @@ function staffPhones(): Set<string> {
 let limiter: { rl: RateLimiter; perMin: number } | null = null;
 
 function rateLimiter(): RateLimiter {
-  const perMin = Math.floor(envPositive("AGENT_RATE_LIMIT_PER_MIN", 10));
+  const perMin = Math.floor(envPositive("AGENT_RATE_LIMIT_PER_MIN"));
   if (!limiter || limiter.perMin !== perMin) {
     limiter?.rl.free();
     limiter = { rl: new RateLimiter(perMin, perMin, 100_000), perMin };
@@ -231,7 +231,7 @@ async function decideGuarded(input: AgentInput, sender: string, shadow: boolean)
     body: llmRequest(input.text, variant, settings),
     decode: decodeDecision,
     settings,
-    timeoutMs: envPositive("AGENT_LLM_TIMEOUT_MS", 8000),
+    timeoutMs: envPositive("AGENT_LLM_TIMEOUT_MS"),
     correlationId: input.correlationId,
     db: input.db,
     log: input.log,

@@ -126,7 +126,7 @@ export function llmRequest(text: string, variant: PromptVariant, settings: OpenA
   if (typeof core.truncatePrompt === "function") {
     const { droppedTurns: _dropped, ...cut } = core.truncatePrompt(
       spec,
-      envPositive("AGENT_PROMPT_TOKEN_BUDGET", 4000, { integer: true }),
+      envPositive("AGENT_PROMPT_TOKEN_BUDGET", { integer: true }),
     );
     spec = cut;
   }

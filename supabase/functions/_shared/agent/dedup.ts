@@ -21,8 +21,8 @@ let window: DedupWindow | null = null;
 
 function inIsolate(): DedupWindow {
   return window ??= new DedupWindow(
-    envPositive("WEBHOOK_DEDUP_CAPACITY", 10_000, { integer: true }),
-    envPositive("WEBHOOK_DEDUP_TTL_MS", 600_000, { integer: true }),
+    envPositive("WEBHOOK_DEDUP_CAPACITY", { integer: true }),
+    envPositive("WEBHOOK_DEDUP_TTL_MS", { integer: true }),
   );
 }
 
@@ -66,7 +66,7 @@ export async function claimEvent(
 
 /** Days webhook events (and idempotency keys) are kept: WEBHOOK_RETENTION_DAYS, default 7. */
 export function retentionDays(): number {
-  return envPositive("WEBHOOK_RETENTION_DAYS", 7, { integer: true });
+  return envPositive("WEBHOOK_RETENTION_DAYS", { integer: true });
 }
 
 /** Deletes webhook events (and idempotency keys) older than `days`; returns the events deleted.

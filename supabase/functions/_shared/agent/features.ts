@@ -7,6 +7,7 @@
 // customer and is the instant kill switch. With the database unreachable the last known good
 // snapshot decides (see config.ts); with no snapshot at all the environment alone decides.
 import { currentConfig } from "../flags/config.ts";
+import { envSwitch } from "../platform/env.ts";
 
 export const FEATURES = [
   "FEATURE_AGENT_CHAT",
@@ -16,15 +17,6 @@ export const FEATURES = [
 ] as const;
 export type Feature = typeof FEATURES[number];
 
-/** The environment's switch for `name` (off unless "true" or "1"). */
-export function envSwitch(name: string): boolean {
-  try {
-    const v = Deno.env.get(name)?.trim().toLowerCase();
-    return v === "true" || v === "1";
-  } catch {
-    return false;
-  }
-}
 
 /** Whether `feature` is on for `unit`, and why not when it is off. */
 export async function feature(

@@ -37,7 +37,7 @@ import {
   validateVoucherCode,
   type VoucherPolicy,
 } from "../platform/trimtab.ts";
-import { envPositive } from "../platform/env.ts";
+import { env, envPositive } from "../platform/env.ts";
 
 export interface Actor {
   actor: string;
@@ -123,17 +123,11 @@ export function voucherDbError(e: unknown): HttpError | null {
 
 /** The voucher policy from the environment (defaults: 10000000 minor units, RWF/USD/KES, 30 days). */
 export function voucherPolicy(): VoucherPolicy {
-  let list: string | undefined;
-  try {
-    list = Deno.env.get("VOUCHER_CURRENCIES");
-  } catch {
-    list = undefined;
-  }
-  const currencies = (list?.trim() ? list : "RWF,USD,KES").split(",").map((s) => s.trim()).filter(Boolean);
+  const currencies = (env("VOUCHER_CURRENCIES") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   return {
-    maxAmountMinor: envPositive("VOUCHER_MAX_AMOUNT_MINOR", 10_000_000, { integer: true }),
+    maxAmountMinor: envPositive("VOUCHER_MAX_AMOUNT_MINOR", { integer: true }),
     currencies,
-    defaultTtlDays: envPositive("VOUCHER_TTL_DAYS", 30, { integer: true }),
+    defaultTtlDays: envPositive("VOUCHER_TTL_DAYS", { integer: true }),
   };
 }
 

@@ -33,11 +33,11 @@ export interface WhatsAppSettings {
 /** The Cloud API settings from the environment. */
 export function whatsappSettings(): WhatsAppSettings {
   return {
-    base: (env("WHATSAPP_API_BASE") ?? "https://graph.facebook.com").replace(/\/+$/, ""),
-    version: env("WHATSAPP_API_VERSION") ?? "v21.0",
+    base: (env("WHATSAPP_API_BASE") ?? "").replace(/\/+$/, ""),
+    version: env("WHATSAPP_API_VERSION") ?? "",
     accessToken: env("WHATSAPP_ACCESS_TOKEN"),
     phoneNumberId: env("WHATSAPP_PHONE_NUMBER_ID"),
-    timeoutMs: envPositive("WHATSAPP_SEND_TIMEOUT_MS", 5000),
+    timeoutMs: envPositive("WHATSAPP_SEND_TIMEOUT_MS"),
   };
 }
 

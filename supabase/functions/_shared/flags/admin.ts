@@ -36,7 +36,8 @@ import {
 } from "./admin_validate.ts";
 import { authEnv, identify, isAdmin } from "../platform/auth.ts";
 import { build, invalidate } from "./config.ts";
-import { type Claims, loadSnapshot, type Param, type Snapshot, type Tx } from "../platform/db.ts";
+import type { Claims, Param, Tx } from "../platform/db.ts";
+import { loadSnapshot, type Snapshot } from "./snapshot.ts";
 import { HttpError, json, readJson } from "../platform/http.ts";
 import { getDb } from "../platform/store.ts";
 import { checkRamp } from "../platform/trimtab.ts";

@@ -11,7 +11,8 @@
 // 1500 ms), the last known good snapshot keeps serving, marked stale, and the database is asked
 // again at most every RETRY_MS. A snapshot the engine refuses is never installed: the previous one
 // stays. With no snapshot at all yet, callers get 503 SNAPSHOT_UNAVAILABLE.
-import { loadSnapshot, type Snapshot, type SnapshotFlag, type SnapshotOverride } from "../platform/db.ts";
+import { loadSnapshot, type Snapshot, type SnapshotFlag, type SnapshotOverride } from "./snapshot.ts";
+import { envNonNegative } from "../platform/env.ts";
 import { HttpError } from "../platform/http.ts";
 import { log } from "../platform/log.ts";
 import { getDb, onDbChange } from "../platform/store.ts";
@@ -49,17 +50,9 @@ export interface ConfigStatus {
   lastError: string | null;
 }
 
-function envNumber(name: string, fallback: number): number {
-  try {
-    const v = Number(Deno.env.get(name));
-    return Number.isFinite(v) && v >= 0 && Deno.env.get(name) !== undefined ? v : fallback;
-  } catch {
-    return fallback;
-  }
-}
 
-const TTL_MS = envNumber("TRIMTAB_CONFIG_TTL_MS", 1000);
-const TIMEOUT_MS = envNumber("TRIMTAB_DB_TIMEOUT_MS", 1500);
+const TTL_MS = envNonNegative("TRIMTAB_CONFIG_TTL_MS");
+const TIMEOUT_MS = envNonNegative("TRIMTAB_DB_TIMEOUT_MS");
 const RETRY_MS = 500;
 /** An engine replaced by a newer version is freed this long after (requests may still hold it). */
 const FREE_AFTER_MS = 10_000;

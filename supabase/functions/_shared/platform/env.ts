@@ -1,18 +1,124 @@
-// Environment settings for the edge functions, read safely (no --allow-env: defaults).
+//! Every environment setting the edge functions read, declared once with its default. No other
+//! edge module calls Deno.env: they call `env`, `envPositive`, `envNonNegative` or `envSwitch` with
+//! a declared name (tests/deno/layers_test.ts checks this). Values are read at each call, so a
+//! changed variable (a test, a new secret) applies without a restart; without --allow-env every
+//! setting has its default.
+//!
+//! Names starting with SUPABASE_ are set by Supabase itself (they cannot be set as function
+//! secrets); everything trimtab-specific is TRIMTAB_*, or the provider's own name.
 
-/** The variable's value, or undefined when unset, empty or unreadable. */
-export function env(name: string): string | undefined {
+/** A declared setting: its default (undefined: unset) and what it is for. */
+export interface Setting {
+  readonly default?: string;
+  readonly doc: string;
+}
+
+/** Every setting, by name. */
+export const SETTINGS = {
+  // ------------------------------------------------------------ set by Supabase for every function
+  SUPABASE_URL: { doc: "the project's API URL; the JWKS is at <url>/auth/v1/.well-known/jwks.json" },
+  SUPABASE_DB_URL: { doc: "Postgres URL the functions connect to (postgres.js)" },
+  SUPABASE_JWKS: { doc: "the project's JSON Web Key Set ({keys:[...]} or [...]): verifies user tokens" },
+  SUPABASE_PUBLISHABLE_KEYS: { doc: 'publishable keys as JSON ({"default":"sb_publishable_..."})' },
+  SUPABASE_SECRET_KEYS: { doc: 'secret keys as JSON ({"default":"sb_secret_..."}): the service role' },
+  SUPABASE_ANON_KEY: { doc: "the legacy anon key (a JWT), accepted verbatim as anon" },
+  SUPABASE_SERVICE_ROLE_KEY: { doc: "the legacy service_role key (a JWT), accepted verbatim as service" },
+  SB_EXECUTION_ID: { doc: "set on hosted Supabase (the isolate's id)" },
+  // ------------------------------------------------------------ auth (trimtab's own)
+  TRIMTAB_JWKS_URL: { doc: "JWKS URL instead of <SUPABASE_URL>/auth/v1/.well-known/jwks.json" },
+  TRIMTAB_JWT_ISSUER: { doc: "expected iss instead of <SUPABASE_URL>/auth/v1" },
+  TRIMTAB_LEGACY_JWT_SECRET: { doc: "the project's legacy JWT secret: only then are HS256 tokens accepted" },
+  TRIMTAB_PUBLISHABLE_KEYS: { doc: "more publishable keys (JSON object or comma-separated)" },
+  TRIMTAB_SECRET_KEYS: { doc: "more secret keys (JSON object or comma-separated)" },
+  TRIMTAB_JWKS_COOLDOWN_MS: { default: "30000", doc: "least time between two JWKS fetches" },
+  TRIMTAB_JWKS_MAX_AGE_MS: { default: "600000", doc: "a JWKS older than this is fetched again" },
+  TRIMTAB_JWKS_TIMEOUT_MS: { default: "3000", doc: "JWKS fetch timeout" },
+  // ------------------------------------------------------------ platform
+  TRIMTAB_CORS_ORIGINS: { doc: "allowed browser origins (comma-separated); unset: *" },
+  LOG_LEVEL: { default: "info", doc: "debug | info | warn | error" },
+  TRIMTAB_DB_CONNECT_TIMEOUT_S: { default: "2", doc: "postgres.js connect timeout (s)" },
+  // ------------------------------------------------------------ flags
+  TRIMTAB_CONFIG_TTL_MS: { default: "1000", doc: "how long a confirmed snapshot is served without asking" },
+  TRIMTAB_DB_TIMEOUT_MS: { default: "1500", doc: "slower database answers serve the last good snapshot" },
+  // ------------------------------------------------------------ safety loop
+  TRIMTAB_GUARD_WINDOW_MS: { default: "900000", doc: "usage window the guard decides on" },
+  TRIMTAB_GUARD_INTERVAL_MS: { default: "60000", doc: "local stack's guard timer (0 or off: never)" },
+  AI_PRICES: { doc: "USD per million tokens by model, JSON, over the built-in table" },
+  AGENT_SHADOW_SAMPLE: { default: "0", doc: "share of legacy-served messages also asked of the model" },
+  AGENT_CACHE_TTL_MS: { default: "600000", doc: "response cache entry lifetime" },
+  AGENT_CACHE_FRONT_MAX: { default: "500", doc: "per-isolate response cache entries" },
+  AGENT_CACHE_FRONT_TTL_MS: { default: "30000", doc: "per-isolate response cache trust time" },
+  AGENT_BREAKER_WINDOW_MS: { doc: "circuit breaker window (core default when unset)" },
+  AGENT_BREAKER_MIN_CALLS: { doc: "circuit breaker minimum volume (core default when unset)" },
+  AGENT_BREAKER_ERROR_THRESHOLD: { doc: "circuit breaker error share (core default when unset)" },
+  AGENT_BREAKER_RESET_MS: { doc: "circuit breaker half-open delay (core default when unset)" },
+  OPENAI_API_KEY: { doc: "OpenAI key; without it the legacy pipeline serves" },
+  OPENAI_API_BASE: { default: "https://api.openai.com", doc: "OpenAI API base URL" },
+  OPENAI_MODEL: { default: "gpt-4o-mini", doc: "chat model" },
+  OPENAI_REALTIME_MODEL: { default: "gpt-realtime", doc: "model of accepted voice calls" },
+  OPENAI_TIMEOUT_MS: { default: "8000", doc: "OpenAI request timeout" },
+  // ------------------------------------------------------------ agent
+  AGENT_PROMPT_TOKEN_BUDGET: { default: "4000", doc: "prompt token budget (truncatePrompt)" },
+  AGENT_STAFF_PHONES: { default: "", doc: "phones allowed to create and void vouchers (comma-separated)" },
+  AGENT_RATE_LIMIT_PER_MIN: { default: "10", doc: "messages per customer and minute" },
+  AGENT_LLM_TIMEOUT_MS: { default: "8000", doc: "new pipeline's model timeout" },
+  AGENT_VOICE_INSTRUCTIONS: { doc: "instructions of accepted voice calls" },
+  WEBHOOK_DEDUP_CAPACITY: { default: "10000", doc: "in-isolate dedup window size" },
+  WEBHOOK_DEDUP_TTL_MS: { default: "600000", doc: "in-isolate dedup window time" },
+  WEBHOOK_RETENTION_DAYS: { default: "7", doc: "webhook_events retention" },
+  VOUCHER_MAX_AMOUNT_MINOR: { default: "10000000", doc: "largest voucher (minor units)" },
+  VOUCHER_CURRENCIES: { default: "RWF,USD,KES", doc: "voucher currencies" },
+  VOUCHER_TTL_DAYS: { default: "30", doc: "voucher lifetime when none is given" },
+  WHATSAPP_APP_SECRET: { doc: "Meta app secret (X-Hub-Signature-256)" },
+  WHATSAPP_VERIFY_TOKEN: { doc: "webhook verification token" },
+  WHATSAPP_ACCESS_TOKEN: { doc: "Cloud API token for replies" },
+  WHATSAPP_PHONE_NUMBER_ID: { doc: "Cloud API sender id" },
+  WHATSAPP_API_BASE: { default: "https://graph.facebook.com", doc: "Graph API base URL" },
+  WHATSAPP_API_VERSION: { default: "v21.0", doc: "Graph API version" },
+  WHATSAPP_SEND_TIMEOUT_MS: { default: "5000", doc: "send-message timeout" },
+  OPENAI_WEBHOOK_SECRET: { doc: "Standard Webhooks secret of OpenAI's webhooks (whsec_...)" },
+  FEATURE_AGENT_CHAT: { default: "false", doc: "master switch of the chat agent" },
+  FEATURE_AGENT_VOICE: { default: "false", doc: "master switch of the voice agent" },
+  FEATURE_AGENT_VOUCHERS: { default: "false", doc: "master switch of the voucher tools" },
+  FEATURE_AGENT_CUSTOMER_LOOKUP: { default: "false", doc: "master switch of the lookup tool" },
+} as const satisfies Record<string, Setting>;
+
+/** A declared setting's name. */
+export type SettingName = keyof typeof SETTINGS;
+
+function raw(name: SettingName): string | undefined {
   try {
     return Deno.env.get(name)?.trim() || undefined;
   } catch {
-    return undefined;
+    return undefined; // no --allow-env: the default
   }
 }
 
-/** A positive number from the environment (an integer when `integer`), else `fallback`. */
-export function envPositive(name: string, fallback: number, opts: { integer?: boolean } = {}): number {
-  const raw = env(name);
-  const v = Number(raw);
-  const ok = raw !== undefined && Number.isFinite(v) && v > 0 && (!opts.integer || Number.isSafeInteger(v));
-  return ok ? v : fallback;
+/** The variable's value (trimmed), else its declared default, else undefined. */
+export function env(name: SettingName): string | undefined {
+  return raw(name) ?? (SETTINGS[name] as Setting).default;
+}
+
+function number(name: SettingName, ok: (v: number) => boolean, integer: boolean): number {
+  const check = (s: string | undefined) => {
+    const v = Number(s);
+    return s !== undefined && Number.isFinite(v) && ok(v) && (!integer || Number.isSafeInteger(v)) ? v : undefined;
+  };
+  return check(raw(name)) ?? check((SETTINGS[name] as Setting).default) ?? NaN;
+}
+
+/** A positive number (an integer when `integer`), else the declared default (NaN when none). */
+export function envPositive(name: SettingName, opts: { integer?: boolean } = {}): number {
+  return number(name, (v) => v > 0, opts.integer ?? false);
+}
+
+/** A number ≥ 0, else the declared default. */
+export function envNonNegative(name: SettingName): number {
+  return number(name, (v) => v >= 0, false);
+}
+
+/** A switch: on for "true" or "1" (case-insensitive), else off. */
+export function envSwitch(name: SettingName): boolean {
+  const v = env(name)?.toLowerCase();
+  return v === "true" || v === "1";
 }

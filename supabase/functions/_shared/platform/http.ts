@@ -1,6 +1,7 @@
 // HTTP helpers shared by every edge function: JSON responses, the error shape
 // `{ "error": { "code", "message" } }`, capped JSON bodies, method checks, CORS, correlation ids,
 // and `handle(fn)`, which turns anything thrown into a 500 that leaks nothing.
+import { env } from "./env.ts";
 import { type Logger, logger } from "./log.ts";
 
 export const CORRELATION_HEADER = "x-correlation-id";
@@ -142,13 +143,8 @@ export const CORS_EXPOSE_HEADERS =
 export const CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 
 function allowedOrigins(): string[] | null {
-  try {
-    const v = Deno.env.get("TRIMTAB_CORS_ORIGINS");
-    if (!v) return null;
-    return v.split(",").map((s) => s.trim()).filter(Boolean);
-  } catch {
-    return null;
-  }
+  const v = env("TRIMTAB_CORS_ORIGINS");
+  return v ? v.split(",").map((s) => s.trim()).filter(Boolean) : null;
 }
 
 /** CORS headers for a response to `req`. */

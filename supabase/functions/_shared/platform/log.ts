@@ -10,6 +10,7 @@
 // Fields whose NAME is sensitive (authorization, cookie, password, secret, token, apikey,
 // phone, email, ...) are replaced by "[redacted]" whatever their value. Headers objects are
 // reduced to their non-sensitive entries. Numbers and booleans are logged as they are.
+import { env } from "./env.ts";
 import { redact } from "./trimtab.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
@@ -26,11 +27,8 @@ let sink: Sink = defaultSink;
 let threshold: number = LEVELS[readLevel()];
 
 function readLevel(): Level {
-  try {
-    const v = Deno.env.get("LOG_LEVEL")?.toLowerCase();
-    if (v && v in LEVELS) return v as Level;
-  } catch { /* no env permission: default */ }
-  return "info";
+  const v = env("LOG_LEVEL")?.toLowerCase();
+  return v && v in LEVELS ? v as Level : "info";
 }
 
 /** Replaces where log lines go (tests); returns the previous sink. */

@@ -15,7 +15,7 @@
 // AI_PRICES (JSON { "<model>": { "in": n, "out": n } }) adds to or overrides the defaults.
 import { currentConfig } from "../flags/config.ts";
 import type { Queryable } from "../platform/db.ts";
-import { env, envPositive } from "../platform/env.ts";
+import { env, envPositive, type SettingName } from "../platform/env.ts";
 import type { Logger } from "../platform/log.ts";
 import { chatCompletion, type ChatResult, type OpenAISettings } from "./openai.ts";
 import { cacheGet, cachePut } from "./response_cache.ts";
@@ -66,8 +66,8 @@ export function breakerFor(provider: string): Breaker | null {
   if (b) return b;
   if (typeof core.CircuitBreaker !== "function") return null;
   const cfg: Record<string, number> = {};
-  const num = (name: string, key: string, opts: { integer?: boolean } = {}) => {
-    const v = envPositive(name, NaN, opts);
+  const num = (name: SettingName, key: string, opts: { integer?: boolean } = {}) => {
+    const v = envPositive(name, opts);
     if (Number.isFinite(v)) cfg[key] = v;
   };
   num("AGENT_BREAKER_WINDOW_MS", "windowMs", { integer: true });

@@ -95,7 +95,7 @@ interface FlagRow {
 }
 
 export function guardWindowMs(): number {
-  return envPositive("TRIMTAB_GUARD_WINDOW_MS", 15 * 60_000);
+  return envPositive("TRIMTAB_GUARD_WINDOW_MS");
 }
 
 const obj = (v: unknown): Record<string, unknown> =>
@@ -459,5 +459,5 @@ async function recordIfChanged(tx: Tx, d: GuardDecision, nowMs: number): Promise
 export function guardIntervalMs(): number {
   const raw = env("TRIMTAB_GUARD_INTERVAL_MS");
   if (raw === "off" || raw === "0") return 0;
-  return envPositive("TRIMTAB_GUARD_INTERVAL_MS", 60_000);
+  return envPositive("TRIMTAB_GUARD_INTERVAL_MS");
 }

@@ -14,7 +14,7 @@
 // https://api.openai.com), OPENAI_API_KEY, OPENAI_MODEL (default gpt-4o-mini),
 // OPENAI_REALTIME_MODEL (default gpt-realtime), OPENAI_TIMEOUT_MS (default 8000; callers pass
 // their own). Failures are OpenAIError with a stable code; the key is never put in a message.
-import { env } from "../platform/env.ts";
+import { env, envPositive } from "../platform/env.ts";
 
 export interface OpenAISettings {
   base: string;
@@ -25,13 +25,12 @@ export interface OpenAISettings {
 }
 
 export function openaiSettings(): OpenAISettings {
-  const t = Number(env("OPENAI_TIMEOUT_MS"));
   return {
-    base: (env("OPENAI_API_BASE") ?? "https://api.openai.com").replace(/\/+$/, ""),
+    base: (env("OPENAI_API_BASE") ?? "").replace(/\/+$/, ""),
     apiKey: env("OPENAI_API_KEY"),
-    model: env("OPENAI_MODEL") ?? "gpt-4o-mini",
-    realtimeModel: env("OPENAI_REALTIME_MODEL") ?? "gpt-realtime",
-    timeoutMs: Number.isFinite(t) && t > 0 ? t : 8000,
+    model: env("OPENAI_MODEL") ?? "",
+    realtimeModel: env("OPENAI_REALTIME_MODEL") ?? "",
+    timeoutMs: envPositive("OPENAI_TIMEOUT_MS"),
   };
 }
 

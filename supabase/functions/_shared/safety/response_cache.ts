@@ -53,13 +53,13 @@ export function resetResponseCache(): void {
 onDbChange(resetResponseCache);
 
 export function cacheTtlMs(): number {
-  return envPositive("AGENT_CACHE_TTL_MS", 600_000);
+  return envPositive("AGENT_CACHE_TTL_MS");
 }
 
 function remember(key: string, e: FrontEntry): void {
   front.delete(key);
   front.set(key, e);
-  const max = Math.floor(envPositive("AGENT_CACHE_FRONT_MAX", 500, { integer: true }));
+  const max = Math.floor(envPositive("AGENT_CACHE_FRONT_MAX", { integer: true }));
   while (front.size > max) front.delete(front.keys().next().value!);
 }
 
@@ -97,7 +97,7 @@ export async function cacheGet(db: Queryable, key: string): Promise<{ response: 
     }
     const response = parsed(row.response);
     const expiresAt = ms(row.expires_at);
-    const trust = envPositive("AGENT_CACHE_FRONT_TTL_MS", 30_000);
+    const trust = envPositive("AGENT_CACHE_FRONT_TTL_MS");
     remember(key, {
       response,
       flagKey: String(row.flag_key ?? ""),
@@ -134,7 +134,7 @@ export async function cachePut(
       [key, flagKey, JSON.stringify(response), new Date(expiresAt)],
     );
     counters.puts++;
-    const trust = envPositive("AGENT_CACHE_FRONT_TTL_MS", 30_000);
+    const trust = envPositive("AGENT_CACHE_FRONT_TTL_MS");
     remember(key, { response, flagKey, expiresAt, trustUntil: Math.min(expiresAt, now + trust) });
   } catch (e) {
     counters.errors++;

@@ -11,7 +11,7 @@
 // after the agent has returned its reply. It never throws and never changes the reply.
 // `shadowIdle()` waits for the pending ones (tests).
 import type { Queryable } from "../platform/db.ts";
-import { env } from "../platform/env.ts";
+import { envNonNegative } from "../platform/env.ts";
 import type { Logger } from "../platform/log.ts";
 import { flagFor } from "./ai_guard.ts";
 import * as core from "../platform/trimtab.ts";
@@ -40,7 +40,7 @@ const pending = new Set<Promise<void>>();
 export async function shadowSampled(phone: string): Promise<boolean> {
   const f = await flagFor(SHADOW_FLAG, phone);
   if (f) return f.enabled;
-  const share = Number(env("AGENT_SHADOW_SAMPLE") ?? "0");
+  const share = envNonNegative("AGENT_SHADOW_SAMPLE");
   if (!Number.isFinite(share) || share <= 0) return false;
   return share >= 1 || Math.random() < share;
 }

@@ -1,0 +1,171 @@
+//! Dev-only database for the local stack, tests and benchmarks: `openDb` opens PGlite (embedded,
+//! under .data/pglite unless told otherwise) or a Postgres URL through the edge functions' own
+//! postgres.js driver, applies the compatibility bootstrap and the migrations, and seeds the demo
+//! flags. No edge function imports this module (tests/deno/bundle_test.ts walks their module
+//! graphs): on Supabase, `supabase db push` applies the migrations and the functions only query.
+//!
+//! Migrating = supabase/bootstrap/00_supabase_compat.sql (roles + auth.*; skipped when the database
+//! looks like Supabase), then supabase/migrations/*.sql in name order, each once, in its own
+//! transaction, recorded in trimtab.schema_migrations.
+import { PGlite } from "@electric-sql/pglite";
+import {
+  type Backend,
+  type Db,
+  dbFromBackend,
+  type Param,
+  postgresBackend,
+  type Queryable,
+  toParam,
+} from "../../supabase/functions/_shared/platform/db.ts";
+
+/** A database the dev tooling manages: also migrates and seeds. */
+export interface DevDb extends Db {
+  /** Applies bootstrap (unless Supabase) and pending migrations; returns the versions applied. */
+  migrate(opts?: { bootstrap?: boolean }): Promise<string[]>;
+  /** Applies supabase/seed.sql when trimtab.feature_flags is empty; returns whether it ran. */
+  seed(): Promise<boolean>;
+}
+
+export interface OpenOptions {
+  /** Postgres URL; defaults to SUPABASE_DB_URL. Empty string forces PGlite. */
+  url?: string;
+  /** PGlite data dir; defaults to TRIMTAB_PGLITE_DIR or <repo>/.data/pglite ("memory://" works). */
+  dataDir?: string;
+  /** Migrate at open; default: true for PGlite, false for a URL. */
+  migrate?: boolean;
+  /** Seed demo flags at open when the flags table is empty; default: same as migrate for PGlite. */
+  seed?: boolean;
+  /** Apply the Supabase compatibility bootstrap before migrating; default true (it is always
+   *  skipped on a database that has Supabase's `supabase_admin` role). */
+  bootstrap?: boolean;
+  /** postgres.js pool size (default 5). */
+  max?: number;
+  /** postgres.js connect timeout in seconds (default 5). */
+  connectTimeout?: number;
+}
+
+const SUPABASE_DIR = new URL("../../supabase/", import.meta.url);
+const REPO_ROOT = new URL("../../", import.meta.url);
+
+function envVar(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The PGlite driver on `dataDir` (a directory, or "memory://"). */
+export async function pgliteBackend(dataDir: string): Promise<Backend> {
+  if (!dataDir.includes("://")) await Deno.mkdir(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir);
+  // deno-lint-ignore no-explicit-any
+  const wrap = (d: any): Queryable => ({
+    async query<T>(text: string, params: Param[] = []) {
+      const res = await d.query(text, params.map(toParam));
+      return res.rows as T[];
+    },
+    async exec(text: string) {
+      await d.exec(text);
+    },
+  });
+  const root = wrap(db);
+  return {
+    kind: "pglite",
+    ...root,
+    // deno-lint-ignore no-explicit-any
+    tx: <T>(fn: (q: Queryable) => Promise<T>) => db.transaction((t: any) => fn(wrap(t))) as Promise<T>,
+    close: () => db.close(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// migrations
+
+async function sqlFiles(dir: URL): Promise<{ version: string; name: string; url: URL }[]> {
+  const files: { version: string; name: string; url: URL }[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isFile || !e.name.endsWith(".sql")) continue;
+    files.push({ version: e.name.split("_")[0], name: e.name, url: new URL(e.name, dir) });
+  }
+  files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return files;
+}
+
+async function isSupabase(q: Queryable): Promise<boolean> {
+  const [r] = await q.query<{ s: boolean }>(
+    "select exists (select 1 from pg_catalog.pg_roles where rolname = 'supabase_admin') as s",
+  );
+  return Boolean(r?.s);
+}
+
+const MIGRATIONS_TABLE = `
+create schema if not exists trimtab;
+create table if not exists trimtab.schema_migrations (
+  version    text primary key,
+  name       text not null,
+  applied_at timestamptz not null default now()
+);
+alter table trimtab.schema_migrations enable row level security;
+revoke all on trimtab.schema_migrations from anon, authenticated;
+`;
+
+async function migrate(b: Backend, bootstrap: boolean): Promise<string[]> {
+  if (bootstrap && !(await isSupabase(b))) {
+    const text = await Deno.readTextFile(new URL("bootstrap/00_supabase_compat.sql", SUPABASE_DIR));
+    await b.tx((q) => q.exec(text));
+  }
+  await b.tx(async (q) => {
+    await q.query("select pg_advisory_xact_lock(727100)");
+    await q.exec(MIGRATIONS_TABLE);
+  });
+  const applied: string[] = [];
+  for (const f of await sqlFiles(new URL("migrations/", SUPABASE_DIR))) {
+    const text = await Deno.readTextFile(f.url);
+    const did = await b.tx(async (q) => {
+      await q.query("select pg_advisory_xact_lock(727100)");
+      const done = await q.query("select 1 from trimtab.schema_migrations where version = $1", [f.version]);
+      if (done.length) return false;
+      await q.exec(text);
+      await q.query("insert into trimtab.schema_migrations (version, name) values ($1, $2)", [f.version, f.name]);
+      return true;
+    });
+    if (did) applied.push(f.version);
+  }
+  return applied;
+}
+
+async function seed(b: Backend): Promise<boolean> {
+  const [r] = await b.query<{ n: unknown }>("select count(*) as n from public.feature_flags");
+  if (Number(r?.n ?? 0) > 0) return false;
+  // seed.sql wraps itself in begin/commit (for psql); here the transaction is ours.
+  const text = (await Deno.readTextFile(new URL("seed.sql", SUPABASE_DIR))).replace(/^\s*(begin|commit);\s*$/gim, "");
+  await b.tx((q) => q.exec(text));
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Opens (and by default migrates and seeds) the database described by `opts`. */
+export async function openDb(opts: OpenOptions = {}): Promise<DevDb> {
+  const url = opts.url ?? envVar("SUPABASE_DB_URL") ?? "";
+  const b = url
+    ? postgresBackend(url, { max: opts.max, connectTimeout: opts.connectTimeout })
+    : await pgliteBackend(
+      opts.dataDir ?? envVar("TRIMTAB_PGLITE_DIR") ?? decodeURIComponent(new URL(".data/pglite", REPO_ROOT).pathname),
+    );
+  const db: DevDb = {
+    ...dbFromBackend(b),
+    migrate: (o) => migrate(b, o?.bootstrap ?? opts.bootstrap ?? true),
+    seed: () => seed(b),
+  };
+  const doMigrate = opts.migrate ?? !url;
+  try {
+    if (doMigrate) await db.migrate();
+    if (opts.seed ?? (doMigrate && !url)) await db.seed();
+  } catch (e) {
+    await b.close().catch(() => {});
+    throw e;
+  }
+  return db;
+}
