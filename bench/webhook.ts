@@ -258,7 +258,7 @@ async function throughputBench(name: string, dbUrl: string, dir: string, durable
   await sleep(200); // requests cut off at the end of the run may still be committing
   const db = await openDb({ url: dbUrl, max: 1 });
   const [row] = await db.query<{ n: unknown }>(
-    "select count(*) as n from webhook_events where provider = 'whatsapp' and event_id like $1",
+    "select count(*) as n from trimtab.webhook_events where provider = 'whatsapp' and event_id like $1",
     [`wamid.HBgL${tag}${RUN}%`],
   );
   const [fsync] = await db.query<{ fsync: string }>("show fsync");
@@ -441,7 +441,7 @@ async function stormBench(dbUrl: string, dir: string): Promise<Storm> {
   for (const s of meta.sent) byPhone.set(s.to, (byPhone.get(s.to) ?? 0) + 1);
   const db = await openDb({ url: dbUrl, max: 1 });
   const [row] = await db.query<{ n: unknown }>(
-    "select count(*) as n from webhook_events where provider = 'whatsapp' and event_id like $1",
+    "select count(*) as n from trimtab.webhook_events where provider = 'whatsapp' and event_id like $1",
     [`wamid.HBgLSTORM%${RUN}%`],
   );
   await db.close();

@@ -9,7 +9,7 @@ select set_config('trimtab.actor', 'seed', true),
        set_config('trimtab.action', 'seed', true),
        set_config('trimtab.reason', 'demo seed', true);
 
-insert into public.feature_flags
+insert into trimtab.feature_flags
   (key, enabled, rollout_percentage, stages, rules, variants, prerequisites, schedule, client_visible, description)
 values
   ('FEATURE_AGENT_CHAT', true, 100, null, null, null, null, null, true,
@@ -42,11 +42,11 @@ on conflict (key) do nothing;
 -- that answers in microseconds, so "new p95 above 1.2x the old p95" would always fire: the latency
 -- comparison is effectively off for this flag (set a real ratio when the old pipeline is an LLM
 -- too); error rates, PII leaks and the advance rules apply as defined.
-update public.feature_flags
+update trimtab.feature_flags
    set metadata = '{"guard": {"maxLatencyRatio": 1000}}'::jsonb
  where key = 'phoenix_pipeline_enabled' and metadata = '{}'::jsonb;
 
-insert into public.user_feature_overrides (flag_key, unit, enabled, expires_at, reason)
+insert into trimtab.user_feature_overrides (flag_key, unit, enabled, expires_at, reason)
 values ('phoenix_pipeline_enabled', 'user-42', false, now() + interval '30 days', 'reported a wrong voucher amount')
 on conflict (flag_key, unit) do nothing;
 

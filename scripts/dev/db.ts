@@ -136,7 +136,7 @@ async function migrate(b: Backend, bootstrap: boolean): Promise<string[]> {
 }
 
 async function seed(b: Backend): Promise<boolean> {
-  const [r] = await b.query<{ n: unknown }>("select count(*) as n from public.feature_flags");
+  const [r] = await b.query<{ n: unknown }>("select count(*) as n from trimtab.feature_flags");
   if (Number(r?.n ?? 0) > 0) return false;
   // seed.sql wraps itself in begin/commit (for psql); here the transaction is ours.
   const text = (await Deno.readTextFile(new URL("seed.sql", SUPABASE_DIR))).replace(/^\s*(begin|commit);\s*$/gim, "");

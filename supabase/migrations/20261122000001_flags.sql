@@ -1,5 +1,8 @@
 -- trimtab flags schema: flags, per-unit overrides, audit log, config version.
 -- Plain SQL that applies unchanged to Supabase, the Debian PostgreSQL server and PGlite.
+-- Everything trimtab owns lives in the schema `trimtab` (never `public`), so it installs next to a
+-- project's own tables (a `public.profiles` of its own, for example) without a clash. The schema is
+-- not exposed through the Data API; the edge functions reach it over SUPABASE_DB_URL.
 -- Relies on roles anon/authenticated/service_role and auth.jwt() (Supabase has them; elsewhere
 -- supabase/bootstrap/00_supabase_compat.sql creates them first).
 --
@@ -17,9 +20,19 @@
 -- no-op statements leave it alone. The audit row records the version its change produced.
 
 -- ---------------------------------------------------------------------------------------------
+-- schema
+
+create schema if not exists trimtab;
+comment on schema trimtab is 'trimtab: feature flags, the agent''s customers and vouchers, the AI safety loop.';
+-- The API roles reach the schema (the functions run admin changes as the caller, `set local
+-- role`); what they may do is decided by the grants and row-level security below.
+revoke all on schema trimtab from public;
+grant usage on schema trimtab to anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------
 -- helpers
 
-create or replace function public.trimtab_is_admin()
+create or replace function trimtab.is_admin()
   returns boolean
   language sql stable
   set search_path to ''
@@ -28,13 +41,13 @@ as $$
       or coalesce(auth.jwt() ->> 'role' = 'service_role', false)
       or current_user = 'service_role'
 $$;
-comment on function public.trimtab_is_admin() is
+comment on function trimtab.is_admin() is
   'trimtab: true for admin JWTs (app_metadata.role = admin) and the service role.';
 
 -- ---------------------------------------------------------------------------------------------
 -- tables
 
-create table public.feature_flags (
+create table trimtab.feature_flags (
   key                text        primary key
                      constraint feature_flags_key_format check (key ~ '^[A-Za-z][A-Za-z0-9_.-]{0,127}$'),
   enabled            boolean     not null default false,
@@ -70,12 +83,12 @@ create table public.feature_flags (
   created_at         timestamptz not null default now(),
   updated_at         timestamptz not null default now()
 );
-comment on table public.feature_flags is
+comment on table trimtab.feature_flags is
   'trimtab: one row per flag; the snapshot fields of the design (rollout_percentage = rollout, admin_override = adminOverride, client_visible = clientVisible).';
 
-create table public.user_feature_overrides (
+create table trimtab.user_feature_overrides (
   id          bigint      generated always as identity primary key,
-  flag_key    text        not null references public.feature_flags (key) on delete cascade on update cascade,
+  flag_key    text        not null references trimtab.feature_flags (key) on delete cascade on update cascade,
   unit        text        not null
               constraint user_feature_overrides_unit_length check (length(unit) between 1 and 200),
   enabled     boolean     not null,
@@ -89,11 +102,11 @@ create table public.user_feature_overrides (
   updated_at  timestamptz not null default now(),
   constraint user_feature_overrides_flag_unit_key unique (flag_key, unit)
 );
-comment on table public.user_feature_overrides is
+comment on table trimtab.user_feature_overrides is
   'trimtab: per-unit overrides. unit is the value of the flag''s stickiness attribute (the JWT sub for userId); users read only rows whose unit is their own sub.';
-create index user_feature_overrides_unit_idx on public.user_feature_overrides (unit);
+create index user_feature_overrides_unit_idx on trimtab.user_feature_overrides (unit);
 
-create table public.flag_audit_log (
+create table trimtab.flag_audit_log (
   id             bigint      generated always as identity primary key,
   at             timestamptz not null default now(),
   actor          text        not null,
@@ -107,24 +120,24 @@ create table public.flag_audit_log (
                  constraint flag_audit_log_reason_length check (length(reason) <= 1000),
   config_version bigint      null    -- flag_config_version.version after the change
 );
-comment on table public.flag_audit_log is
+comment on table trimtab.flag_audit_log is
   'trimtab: append-only audit of every flag and override change (written by triggers, or by admins directly).';
-create index flag_audit_log_flag_at_idx on public.flag_audit_log (flag_key, at desc);
-create index flag_audit_log_at_idx on public.flag_audit_log (at desc);
+create index flag_audit_log_flag_at_idx on trimtab.flag_audit_log (flag_key, at desc);
+create index flag_audit_log_at_idx on trimtab.flag_audit_log (at desc);
 
-create table public.flag_config_version (
+create table trimtab.flag_config_version (
   id         boolean     primary key default true constraint flag_config_version_one_row check (id),
   version    bigint      not null default 1,
   updated_at timestamptz not null default now()
 );
-comment on table public.flag_config_version is
+comment on table trimtab.flag_config_version is
   'trimtab: one row; version moves on every change to flags or overrides.';
-insert into public.flag_config_version (id, version) values (true, 1);
+insert into trimtab.flag_config_version (id, version) values (true, 1);
 
 -- ---------------------------------------------------------------------------------------------
 -- triggers
 
-create or replace function public.trimtab_touch_updated_at()
+create or replace function trimtab.touch_updated_at()
   returns trigger
   language plpgsql
   set search_path to ''
@@ -135,12 +148,12 @@ begin
 end
 $$;
 
-create trigger feature_flags_touch before update on public.feature_flags
-  for each row execute function public.trimtab_touch_updated_at();
-create trigger user_feature_overrides_touch before update on public.user_feature_overrides
-  for each row execute function public.trimtab_touch_updated_at();
+create trigger feature_flags_touch before update on trimtab.feature_flags
+  for each row execute function trimtab.touch_updated_at();
+create trigger user_feature_overrides_touch before update on trimtab.user_feature_overrides
+  for each row execute function trimtab.touch_updated_at();
 
-create or replace function public.trimtab_override_set_by()
+create or replace function trimtab.override_set_by()
   returns trigger
   language plpgsql
   set search_path to ''
@@ -155,33 +168,33 @@ begin
 end
 $$;
 
-create trigger user_feature_overrides_set_by before insert or update on public.user_feature_overrides
-  for each row execute function public.trimtab_override_set_by();
+create trigger user_feature_overrides_set_by before insert or update on trimtab.user_feature_overrides
+  for each row execute function trimtab.override_set_by();
 
 -- TRUNCATE has no row triggers: bump the version for it here (the audit trigger bumps it for
 -- every changed row). SECURITY DEFINER: callers have no write access to flag_config_version.
-create or replace function public.trimtab_bump_config_version()
+create or replace function trimtab.bump_config_version()
   returns trigger
   language plpgsql
   security definer
   set search_path to ''
 as $$
 begin
-  update public.flag_config_version set version = version + 1, updated_at = now() where id;
+  update trimtab.flag_config_version set version = version + 1, updated_at = now() where id;
   return null;
 end
 $$;
 
-create trigger feature_flags_bump_version_truncate after truncate on public.feature_flags
-  for each statement execute function public.trimtab_bump_config_version();
-create trigger user_feature_overrides_bump_version_truncate after truncate on public.user_feature_overrides
-  for each statement execute function public.trimtab_bump_config_version();
+create trigger feature_flags_bump_version_truncate after truncate on trimtab.feature_flags
+  for each statement execute function trimtab.bump_config_version();
+create trigger user_feature_overrides_bump_version_truncate after truncate on trimtab.user_feature_overrides
+  for each statement execute function trimtab.bump_config_version();
 
 -- For every changed row: bump the config version and write one audit row carrying it.
 -- Unchanged rows (an UPDATE that sets the same values) and refused changes (RLS filtered them
 -- out) do neither. SECURITY DEFINER so neither can be skipped by a caller lacking privileges on
 -- the log or the version; the caller must still pass the table's RLS to change anything.
-create or replace function public.trimtab_audit_row()
+create or replace function trimtab.audit_row()
   returns trigger
   language plpgsql
   security definer
@@ -197,9 +210,9 @@ begin
   if tg_op = 'UPDATE' and (old_doc - 'updated_at') = (new_doc - 'updated_at') then
     return null;  -- nothing changed
   end if;
-  update public.flag_config_version set version = version + 1, updated_at = now() where id
+  update trimtab.flag_config_version set version = version + 1, updated_at = now() where id
     returning version into v;
-  insert into public.flag_audit_log (actor, action, flag_key, unit, before, after, reason, config_version)
+  insert into trimtab.flag_audit_log (actor, action, flag_key, unit, before, after, reason, config_version)
   values (
     coalesce(nullif(current_setting('trimtab.actor', true), ''), claims ->> 'sub', claims ->> 'role', session_user::text),
     coalesce(nullif(current_setting('trimtab.action', true), ''), kind || '.' || lower(tg_op)),
@@ -214,14 +227,14 @@ begin
 end
 $$;
 
-create trigger feature_flags_audit after insert or update or delete on public.feature_flags
-  for each row execute function public.trimtab_audit_row();
-create trigger user_feature_overrides_audit after insert or update or delete on public.user_feature_overrides
-  for each row execute function public.trimtab_audit_row();
+create trigger feature_flags_audit after insert or update or delete on trimtab.feature_flags
+  for each row execute function trimtab.audit_row();
+create trigger user_feature_overrides_audit after insert or update or delete on trimtab.user_feature_overrides
+  for each row execute function trimtab.audit_row();
 
 -- The audit log is append-only for everyone; changing history needs the table owner to
 -- disable this trigger explicitly.
-create or replace function public.trimtab_audit_append_only()
+create or replace function trimtab.audit_append_only()
   returns trigger
   language plpgsql
   set search_path to ''
@@ -231,73 +244,73 @@ begin
 end
 $$;
 
-create trigger flag_audit_log_append_only before update or delete on public.flag_audit_log
-  for each row execute function public.trimtab_audit_append_only();
-create trigger flag_audit_log_no_truncate before truncate on public.flag_audit_log
-  for each statement execute function public.trimtab_audit_append_only();
+create trigger flag_audit_log_append_only before update or delete on trimtab.flag_audit_log
+  for each row execute function trimtab.audit_append_only();
+create trigger flag_audit_log_no_truncate before truncate on trimtab.flag_audit_log
+  for each statement execute function trimtab.audit_append_only();
 
 -- ---------------------------------------------------------------------------------------------
 -- privileges (explicit, so they do not depend on the database's default privileges)
 
-revoke all on public.feature_flags, public.user_feature_overrides, public.flag_audit_log,
-              public.flag_config_version from anon, authenticated, service_role;
+revoke all on trimtab.feature_flags, trimtab.user_feature_overrides, trimtab.flag_audit_log,
+              trimtab.flag_config_version from anon, authenticated, service_role;
 
-grant select on public.feature_flags, public.flag_config_version to anon, authenticated, service_role;
-grant insert, update, delete on public.feature_flags to authenticated, service_role;
-grant select, insert, update, delete on public.user_feature_overrides to authenticated, service_role;
-grant select, insert on public.flag_audit_log to authenticated, service_role;
+grant select on trimtab.feature_flags, trimtab.flag_config_version to anon, authenticated, service_role;
+grant insert, update, delete on trimtab.feature_flags to authenticated, service_role;
+grant select, insert, update, delete on trimtab.user_feature_overrides to authenticated, service_role;
+grant select, insert on trimtab.flag_audit_log to authenticated, service_role;
 
-revoke all on function public.trimtab_bump_config_version() from public, anon, authenticated;
-revoke all on function public.trimtab_audit_row() from public, anon, authenticated;
-grant execute on function public.trimtab_is_admin() to anon, authenticated, service_role;
+revoke all on function trimtab.bump_config_version() from public, anon, authenticated;
+revoke all on function trimtab.audit_row() from public, anon, authenticated;
+grant execute on function trimtab.is_admin() to anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- row-level security
 
-alter table public.feature_flags enable row level security;
-alter table public.user_feature_overrides enable row level security;
-alter table public.flag_audit_log enable row level security;
-alter table public.flag_config_version enable row level security;
+alter table trimtab.feature_flags enable row level security;
+alter table trimtab.user_feature_overrides enable row level security;
+alter table trimtab.flag_audit_log enable row level security;
+alter table trimtab.flag_config_version enable row level security;
 
 -- flags: everyone may read client-visible flags (the browser snapshot); admins read all.
-create policy feature_flags_read on public.feature_flags
+create policy feature_flags_read on trimtab.feature_flags
   for select to anon, authenticated
-  using (client_visible or (select public.trimtab_is_admin()));
-create policy feature_flags_admin_insert on public.feature_flags
+  using (client_visible or (select trimtab.is_admin()));
+create policy feature_flags_admin_insert on trimtab.feature_flags
   for insert to authenticated
-  with check ((select public.trimtab_is_admin()));
-create policy feature_flags_admin_update on public.feature_flags
+  with check ((select trimtab.is_admin()));
+create policy feature_flags_admin_update on trimtab.feature_flags
   for update to authenticated
-  using ((select public.trimtab_is_admin()))
-  with check ((select public.trimtab_is_admin()));
-create policy feature_flags_admin_delete on public.feature_flags
+  using ((select trimtab.is_admin()))
+  with check ((select trimtab.is_admin()));
+create policy feature_flags_admin_delete on trimtab.feature_flags
   for delete to authenticated
-  using ((select public.trimtab_is_admin()));
+  using ((select trimtab.is_admin()));
 
 -- overrides: a user reads only their own; admins read and change all.
-create policy user_feature_overrides_read_own on public.user_feature_overrides
+create policy user_feature_overrides_read_own on trimtab.user_feature_overrides
   for select to authenticated
-  using (unit = (select auth.jwt() ->> 'sub') or (select public.trimtab_is_admin()));
-create policy user_feature_overrides_admin_insert on public.user_feature_overrides
+  using (unit = (select auth.jwt() ->> 'sub') or (select trimtab.is_admin()));
+create policy user_feature_overrides_admin_insert on trimtab.user_feature_overrides
   for insert to authenticated
-  with check ((select public.trimtab_is_admin()));
-create policy user_feature_overrides_admin_update on public.user_feature_overrides
+  with check ((select trimtab.is_admin()));
+create policy user_feature_overrides_admin_update on trimtab.user_feature_overrides
   for update to authenticated
-  using ((select public.trimtab_is_admin()))
-  with check ((select public.trimtab_is_admin()));
-create policy user_feature_overrides_admin_delete on public.user_feature_overrides
+  using ((select trimtab.is_admin()))
+  with check ((select trimtab.is_admin()));
+create policy user_feature_overrides_admin_delete on trimtab.user_feature_overrides
   for delete to authenticated
-  using ((select public.trimtab_is_admin()));
+  using ((select trimtab.is_admin()));
 
 -- audit: admins read and append; no update/delete policy at all.
-create policy flag_audit_log_admin_read on public.flag_audit_log
+create policy flag_audit_log_admin_read on trimtab.flag_audit_log
   for select to authenticated
-  using ((select public.trimtab_is_admin()));
-create policy flag_audit_log_admin_append on public.flag_audit_log
+  using ((select trimtab.is_admin()));
+create policy flag_audit_log_admin_append on trimtab.flag_audit_log
   for insert to authenticated
-  with check ((select public.trimtab_is_admin()));
+  with check ((select trimtab.is_admin()));
 
 -- version: readable by everyone (it is the snapshot's ETag); written only by the trigger.
-create policy flag_config_version_read on public.flag_config_version
+create policy flag_config_version_read on trimtab.flag_config_version
   for select to anon, authenticated
   using (true);

@@ -14,32 +14,32 @@
 -- finished answer; a rolled-back attempt leaves no key behind.
 -- Webhook deliveries are deduplicated with
 --   insert into webhook_events (provider, event_id) values (...) on conflict do nothing returning 1
--- and kept 7 days by default (Meta retries for days): public.purge_webhook_events(interval).
+-- and kept 7 days by default (Meta retries for days): trimtab.purge_webhook_events(interval).
 --
 -- Only the service role (the edge functions) writes; admins may read everything; an
--- authenticated user may read the profile linked to their own JWT sub.
+-- authenticated user may read the customer row linked to their own JWT sub.
 
 -- ---------------------------------------------------------------------------------------------
 -- tables
 
-create table public.profiles (
+create table trimtab.customers (
   id           uuid        primary key default gen_random_uuid(),
   phone        text        not null unique
-               constraint profiles_phone_e164 check (phone ~ '^\+[1-9][0-9]{7,14}$'),
+               constraint customers_phone_e164 check (phone ~ '^\+[1-9][0-9]{7,14}$'),
   display_name text        null
-               constraint profiles_display_name_length check (length(display_name) <= 200),
+               constraint customers_display_name_length check (length(display_name) <= 200),
   user_id      text        null unique
-               constraint profiles_user_id_length check (length(user_id) between 1 and 200),
+               constraint customers_user_id_length check (length(user_id) between 1 and 200),
   created_at   timestamptz not null default now(),
   updated_at   timestamptz not null default now()
 );
-comment on table public.profiles is 'trimtab: customers, by E.164 phone number.';
+comment on table trimtab.customers is 'trimtab: customers, by E.164 phone number.';
 
-create table public.vouchers (
+create table trimtab.vouchers (
   id           uuid        primary key default gen_random_uuid(),
   code         text        not null unique
                constraint vouchers_code_format check (code ~ '^[0-9A-Z-]{6,40}$'),
-  profile_id   uuid        not null references public.profiles (id) on delete restrict,
+  customer_id   uuid        not null references trimtab.customers (id) on delete restrict,
   amount_minor bigint      not null
                constraint vouchers_amount_positive check (amount_minor > 0),
   currency     text        not null
@@ -55,12 +55,12 @@ create table public.vouchers (
   constraint vouchers_redeemed_at check ((status = 'redeemed') = (redeemed_at is not null)),
   constraint vouchers_voided_at check ((status = 'voided') = (voided_at is not null))
 );
-create index vouchers_profile_idx on public.vouchers (profile_id);
-comment on table public.vouchers is 'trimtab: vouchers; status moves issued -> redeemed | voided only.';
+create index vouchers_customer_idx on trimtab.vouchers (customer_id);
+comment on table trimtab.vouchers is 'trimtab: vouchers; status moves issued -> redeemed | voided only.';
 
-create table public.voucher_events (
+create table trimtab.voucher_events (
   id             bigint      generated always as identity primary key,
-  voucher_id     uuid        not null references public.vouchers (id) on delete cascade,
+  voucher_id     uuid        not null references trimtab.vouchers (id) on delete cascade,
   from_status    text        null,
   to_status      text        not null,
   actor          text        not null,
@@ -69,10 +69,10 @@ create table public.voucher_events (
                  constraint voucher_events_reason_length check (length(reason) <= 1000),
   at             timestamptz not null default now()
 );
-create index voucher_events_voucher_idx on public.voucher_events (voucher_id, id);
-comment on table public.voucher_events is 'trimtab: every voucher transition (append-only).';
+create index voucher_events_voucher_idx on trimtab.voucher_events (voucher_id, id);
+comment on table trimtab.voucher_events is 'trimtab: every voucher transition (append-only).';
 
-create table public.webhook_events (
+create table trimtab.webhook_events (
   provider       text        not null
                  constraint webhook_events_provider_format check (provider ~ '^[a-z][a-z0-9_-]{0,31}$'),
   event_id       text        not null
@@ -81,11 +81,11 @@ create table public.webhook_events (
   correlation_id text        null,
   primary key (provider, event_id)
 );
-create index webhook_events_received_idx on public.webhook_events (received_at);
-comment on table public.webhook_events is
+create index webhook_events_received_idx on trimtab.webhook_events (received_at);
+comment on table trimtab.webhook_events is
   'trimtab: one row per processed webhook event (durable dedup across isolates); purged after 7 days by default.';
 
-create table public.idempotency_keys (
+create table trimtab.idempotency_keys (
   scope        text        not null
                constraint idempotency_keys_scope_format check (scope ~ '^[a-z][a-z0-9_-]{0,63}$'),
   key          text        not null
@@ -99,22 +99,22 @@ create table public.idempotency_keys (
   created_at   timestamptz not null default now(),
   primary key (scope, key)
 );
-comment on table public.idempotency_keys is
+comment on table trimtab.idempotency_keys is
   'trimtab: Idempotency-Key results: the same key and body returns the first result; another body is a 409.';
 
 -- ---------------------------------------------------------------------------------------------
 -- triggers
 
-create trigger profiles_touch before update on public.profiles
-  for each row execute function public.trimtab_touch_updated_at();
+create trigger customers_touch before update on trimtab.customers
+  for each row execute function trimtab.touch_updated_at();
 
-create or replace function public.trimtab_voucher_guard()
+create or replace function trimtab.voucher_guard()
   returns trigger
   language plpgsql
   set search_path to ''
 as $$
 begin
-  if new.code is distinct from old.code or new.profile_id is distinct from old.profile_id
+  if new.code is distinct from old.code or new.customer_id is distinct from old.customer_id
      or new.amount_minor is distinct from old.amount_minor or new.currency is distinct from old.currency
      or new.created_at is distinct from old.created_at or new.created_by is distinct from old.created_by
      or new.expires_at is distinct from old.expires_at
@@ -132,10 +132,10 @@ begin
   return new;
 end;
 $$;
-create trigger vouchers_guard before update on public.vouchers
-  for each row execute function public.trimtab_voucher_guard();
+create trigger vouchers_guard before update on trimtab.vouchers
+  for each row execute function trimtab.voucher_guard();
 
-create or replace function public.trimtab_voucher_event()
+create or replace function trimtab.voucher_event()
   returns trigger
   language plpgsql
   security definer
@@ -145,7 +145,7 @@ begin
   if tg_op = 'UPDATE' and new.status is not distinct from old.status then
     return null;
   end if;
-  insert into public.voucher_events (voucher_id, from_status, to_status, actor, correlation_id, reason)
+  insert into trimtab.voucher_events (voucher_id, from_status, to_status, actor, correlation_id, reason)
   values (
     new.id,
     case when tg_op = 'UPDATE' then old.status end,
@@ -157,10 +157,10 @@ begin
   return null;
 end;
 $$;
-create trigger vouchers_event after insert or update on public.vouchers
-  for each row execute function public.trimtab_voucher_event();
+create trigger vouchers_event after insert or update on trimtab.vouchers
+  for each row execute function trimtab.voucher_event();
 
-create or replace function public.trimtab_voucher_events_append_only()
+create or replace function trimtab.voucher_events_append_only()
   returns trigger
   language plpgsql
   set search_path to ''
@@ -169,13 +169,13 @@ begin
   raise exception 'voucher_events is append-only' using errcode = 'insufficient_privilege';
 end;
 $$;
-create trigger voucher_events_append_only before update on public.voucher_events
-  for each row execute function public.trimtab_voucher_events_append_only();
+create trigger voucher_events_append_only before update on trimtab.voucher_events
+  for each row execute function trimtab.voucher_events_append_only();
 
 -- ---------------------------------------------------------------------------------------------
 -- retention
 
-create or replace function public.purge_webhook_events(keep interval default interval '7 days')
+create or replace function trimtab.purge_webhook_events(keep interval default interval '7 days')
   returns bigint
   language plpgsql
   security definer
@@ -187,51 +187,45 @@ begin
   if keep < interval '1 hour' then
     raise exception 'keep webhook events at least an hour' using errcode = 'invalid_parameter_value';
   end if;
-  delete from public.webhook_events where received_at < now() - keep;
+  delete from trimtab.webhook_events where received_at < now() - keep;
   get diagnostics n = row_count;
-  delete from public.idempotency_keys where created_at < now() - keep;
+  delete from trimtab.idempotency_keys where created_at < now() - keep;
   return n;
 end;
 $$;
-comment on function public.purge_webhook_events(interval) is
+comment on function trimtab.purge_webhook_events(interval) is
   'trimtab: deletes webhook events (and idempotency keys) older than keep (default 7 days); returns the events deleted.';
 
--- On Supabase with pg_cron enabled, purge daily; elsewhere the local stack calls it on demand.
-do $$
-begin
-  if exists (select 1 from pg_catalog.pg_extension where extname = 'pg_cron') then
-    perform cron.schedule('trimtab-purge-webhook-events', '17 3 * * *', 'select public.purge_webhook_events()');
-  end if;
-end;
-$$;
+-- Scheduled daily by pg_cron where the platform has it (20261127000003_schedule.sql); the local
+-- stack calls it hourly.
 
 -- ---------------------------------------------------------------------------------------------
 -- grants and row-level security
 
-revoke all on public.profiles, public.vouchers, public.voucher_events, public.webhook_events,
-  public.idempotency_keys from public, anon, authenticated, service_role;
-grant select on public.profiles, public.vouchers, public.voucher_events to authenticated;
-grant select, insert, update on public.profiles, public.vouchers to service_role;
-grant select, insert on public.voucher_events, public.webhook_events to service_role;
-grant select, insert, update on public.idempotency_keys to service_role;
-grant delete on public.webhook_events, public.idempotency_keys to service_role;
-revoke all on function public.purge_webhook_events(interval) from public, anon, authenticated;
-grant execute on function public.purge_webhook_events(interval) to service_role;
-revoke all on function public.trimtab_voucher_event() from public, anon, authenticated;
+revoke all on trimtab.customers, trimtab.vouchers, trimtab.voucher_events, trimtab.webhook_events,
+  trimtab.idempotency_keys from public, anon, authenticated, service_role;
+grant select on trimtab.customers, trimtab.vouchers, trimtab.voucher_events to authenticated;
+grant select, insert, update on trimtab.customers, trimtab.vouchers to service_role;
+grant select, insert on trimtab.voucher_events, trimtab.webhook_events to service_role;
+grant select, insert, update on trimtab.idempotency_keys to service_role;
+grant delete on trimtab.webhook_events, trimtab.idempotency_keys to service_role;
+revoke all on function trimtab.purge_webhook_events(interval) from public, anon, authenticated;
+grant execute on function trimtab.purge_webhook_events(interval) to service_role;
+revoke all on function trimtab.voucher_event() from public, anon, authenticated;
 
-alter table public.profiles enable row level security;
-alter table public.vouchers enable row level security;
-alter table public.voucher_events enable row level security;
-alter table public.webhook_events enable row level security;
-alter table public.idempotency_keys enable row level security;
+alter table trimtab.customers enable row level security;
+alter table trimtab.vouchers enable row level security;
+alter table trimtab.voucher_events enable row level security;
+alter table trimtab.webhook_events enable row level security;
+alter table trimtab.idempotency_keys enable row level security;
 
-create policy profiles_read on public.profiles
+create policy customers_read on trimtab.customers
   for select to authenticated
-  using ((select public.trimtab_is_admin()) or user_id = (select auth.jwt() ->> 'sub'));
-create policy vouchers_read on public.vouchers
+  using ((select trimtab.is_admin()) or user_id = (select auth.jwt() ->> 'sub'));
+create policy vouchers_read on trimtab.vouchers
   for select to authenticated
-  using ((select public.trimtab_is_admin())
-         or profile_id in (select p.id from public.profiles p where p.user_id = (select auth.jwt() ->> 'sub')));
-create policy voucher_events_read on public.voucher_events
+  using ((select trimtab.is_admin())
+         or customer_id in (select p.id from trimtab.customers p where p.user_id = (select auth.jwt() ->> 'sub')));
+create policy voucher_events_read on trimtab.voucher_events
   for select to authenticated
-  using ((select public.trimtab_is_admin()));
+  using ((select trimtab.is_admin()));

@@ -14,7 +14,7 @@
 -- ---------------------------------------------------------------------------------------------
 -- tables
 
-create table public.ai_usage_logs (
+create table trimtab.ai_usage_logs (
   id             bigint      generated always as identity primary key,
   at             timestamptz not null default now(),
   feature        text        not null
@@ -45,12 +45,12 @@ create table public.ai_usage_logs (
   error_code     text        null
                  constraint ai_usage_logs_error_code_length check (length(error_code) <= 100)
 );
-comment on table public.ai_usage_logs is
+comment on table trimtab.ai_usage_logs is
   'trimtab: one row per AI call (pipeline new) or legacy-served message (pipeline old); no prompt or reply text.';
-create index ai_usage_logs_flag_at_idx on public.ai_usage_logs (flag_key, at desc) include (pipeline, status, latency_ms);
-create index ai_usage_logs_at_idx on public.ai_usage_logs (at desc);
+create index ai_usage_logs_flag_at_idx on trimtab.ai_usage_logs (flag_key, at desc) include (pipeline, status, latency_ms);
+create index ai_usage_logs_at_idx on trimtab.ai_usage_logs (at desc);
 
-create table public.response_cache (
+create table trimtab.response_cache (
   key        text        primary key
              constraint response_cache_key_length check (length(key) between 1 and 200),
   flag_key   text        null,
@@ -59,11 +59,11 @@ create table public.response_cache (
   expires_at timestamptz not null,
   hits       bigint      not null default 0
 );
-comment on table public.response_cache is 'trimtab: read-through cache of model answers keyed by the stable prompt cache key.';
-create index response_cache_flag_idx on public.response_cache (flag_key);
-create index response_cache_expires_idx on public.response_cache (expires_at);
+comment on table trimtab.response_cache is 'trimtab: read-through cache of model answers keyed by the stable prompt cache key.';
+create index response_cache_flag_idx on trimtab.response_cache (flag_key);
+create index response_cache_expires_idx on trimtab.response_cache (expires_at);
 
-create table public.shadow_comparisons (
+create table trimtab.shadow_comparisons (
   id             bigint      generated always as identity primary key,
   at             timestamptz not null default now(),
   flag_key       text        not null,
@@ -76,10 +76,10 @@ create table public.shadow_comparisons (
                  constraint shadow_comparisons_new_error_length check (length(new_error) <= 100),
   details        jsonb       null   -- tool names, variant: never message text or phone numbers
 );
-comment on table public.shadow_comparisons is 'trimtab: old vs new pipeline output similarity for sampled requests (no raw PII).';
-create index shadow_comparisons_flag_at_idx on public.shadow_comparisons (flag_key, at desc);
+comment on table trimtab.shadow_comparisons is 'trimtab: old vs new pipeline output similarity for sampled requests (no raw PII).';
+create index shadow_comparisons_flag_at_idx on trimtab.shadow_comparisons (flag_key, at desc);
 
-create table public.alerts (
+create table trimtab.alerts (
   id       bigint      generated always as identity primary key,
   at       timestamptz not null default now(),
   kind     text        not null
@@ -91,11 +91,11 @@ create table public.alerts (
            constraint alerts_message_length check (length(message) between 1 and 2000),
   details  jsonb       null
 );
-comment on table public.alerts is 'trimtab: alerts raised by the guard (also written as log lines).';
-create index alerts_at_idx on public.alerts (at desc);
-create index alerts_flag_kind_at_idx on public.alerts (flag_key, kind, at desc);
+comment on table trimtab.alerts is 'trimtab: alerts raised by the guard (also written as log lines).';
+create index alerts_at_idx on trimtab.alerts (at desc);
+create index alerts_flag_kind_at_idx on trimtab.alerts (flag_key, kind, at desc);
 
-create table public.rollout_decisions (
+create table trimtab.rollout_decisions (
   id           bigint      generated always as identity primary key,
   at           timestamptz not null default now(),
   flag_key     text        not null,
@@ -106,29 +106,29 @@ create table public.rollout_decisions (
   to_rollout   numeric     null,
   metrics      jsonb       null
 );
-comment on table public.rollout_decisions is 'trimtab: the guard''s decisions per flag (holds only when they change).';
-create index rollout_decisions_flag_at_idx on public.rollout_decisions (flag_key, at desc);
+comment on table trimtab.rollout_decisions is 'trimtab: the guard''s decisions per flag (holds only when they change).';
+create index rollout_decisions_flag_at_idx on trimtab.rollout_decisions (flag_key, at desc);
 
 -- The guard's watermark: the last flag_audit_log id it checked for unauthorised rollout changes
 -- (one row; the guard locks it, so two concurrent runs do not both act).
-create table public.guard_state (
+create table trimtab.guard_state (
   id            boolean     primary key default true constraint guard_state_one_row check (id),
   last_audit_id bigint      not null default 0,
   last_run_at   timestamptz null
 );
-comment on table public.guard_state is 'trimtab: one row; the guard''s last run and audit watermark.';
-insert into public.guard_state (id) values (true);
+comment on table trimtab.guard_state is 'trimtab: one row; the guard''s last run and audit watermark.';
+insert into trimtab.guard_state (id) values (true);
 
 -- Whether the change was described (trimtab.action set in its transaction, as the admin API, the
 -- guard and the seed do). A rollout change with described = false was made some other way (direct
 -- SQL): the guard raises an unauthorised_change alert for it. Rows before this migration: false.
-alter table public.flag_audit_log
+alter table trimtab.flag_audit_log
   add column described boolean not null default (coalesce(current_setting('trimtab.action', true), '') <> '');
 
 -- ---------------------------------------------------------------------------------------------
 -- retention: usage rows, comparisons and expired cache entries (decisions and alerts are kept)
 
-create or replace function public.purge_safety_data(keep interval default interval '30 days')
+create or replace function trimtab.purge_safety_data(keep interval default interval '30 days')
   returns bigint
   language plpgsql
   security definer
@@ -140,47 +140,47 @@ begin
   if keep < interval '1 day' then
     raise exception 'keep usage rows at least a day' using errcode = 'invalid_parameter_value';
   end if;
-  delete from public.ai_usage_logs where at < now() - keep;
+  delete from trimtab.ai_usage_logs where at < now() - keep;
   get diagnostics n = row_count;
-  delete from public.shadow_comparisons where at < now() - keep;
-  delete from public.response_cache where expires_at < now();
+  delete from trimtab.shadow_comparisons where at < now() - keep;
+  delete from trimtab.response_cache where expires_at < now();
   return n;
 end;
 $$;
-comment on function public.purge_safety_data(interval) is
+comment on function trimtab.purge_safety_data(interval) is
   'trimtab: deletes usage rows and shadow comparisons older than keep (default 30 days) and expired cache entries.';
 
 -- ---------------------------------------------------------------------------------------------
 -- grants and row-level security
 
-revoke all on public.ai_usage_logs, public.response_cache, public.shadow_comparisons, public.alerts,
-  public.rollout_decisions, public.guard_state from public, anon, authenticated, service_role;
-grant select, update on public.guard_state to service_role;
-grant select on public.ai_usage_logs, public.response_cache, public.shadow_comparisons, public.alerts,
-  public.rollout_decisions to authenticated;
-grant select, insert on public.ai_usage_logs, public.shadow_comparisons, public.alerts,
-  public.rollout_decisions to service_role;
-grant select, insert, update, delete on public.response_cache to service_role;
-grant delete on public.ai_usage_logs, public.shadow_comparisons to service_role;
-revoke all on function public.purge_safety_data(interval) from public, anon, authenticated;
-grant execute on function public.purge_safety_data(interval) to service_role;
+revoke all on trimtab.ai_usage_logs, trimtab.response_cache, trimtab.shadow_comparisons, trimtab.alerts,
+  trimtab.rollout_decisions, trimtab.guard_state from public, anon, authenticated, service_role;
+grant select, update on trimtab.guard_state to service_role;
+grant select on trimtab.ai_usage_logs, trimtab.response_cache, trimtab.shadow_comparisons, trimtab.alerts,
+  trimtab.rollout_decisions to authenticated;
+grant select, insert on trimtab.ai_usage_logs, trimtab.shadow_comparisons, trimtab.alerts,
+  trimtab.rollout_decisions to service_role;
+grant select, insert, update, delete on trimtab.response_cache to service_role;
+grant delete on trimtab.ai_usage_logs, trimtab.shadow_comparisons to service_role;
+revoke all on function trimtab.purge_safety_data(interval) from public, anon, authenticated;
+grant execute on function trimtab.purge_safety_data(interval) to service_role;
 
-alter table public.ai_usage_logs enable row level security;
-alter table public.response_cache enable row level security;
-alter table public.shadow_comparisons enable row level security;
-alter table public.alerts enable row level security;
-alter table public.rollout_decisions enable row level security;
-alter table public.guard_state enable row level security;
+alter table trimtab.ai_usage_logs enable row level security;
+alter table trimtab.response_cache enable row level security;
+alter table trimtab.shadow_comparisons enable row level security;
+alter table trimtab.alerts enable row level security;
+alter table trimtab.rollout_decisions enable row level security;
+alter table trimtab.guard_state enable row level security;
 
-create policy ai_usage_logs_admin_read on public.ai_usage_logs
-  for select to authenticated using ((select public.trimtab_is_admin()));
-create policy response_cache_admin_read on public.response_cache
-  for select to authenticated using ((select public.trimtab_is_admin()));
-create policy shadow_comparisons_admin_read on public.shadow_comparisons
-  for select to authenticated using ((select public.trimtab_is_admin()));
-create policy alerts_admin_read on public.alerts
-  for select to authenticated using ((select public.trimtab_is_admin()));
-create policy rollout_decisions_admin_read on public.rollout_decisions
-  for select to authenticated using ((select public.trimtab_is_admin()));
-create policy guard_state_admin_read on public.guard_state
-  for select to authenticated using ((select public.trimtab_is_admin()));
+create policy ai_usage_logs_admin_read on trimtab.ai_usage_logs
+  for select to authenticated using ((select trimtab.is_admin()));
+create policy response_cache_admin_read on trimtab.response_cache
+  for select to authenticated using ((select trimtab.is_admin()));
+create policy shadow_comparisons_admin_read on trimtab.shadow_comparisons
+  for select to authenticated using ((select trimtab.is_admin()));
+create policy alerts_admin_read on trimtab.alerts
+  for select to authenticated using ((select trimtab.is_admin()));
+create policy rollout_decisions_admin_read on trimtab.rollout_decisions
+  for select to authenticated using ((select trimtab.is_admin()));
+create policy guard_state_admin_read on trimtab.guard_state
+  for select to authenticated using ((select trimtab.is_admin()));

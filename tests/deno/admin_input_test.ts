@@ -21,7 +21,7 @@ import {
 import type { Json } from "./support.ts";
 
 const flagRow = async (db: Db, key: string) =>
-  (await db.query<Json>("select * from feature_flags where key = $1", [key]))[0];
+  (await db.query<Json>("select * from trimtab.feature_flags where key = $1", [key]))[0];
 
 setLogLevel("warn"); // no access lines
 
@@ -30,7 +30,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
 
   // The flag the cases below aim at: rollout 5 %, staged 1 / 5 / 25 / 50 / 100.
   await db.query(
-    "insert into feature_flags (key, enabled, rollout_percentage, stages) values ('admin_test_flag', true, 5, '{1,5,25,50,100}')",
+    "insert into trimtab.feature_flags (key, enabled, rollout_percentage, stages) values ('admin_test_flag', true, 5, '{1,5,25,50,100}')",
   );
 
   await t.step("bad input: its code, and nothing written", async () => {
@@ -150,7 +150,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       ["GET", "/flags/a/b", undefined, 404, "NOT_FOUND"],
     ];
     const v0 = await version(db), a0 = await auditCount(db);
-    const flagsBefore = JSON.stringify(await db.query("select * from feature_flags order by key"));
+    const flagsBefore = JSON.stringify(await db.query("select * from trimtab.feature_flags order by key"));
     for (const [method, path, body, status, code, pattern] of cases) {
       const r = await api(path, { method, body });
       const what = `${method} ${path} ${typeof body === "string" ? body.slice(0, 40) : JSON.stringify(body)}`;
@@ -160,7 +160,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       assert(!LEAKS.test(r.body.error.message) || code === "INVALID_FLAG", `${what}: leaks ${r.body.error.message}`);
       eq([await version(db), await auditCount(db)], [v0, a0], `${what}: nothing written`);
     }
-    eq(JSON.stringify(await db.query("select * from feature_flags order by key")), flagsBefore, "flags unchanged");
+    eq(JSON.stringify(await db.query("select * from trimtab.feature_flags order by key")), flagsBefore, "flags unchanged");
     assert(await flagRow(db, "cv_flag") === undefined && await flagRow(db, "bad_variants") === undefined, "no rows");
   });
 
@@ -227,16 +227,16 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       throw new Error(`no error from ${sql}`);
     };
     const expected: [string, number, string][] = [
-      ["insert into feature_flags (key, rollout_percentage) values ('r_1', 101)", 400, "INVALID_INPUT"],
-      ["insert into feature_flags (key) values ('FEATURE_AGENT_CHAT')", 409, "CONFLICT"],
+      ["insert into trimtab.feature_flags (key, rollout_percentage) values ('r_1', 101)", 400, "INVALID_INPUT"],
+      ["insert into trimtab.feature_flags (key) values ('FEATURE_AGENT_CHAT')", 409, "CONFLICT"],
       [
-        "insert into user_feature_overrides (flag_key, unit, enabled, reason) values ('nope', 'u', true, 'r')",
+        "insert into trimtab.user_feature_overrides (flag_key, unit, enabled, reason) values ('nope', 'u', true, 'r')",
         404,
         "UNKNOWN_FLAG",
       ],
-      ["insert into feature_flags (key, enabled) values ('r_2', null)", 400, "INVALID_INPUT"],
+      ["insert into trimtab.feature_flags (key, enabled) values ('r_2', null)", 400, "INVALID_INPUT"],
       ["select 1/0", 400, "INVALID_INPUT"],
-      ["update flag_audit_log set reason = 'x'", 403, "FORBIDDEN"],
+      ["update trimtab.flag_audit_log set reason = 'x'", 403, "FORBIDDEN"],
     ];
     for (const [sql, status, code] of expected) {
       const e = await real(sql);

@@ -26,9 +26,9 @@ import type { Json } from "./support.ts";
 
 const version = configVersion;
 const auditRows = (db: Db, where: string, params: unknown[] = []) =>
-  db.query<Json>(`select * from flag_audit_log where ${where} order by id`, params as never[]);
+  db.query<Json>(`select * from trimtab.flag_audit_log where ${where} order by id`, params as never[]);
 const flagRow = async (db: Db, key: string) =>
-  (await db.query<Json>("select * from feature_flags where key = $1", [key]))[0];
+  (await db.query<Json>("select * from trimtab.feature_flags where key = $1", [key]))[0];
 
 const USERS = Array.from({ length: 50 }, (_, i) => `load-user-${i}`);
 
@@ -148,7 +148,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
 
     await api("/flags", { body: { key: "doomed_flag", enabled: true, rollout: 10 } });
     await db.query(
-      "insert into user_feature_overrides (flag_key, unit, enabled, reason) values ('doomed_flag', 'u1', true, 'x')",
+      "insert into trimtab.user_feature_overrides (flag_key, unit, enabled, reason) values ('doomed_flag', 'u1', true, 'x')",
     );
     const del = await api("/flags/doomed_flag?reason=no%20longer%20needed", { method: "DELETE" });
     eq([del.status, del.body.deleted], [200, "doomed_flag"], "delete");
@@ -221,7 +221,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     });
     eq([r.status, r.body.flags], [200, ["USE_CIRCUIT_BREAKER"]], `rollback one: ${JSON.stringify(r.body)}`);
     eq(Number(r.body.version), v0 + 1, "one change");
-    const overrides = await db.query<Json>("select key, admin_override from feature_flags order by key");
+    const overrides = await db.query<Json>("select key, admin_override from trimtab.feature_flags order by key");
     for (const o of overrides) {
       eq(o.admin_override, o.key === "USE_CIRCUIT_BREAKER" ? "off" : null, `admin_override of ${o.key}`);
     }
@@ -246,7 +246,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
   });
 
   await t.step("rollback of every flag in one call", async () => {
-    const keys = (await db.query<{ key: string }>("select key from feature_flags order by key")).map((r) => r.key);
+    const keys = (await db.query<{ key: string }>("select key from trimtab.feature_flags order by key")).map((r) => r.key);
     const chat = await evalAll(db, "FEATURE_AGENT_CHAT");
     eq(chat.filter((e) => e.enabled).length, 50, "chat on for all 50 before");
     const v0 = Number(await version(db));
@@ -254,7 +254,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     eq(r.status, 200, `rollback all: ${JSON.stringify(r.body)}`);
     eq(r.body.flags, [...keys].sort(), "every flag changed");
     eq(Number(r.body.version), v0 + keys.length, "one version step per flag");
-    const left = await db.query<Json>("select key from feature_flags where admin_override is distinct from 'off'");
+    const left = await db.query<Json>("select key from trimtab.feature_flags where admin_override is distinct from 'off'");
     eq(left, [], "every flag is off");
     const audit = await auditRows(db, "action = 'flag.rollback' and reason = 'big red button'");
     eq(audit.map((a: Json) => a.flag_key).sort(), [...keys].sort(), "one audit row per flag");
@@ -263,7 +263,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       const ev = await evalAll(db, key);
       eq(ev.filter((e) => !e.enabled && e.reason === "ADMIN_OVERRIDE").length, 50, `${key} off for all 50`);
     }
-    await db.query("update feature_flags set admin_override = null"); // back to normal for later steps
+    await db.query("update trimtab.feature_flags set admin_override = null"); // back to normal for later steps
   });
 
   await t.step("overrides: upsert with expiry, list, delete; expired ones are ignored", async () => {
@@ -314,7 +314,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
 
     // An override whose expiry has passed (inserted directly as the owner) is ignored.
     await db.query(
-      "insert into user_feature_overrides (flag_key, unit, enabled, expires_at, reason) values ('FEATURE_AGENT_CHAT', 'u-expired', false, now() - interval '1 hour', 'old')",
+      "insert into trimtab.user_feature_overrides (flag_key, unit, enabled, expires_at, reason) values ('FEATURE_AGENT_CHAT', 'u-expired', false, now() - interval '1 hour', 'old')",
     );
     const [live, expired] = await evalAll(db, "FEATURE_AGENT_CHAT", ["u-1", "u-expired"], new Date());
     eq([live.enabled, live.reason], [false, "USER_OVERRIDE"], "live override applies");

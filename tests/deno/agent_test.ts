@@ -116,7 +116,7 @@ async function checks(t: Deno.TestContext, db: Db) {
   resetDedupWindow();
   // Pin every test customer in or out of the rollout, and their tools on.
   const ov = (flag: string, phone: string, on: boolean) =>
-    db.query("insert into user_feature_overrides (flag_key, unit, enabled, reason) values ($1, $2, $3, 'agent test')", [
+    db.query("insert into trimtab.user_feature_overrides (flag_key, unit, enabled, reason) values ($1, $2, $3, 'agent test')", [
       flag,
       `+${phone}`,
       on,
@@ -128,7 +128,7 @@ async function checks(t: Deno.TestContext, db: Db) {
     await ov("FEATURE_AGENT_CUSTOMER_LOOKUP", p, true);
   }
   await db.query(
-    "insert into user_feature_overrides (flag_key, unit, enabled, reason) values ('FEATURE_AGENT_VOUCHERS', 'global', true, 'agent test')",
+    "insert into trimtab.user_feature_overrides (flag_key, unit, enabled, reason) values ('FEATURE_AGENT_VOUCHERS', 'global', true, 'agent test')",
   );
   invalidate();
 
@@ -147,7 +147,7 @@ async function checks(t: Deno.TestContext, db: Db) {
   };
   const voucherRows = (phone: string) =>
     db.query<{ code: string; status: string; amount_minor: unknown }>(
-      "select v.code, v.status, v.amount_minor from vouchers v join profiles p on p.id = v.profile_id where p.phone = $1 order by v.created_at",
+      "select v.code, v.status, v.amount_minor from trimtab.vouchers v join trimtab.customers p on p.id = v.customer_id where p.phone = $1 order by v.created_at",
       [`+${phone}`],
     );
 
@@ -200,7 +200,7 @@ async function checks(t: Deno.TestContext, db: Db) {
         assert(r.text.includes("redeemed") && r.text.includes(code), `redeemed: ${r.text}`);
         eq((await voucherRows(HOLDER))[0].status, "redeemed", "state in the database");
         const [ev] = await db.query<{ correlation_id: string; actor: string }>(
-          "select e.correlation_id, e.actor from voucher_events e join vouchers v on v.id = e.voucher_id where v.code = $1 and e.to_status = 'redeemed'",
+          "select e.correlation_id, e.actor from trimtab.voucher_events e join trimtab.vouchers v on v.id = e.voucher_id where v.code = $1 and e.to_status = 'redeemed'",
           [code],
         );
         eq(ev?.correlation_id, r.cid, "voucher_events row has the request's correlation id");

@@ -319,7 +319,7 @@ Deno.test("http: handle() hides internal errors, keeps HttpErrors, adds CORS and
 async function handleChecks() {
   const boom = handle(() => {
     throw new Error(
-      "relation \"feature_flags\" does not exist: SELECT * FROM feature_flags WHERE phone='+250788123456'",
+      "relation \"feature_flags\" does not exist: SELECT * FROM trimtab.feature_flags WHERE phone='+250788123456'",
     );
   }, { name: "t" });
   let res!: Response;

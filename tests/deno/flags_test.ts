@@ -72,7 +72,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
 
   await t.step("snapshot: client-visible flags, own overrides only, ETag and 304", async () => {
     const clientKeys = (await db.query<{ key: string }>(
-      "select key from feature_flags where client_visible order by key",
+      "select key from trimtab.feature_flags where client_visible order by key",
     )).map((r) => r.key);
     const u42 = await call(flags, req("/flags?snapshot=1", { token: await tk.user("user-42") }));
     eq(u42.status, 200, "status");
@@ -102,7 +102,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     }
     engine.free();
     // A change moves the ETag; the old one gets the new body.
-    await db.query("update feature_flags set rollout_percentage = 50 where key = 'USE_OPTIMIZED_PROMPTS'");
+    await db.query("update trimtab.feature_flags set rollout_percentage = 50 where key = 'USE_OPTIMIZED_PROMPTS'");
     const ok = await eventually(async () => {
       const r = await flags(
         req("/flags?snapshot=1", { token: await tk.user("user-42"), headers: { "if-none-match": etag } }),
@@ -168,7 +168,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
 
   await t.step("expired overrides are ignored", async () => {
     await db.query(
-      `insert into user_feature_overrides (flag_key, unit, enabled, expires_at, reason) values
+      `insert into trimtab.user_feature_overrides (flag_key, unit, enabled, expires_at, reason) values
        ('FEATURE_AGENT_CHAT', 'exp-1', false, now() - interval '1 minute', 'expired'),
        ('FEATURE_AGENT_CHAT', 'exp-2', false, now() + interval '1 hour', 'active')`,
     );
@@ -250,7 +250,7 @@ onBothBackends("flags + health", checks, {
         100,
       );
       assert(back, "fresh again after the database returns");
-      await db.query("update feature_flags set enabled = false where key = 'FEATURE_AGENT_CHAT'");
+      await db.query("update trimtab.feature_flags set enabled = false where key = 'FEATURE_AGENT_CHAT'");
       const seen = await eventually(async () => {
         const r = await call(flags, req("/flags", { token: await tk.user("user-7") }));
         return r.body.flags.FEATURE_AGENT_CHAT.reason === "DISABLED";

@@ -23,7 +23,7 @@ async function flag(db: Db, key: string, rollout = 25, metadata: Json = {}): Pro
   await db.tx(async (tx) => {
     await tx.audit({ actor: "test", action: "flag.create", reason: "guard test" });
     await tx.query(
-      `insert into feature_flags (key, enabled, rollout_percentage, stages, metadata)
+      `insert into trimtab.feature_flags (key, enabled, rollout_percentage, stages, metadata)
        values ($1, true, $2::text::numeric, $3::text::numeric[], $4::text::jsonb)`,
       [key, String(rollout), STAGES, JSON.stringify(metadata)],
     );
@@ -39,7 +39,7 @@ async function usage(
   o: { status?: string; latencyMs?: number; pii?: boolean; shadow?: boolean; fallback?: boolean } = {},
 ): Promise<void> {
   await db.query(
-    `insert into ai_usage_logs (feature, flag_key, pipeline, provider, model, status, latency_ms, pii_leak, shadow,
+    `insert into trimtab.ai_usage_logs (feature, flag_key, pipeline, provider, model, status, latency_ms, pii_leak, shadow,
                                 fallback, cost_usd, correlation_id)
      select 'test', $1, $2, 'openai', 'gpt-test', $3, $4, $5, $6, $7, 0.001, 'c-' || g
        from generate_series(1, $8::int) g`,
@@ -48,13 +48,13 @@ async function usage(
 }
 
 const flagRow = async (db: Db, key: string) =>
-  (await db.query<Json>("select admin_override, rollout_percentage from feature_flags where key = $1", [key]))[0];
+  (await db.query<Json>("select admin_override, rollout_percentage from trimtab.feature_flags where key = $1", [key]))[0];
 const audits = (db: Db, key: string, action: string) =>
-  db.query<Json>("select * from flag_audit_log where flag_key = $1 and action = $2 order by id", [key, action]);
+  db.query<Json>("select * from trimtab.flag_audit_log where flag_key = $1 and action = $2 order by id", [key, action]);
 const decisionsOf = (db: Db, key: string) =>
-  db.query<Json>("select * from rollout_decisions where flag_key = $1 order by id", [key]);
+  db.query<Json>("select * from trimtab.rollout_decisions where flag_key = $1 order by id", [key]);
 const alertsOf = (db: Db, key: string | null, kind: string) =>
-  db.query<Json>("select * from alerts where flag_key is not distinct from $1 and kind = $2 order by id", [key, kind]);
+  db.query<Json>("select * from trimtab.alerts where flag_key is not distinct from $1 and kind = $2 order by id", [key, kind]);
 
 const { lines, sink } = logCapture();
 
@@ -182,10 +182,10 @@ onBothBackends("guard", async (t, db, tk) => {
     });
 
     await t.step("unauthorised change: direct SQL raises an alert, the admin API does not", async () => {
-      await db.query("update feature_flags set rollout_percentage = 50 where key = 'g_sample'");
+      await db.query("update trimtab.feature_flags set rollout_percentage = 50 where key = 'g_sample'");
       await db.tx(async (tx) => {
         await tx.audit({ actor: "admin-1", action: "flag.ramp", reason: "planned" });
-        await tx.query("update feature_flags set rollout_percentage = 50 where key = 'g_dwell'");
+        await tx.query("update trimtab.feature_flags set rollout_percentage = 50 where key = 'g_dwell'");
       });
       lines.length = 0;
       const r = await runGuard(db, Date.now() + 4000);
@@ -207,12 +207,12 @@ onBothBackends("guard", async (t, db, tk) => {
         eq(r.alerts.some((a) => a.kind === "frequent_rollbacks"), i === 3, `frequent alert after ${i}`);
         await db.tx(async (tx) => {
           await tx.audit({ actor: "admin-1", action: "flag.update", reason: "retry" });
-          await tx.query("update feature_flags set admin_override = null where key = 'g_flappy'");
+          await tx.query("update trimtab.feature_flags set admin_override = null where key = 'g_flappy'");
         });
       }
       eq((await alertsOf(db, "g_flappy", "frequent_rollbacks")).length, 1);
       eq((await audits(db, "g_flappy", "guard.rollback")).length, 3);
-      await db.query("update feature_flags set admin_override = 'off' where key = 'g_flappy'");
+      await db.query("update trimtab.feature_flags set admin_override = 'off' where key = 'g_flappy'");
     });
 
     await t.step("GET /rollout-status: auth, shape, ?flag=", async () => {
@@ -255,20 +255,20 @@ onBothBackends("guard", async (t, db, tk) => {
       for (const table of ["ai_usage_logs", "alerts", "rollout_decisions", "shadow_comparisons", "response_cache"]) {
         const rows = await db.asUser(
           { sub: "user-7", role: "authenticated" },
-          (q) => q.query(`select * from ${table}`),
+          (q) => q.query(`select * from trimtab.${table}`),
         );
         eq(rows.length, 0, `${table} hidden from users`);
       }
       const admin = await db.asUser(
         { sub: "admin-1", role: "authenticated", app_metadata: { role: "admin" } },
-        (q) => q.query("select * from alerts"),
+        (q) => q.query("select * from trimtab.alerts"),
       );
       assert(admin.length > 0, "admins read alerts");
       let refused = false;
       try {
         await db.asUser(
           { sub: "user-7", role: "authenticated" },
-          (q) => q.query("insert into alerts (kind, severity, message) values ('x', 'info', 'y')"),
+          (q) => q.query("insert into trimtab.alerts (kind, severity, message) values ('x', 'info', 'y')"),
         );
       } catch {
         refused = true;
@@ -289,7 +289,7 @@ onBothBackends("guard", async (t, db, tk) => {
         const stack = await startStack(pg.url, { TRIMTAB_GUARD_INTERVAL_MS: "200" });
         try {
           const ran = await eventually(async () => {
-            const [s] = await db.query<Json>("select last_run_at from guard_state");
+            const [s] = await db.query<Json>("select last_run_at from trimtab.guard_state");
             return s.last_run_at !== null && new Date(s.last_run_at).getTime() >= before;
           }, 10_000);
           assert(ran, "the timer ran the guard");

@@ -80,7 +80,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
   const usageRows = async (pipeline: string) =>
     Number(
       (await db.query<{ n: unknown }>(
-        "select count(*) as n from ai_usage_logs where flag_key = $1 and pipeline = $2 and not shadow",
+        "select count(*) as n from trimtab.ai_usage_logs where flag_key = $1 and pipeline = $2 and not shadow",
         [FLAG, pipeline],
       ))[0].n,
     );
@@ -95,7 +95,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       await db.tx(async (tx) => {
         await tx.audit({ actor: "admin-1", action: "flag.ramp", reason: "e2e ramp" });
         await tx.query(
-          `update feature_flags set rollout_percentage = $2::text::numeric, admin_override = null,
+          `update trimtab.feature_flags set rollout_percentage = $2::text::numeric, admin_override = null,
              metadata = $3::text::jsonb where key = $1`,
           // the legacy parser answers in well under a millisecond: the latency ratio is not what
           // this test is about; a small sample suffices to roll back on errors
@@ -126,7 +126,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       eq(d.action, "hold", "healthy but a small sample: hold");
       assert(d.reasons.some((r: Json) => r.code === "SAMPLE"), "sample reason");
       eq(
-        (await db.query<Json>("select admin_override from feature_flags where key = $1", [FLAG]))[0].admin_override,
+        (await db.query<Json>("select admin_override from trimtab.feature_flags where key = $1", [FLAG]))[0].admin_override,
         null,
       );
     });
@@ -144,7 +144,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       }
       const errs = Number(
         (await db.query<{ n: unknown }>(
-          "select count(*) as n from ai_usage_logs where flag_key = $1 and pipeline = 'new' and status <> 'ok'",
+          "select count(*) as n from trimtab.ai_usage_logs where flag_key = $1 and pipeline = 'new' and status <> 'ok'",
           [FLAG],
         ))[0].n,
       );
@@ -159,23 +159,23 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       eq(d.applied, "rollback");
       assert(d.reasons.some((r: Json) => r.code === "ERROR_RATE"), "error-rate threshold breached");
       rolledBackAt = Date.now();
-      const [f] = await db.query<Json>("select admin_override, rollout_percentage from feature_flags where key = $1", [
+      const [f] = await db.query<Json>("select admin_override, rollout_percentage from trimtab.feature_flags where key = $1", [
         FLAG,
       ]);
       eq(f.admin_override, "off", "adminOverride off");
       eq(Number(f.rollout_percentage), ROLLOUT, "the rollout itself is kept for a later retry");
       const audit = await db.query<Json>(
-        "select * from flag_audit_log where flag_key = $1 and action = 'guard.rollback'",
+        "select * from trimtab.flag_audit_log where flag_key = $1 and action = 'guard.rollback'",
         [FLAG],
       );
       eq(audit.length, 1, "one audit row");
       eq(audit[0].actor, "guard");
       assert(/error rate 60\.0% \(12 of 20 calls\) is above the 10\.0% limit/.test(audit[0].reason), audit[0].reason);
-      const dec = await db.query<Json>("select * from rollout_decisions where flag_key = $1 and action = 'rollback'", [
+      const dec = await db.query<Json>("select * from trimtab.rollout_decisions where flag_key = $1 and action = 'rollback'", [
         FLAG,
       ]);
       eq(dec.length, 1, "decision row");
-      const kinds = (await db.query<Json>("select kind from alerts where flag_key = $1 order by id", [FLAG])).map((a) =>
+      const kinds = (await db.query<Json>("select kind from trimtab.alerts where flag_key = $1 order by id", [FLAG])).map((a) =>
         a.kind
       );
       assert(kinds.includes("rollback") && kinds.includes("error_rate"), `alerts: ${kinds}`);

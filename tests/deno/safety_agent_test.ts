@@ -86,7 +86,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
   resetResponseCache();
   const ov = (flag: string, unit: string, on: boolean, variant: string | null = null) =>
     db.query(
-      "insert into user_feature_overrides (flag_key, unit, enabled, variant, reason) values ($1, $2, $3, $4, 'safety test')",
+      "insert into trimtab.user_feature_overrides (flag_key, unit, enabled, variant, reason) values ($1, $2, $3, $4, 'safety test')",
       [flag, unit, on, variant],
     );
   for (const p of [ENF, SHD, CACHE, OPT, ORIG]) await ov(PIPELINE_FLAG, p, true);
@@ -103,7 +103,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
   const ask = (phone: string, text: string) =>
     runAgent({ phone, text, correlationId: `cid-${crypto.randomUUID()}`, log: logger({ test: "safety" }), db });
   const usage = (cid: string) =>
-    db.query<Json>("select * from ai_usage_logs where correlation_id = $1 order by id", [cid]);
+    db.query<Json>("select * from trimtab.ai_usage_logs where correlation_id = $1 order by id", [cid]);
   const pick = (r: Json) => ({
     pipeline: r.pipeline,
     provider: r.provider,
@@ -206,10 +206,10 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       const third = await ask(CACHE, "show my vouchers please");
       eq([openai.chats.length, third.cached], [chats, true], "read through the table");
       eq(cacheStats().tableHits, 1, "a table hit");
-      const [row] = await db.query<Json>("select flag_key, hits from response_cache");
+      const [row] = await db.query<Json>("select flag_key, hits from trimtab.response_cache");
       eq([row.flag_key, Number(row.hits) >= 2], [PIPELINE_FLAG, true], "the row counts its hits");
       assert(
-        !JSON.stringify(await db.query("select * from response_cache")).includes(CACHE.slice(1)),
+        !JSON.stringify(await db.query("select * from trimtab.response_cache")).includes(CACHE.slice(1)),
         "no phone in the cache",
       );
     });
@@ -218,7 +218,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       await cachePut(db, "k-other", "OTHER_FLAG", { x: 1 });
       eq(await cacheInvalidate(db, { flag: PIPELINE_FLAG }), 1, "the pipeline's entry removed");
       eq(
-        (await db.query<Json>("select key from response_cache")).map((r) => r.key),
+        (await db.query<Json>("select key from trimtab.response_cache")).map((r) => r.key),
         ["k-other"],
         "the other flag's stays",
       );
@@ -247,7 +247,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       eq([one.status, one.body.removed], [200, 1], "per flag");
       const all = await call(aiCache, req("/ai-cache?all=1", { token: tk.admin, method: "DELETE" }));
       eq([all.status, all.body.removed], [200, 1], "all");
-      eq((await db.query("select 1 from response_cache")).length, 0, "empty");
+      eq((await db.query("select 1 from trimtab.response_cache")).length, 0, "empty");
       eq(cacheStats().entries, 0, "front empty");
     });
 
@@ -299,7 +299,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
 
     await t.step("shadow mode: comparison stored, reply unchanged, no tool executed", async () => {
       envs.set({ AGENT_SHADOW_SAMPLE: "1" });
-      if ((await db.query("select 1 from feature_flags where key = 'SHADOW_NEW_PIPELINE'")).length) {
+      if ((await db.query("select 1 from trimtab.feature_flags where key = 'SHADOW_NEW_PIPELINE'")).length) {
         await ov("SHADOW_NEW_PIPELINE", LEG, true);
         invalidate();
       }
@@ -311,7 +311,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       eq([r.text, r.pipeline, r.fallback], [REPLIES.greet, "legacy", undefined], "the legacy reply");
       await shadowIdle();
       eq(openai.chats.length, chats + 1, "the shadow asked the model");
-      const [cmp] = await db.query<Json>("select * from shadow_comparisons where correlation_id = $1", [
+      const [cmp] = await db.query<Json>("select * from trimtab.shadow_comparisons where correlation_id = $1", [
         r.correlationId,
       ]);
       assert(cmp, "comparison stored");
@@ -321,7 +321,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       assert(cmp.new_error === null, "no error");
       assert(!JSON.stringify(cmp).includes(HOLDER.slice(1)), "no phone number stored");
       const vouchers = await db.query(
-        "select 1 from vouchers v join profiles p on p.id = v.profile_id where p.phone = $1",
+        "select 1 from trimtab.vouchers v join trimtab.customers p on p.id = v.customer_id where p.phone = $1",
         [HOLDER],
       ).catch(() => []);
       eq(vouchers.length, 0, "the shadow created no voucher");
@@ -334,7 +334,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       openai.script.push({ toolCall: { name: "redeem_voucher", arguments: { code: "TT-AAAA-BBBB-C" } } });
       const same = await ask(LEG, "redeem TT-AAAA-BBBB-C");
       await shadowIdle();
-      const [c2] = await db.query<Json>("select similarity from shadow_comparisons where correlation_id = $1", [
+      const [c2] = await db.query<Json>("select similarity from trimtab.shadow_comparisons where correlation_id = $1", [
         same.correlationId,
       ]);
       assert(Number(c2.similarity) > Number(cmp.similarity), `the same choice scores higher: ${c2.similarity}`);
@@ -343,7 +343,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       const failing = await ask(LEG, "help");
       await shadowIdle();
       eq(failing.text, REPLIES.help, "a failing shadow changes nothing");
-      const [c3] = await db.query<Json>("select new_error from shadow_comparisons where correlation_id = $1", [
+      const [c3] = await db.query<Json>("select new_error from trimtab.shadow_comparisons where correlation_id = $1", [
         failing.correlationId,
       ]);
       eq(c3.new_error, "OPENAI_HTTP_ERROR", "the shadow's error stored");

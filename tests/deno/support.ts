@@ -108,11 +108,11 @@ export async function call(
 
 /** The config version (moves on every change). */
 export const configVersion = async (db: Db) =>
-  String((await db.query<{ version: unknown }>("select version from flag_config_version"))[0].version);
+  String((await db.query<{ version: unknown }>("select version from trimtab.flag_config_version"))[0].version);
 
 /** Rows in the audit log. */
 export const auditCount = async (db: Db) =>
-  Number((await db.query<{ n: unknown }>("select count(*) as n from flag_audit_log"))[0].n);
+  Number((await db.query<{ n: unknown }>("select count(*) as n from trimtab.flag_audit_log"))[0].n);
 
 /** What must never reach a client: SQL, constraint names, stack frames. */
 export const LEAKS = /select|insert|update |delete from|constraint|violates|foreign key|relation|stack|at \w+ \(/i;

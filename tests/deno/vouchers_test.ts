@@ -53,21 +53,21 @@ const count = async (db: Db, sql: string, params: unknown[] = []) =>
 
 /** Rows in every table the tools write. */
 const counts = async (db: Db) => ({
-  profiles: await count(db, "select count(*) as n from profiles"),
-  vouchers: await count(db, "select count(*) as n from vouchers"),
-  events: await count(db, "select count(*) as n from voucher_events"),
-  keys: await count(db, "select count(*) as n from idempotency_keys"),
-  redeemed: await count(db, "select count(*) as n from vouchers where status <> 'issued'"),
+  profiles: await count(db, "select count(*) as n from trimtab.customers"),
+  vouchers: await count(db, "select count(*) as n from trimtab.vouchers"),
+  events: await count(db, "select count(*) as n from trimtab.voucher_events"),
+  keys: await count(db, "select count(*) as n from trimtab.idempotency_keys"),
+  redeemed: await count(db, "select count(*) as n from trimtab.vouchers where status <> 'issued'"),
 });
 
 const events = (db: Db, voucherId: string) =>
   db.query<Json>(
-    "select from_status, to_status, actor, correlation_id, reason from voucher_events where voucher_id = $1 order by id",
+    "select from_status, to_status, actor, correlation_id, reason from trimtab.voucher_events where voucher_id = $1 order by id",
     [voucherId],
   );
 
 const statusOf = async (db: Db, code: string) =>
-  (await db.query<Json>("select status from vouchers where code = $1", [code]))[0]?.status;
+  (await db.query<Json>("select status from trimtab.vouchers where code = $1", [code]))[0]?.status;
 
 /** One character of `code` replaced (a typo), at the n-th letter or digit from the end (the check
  *  character, then the random body; not the fixed prefix). */
@@ -86,9 +86,9 @@ function typo(code: string, n: number): string {
  *  would override the rollout once its time has passed), no rules, no prerequisites, no overrides. */
 async function flagsOn(db: Db) {
   const keys = "('FEATURE_AGENT_VOUCHERS', 'FEATURE_AGENT_CUSTOMER_LOOKUP')";
-  await db.query(`delete from user_feature_overrides where flag_key in ${keys}`);
+  await db.query(`delete from trimtab.user_feature_overrides where flag_key in ${keys}`);
   await db.query(
-    `update feature_flags set enabled = true, rollout_percentage = 100, admin_override = null,
+    `update trimtab.feature_flags set enabled = true, rollout_percentage = 100, admin_override = null,
        schedule = null, rules = null, prerequisites = null
      where key in ${keys}`,
   );
@@ -138,7 +138,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       eq(lines.filter((l) => l.includes('"feature disabled"')).length - n0, 4, "each logs 'feature disabled'");
       // Environment on, flag killed with its admin override.
       setEnv({ FEATURE_AGENT_VOUCHERS: "true", FEATURE_AGENT_CUSTOMER_LOOKUP: "1" });
-      await db.query("update feature_flags set admin_override = 'off' where key like 'FEATURE_AGENT_%'");
+      await db.query("update trimtab.feature_flags set admin_override = 'off' where key like 'FEATURE_AGENT_%'");
       invalidate();
       for (const [fn, path, body, feature] of calls) {
         const r = await api(fn, path, body);
@@ -229,7 +229,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
 
       const c2 = await create({ phone: PHONE_B, amount: 500, currency: "USD", expiresAt: "2099-01-01T00:00:00Z" });
       eq([c2.status, c2.body.voucher.expiresAt], [201, "2099-01-01T00:00:00.000Z"], "explicit expiry");
-      eq(await count(db, "select count(*) as n from profiles where phone = $1", [PHONE_B]), 1, "one profile per phone");
+      eq(await count(db, "select count(*) as n from trimtab.customers where phone = $1", [PHONE_B]), 1, "one profile per phone");
       const d = await voidV({ code: c2.body.voucher.code, reason: "  issued by mistake " }, cid("cid-void-1"));
       eq([d.status, d.body.voucher.status, typeof d.body.voucher.voidedAt], [200, "voided", "string"], "voided");
       eq((await events(db, c2.body.voucher.id)).slice(1), [
@@ -321,8 +321,8 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       // An expired voucher (written directly: the API refuses a past expiry).
       const code = generateVoucherCode();
       await db.query(
-        `insert into vouchers (code, profile_id, amount_minor, currency, created_at, expires_at)
-         select $1, id, 300, 'RWF', now() - interval '2 days', now() - interval '1 day' from profiles where phone = $2`,
+        `insert into trimtab.vouchers (code, customer_id, amount_minor, currency, created_at, expires_at)
+         select $1, id, 300, 'RWF', now() - interval '2 days', now() - interval '1 day' from trimtab.customers where phone = $2`,
         [code, PHONE_A],
       );
       const ex = await redeem({ code, phone: PHONE_A });
@@ -355,7 +355,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
           const d = await voidV({ code: bad });
           eq([d.status, d.body.error.code], [400, "INVALID_CODE"], `void ${bad}`);
         }
-        for (const junk of ["", "x", "DROP TABLE vouchers", 42]) {
+        for (const junk of ["", "x", "DROP TABLE trimtab.vouchers", 42]) {
           const r = await redeem({ code: junk, phone: PHONE_A });
           eq([r.status, r.body.error.code], [400, "INVALID_CODE"], `redeem ${JSON.stringify(junk)}`);
         }
@@ -484,31 +484,31 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
         return "accepted";
       };
       eq(
-        await refused("update vouchers set status = 'issued', redeemed_at = null where id = $1", [v.id]),
+        await refused("update trimtab.vouchers set status = 'issued', redeemed_at = null where id = $1", [v.id]),
         "23514",
         "back to issued",
       );
       eq(
-        await refused("update vouchers set status = 'voided', voided_at = now(), redeemed_at = null where id = $1", [
+        await refused("update trimtab.vouchers set status = 'voided', voided_at = now(), redeemed_at = null where id = $1", [
           v.id,
         ]),
         "23514",
         "redeemed -> voided",
       );
-      eq(await refused("update vouchers set amount_minor = 1 where id = $1", [v.id]), "23514", "amount");
+      eq(await refused("update trimtab.vouchers set amount_minor = 1 where id = $1", [v.id]), "23514", "amount");
       eq(
-        await refused("update vouchers set expires_at = expires_at + interval '1 day' where id = $1", [v.id]),
+        await refused("update trimtab.vouchers set expires_at = expires_at + interval '1 day' where id = $1", [v.id]),
         "23514",
         "expiry",
       );
       eq(
-        await refused("update voucher_events set actor = 'x' where voucher_id = $1", [v.id]),
+        await refused("update trimtab.voucher_events set actor = 'x' where voucher_id = $1", [v.id]),
         "42501",
         "events append-only",
       );
       eq(
         await refused(
-          "insert into vouchers (code, profile_id, amount_minor, currency, expires_at) select 'ABCDEF', id, 0, 'RWF', now() + interval '1 day' from profiles limit 1",
+          "insert into trimtab.vouchers (code, customer_id, amount_minor, currency, expires_at) select 'ABCDEF', id, 0, 'RWF', now() + interval '1 day' from trimtab.customers limit 1",
         ),
         "23514",
         "amount 0",
@@ -516,7 +516,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       let del = "accepted";
       await db.asUser({ role: "service_role" }, async (tx) => {
         try {
-          await tx.query("delete from vouchers where id = $1", [v.id]);
+          await tx.query("delete from trimtab.vouchers where id = $1", [v.id]);
         } catch (e) {
           del = String((e as { code?: unknown }).code);
         }

@@ -51,7 +51,7 @@ const restoreEnv = envs.restore;
 
 const count = async (db: Db, sql: string, params: unknown[] = []) =>
   Number((await db.query<{ n: unknown }>(sql, params as string[]))[0].n);
-const events = (db: Db) => count(db, "select count(*) as n from webhook_events");
+const events = (db: Db) => count(db, "select count(*) as n from trimtab.webhook_events");
 
 let wamidSeq = 0;
 const wamid = () => `wamid.HBgLTEST${Date.now()}${++wamidSeq}AA==`;
@@ -79,7 +79,7 @@ async function checks(t: Deno.TestContext, db: Db) {
   });
   // The seeded FEATURE_AGENT_VOICE flag is off: turn it on for one caller only.
   await db.query(
-    "insert into user_feature_overrides (flag_key, unit, enabled, reason) values ('FEATURE_AGENT_VOICE', '+14155550123', true, 'test')",
+    "insert into trimtab.user_feature_overrides (flag_key, unit, enabled, reason) values ('FEATURE_AGENT_VOICE', '+14155550123', true, 'test')",
   );
   invalidate();
   try {
@@ -121,7 +121,7 @@ async function checks(t: Deno.TestContext, db: Db) {
       const cb = JSON.parse(s.body.biz_opaque_callback_data);
       eq([cb.cid, cb.pipeline], [r.cid, "legacy"], "reply metadata: correlation id and pipeline");
       const [row] = await db.query<{ correlation_id: string }>(
-        "select correlation_id from webhook_events where provider = 'whatsapp' and event_id = $1",
+        "select correlation_id from trimtab.webhook_events where provider = 'whatsapp' and event_id = $1",
         [id],
       );
       eq(row?.correlation_id, r.cid, "durable dedup row with the correlation id");
@@ -214,7 +214,7 @@ async function checks(t: Deno.TestContext, db: Db) {
       // The flag is the per-customer kill switch under an enabled environment.
       setEnv({ FEATURE_AGENT_CHAT: "true" });
       await db.query(
-        "insert into user_feature_overrides (flag_key, unit, enabled, reason) values ('FEATURE_AGENT_CHAT', $1, false, 'test')",
+        "insert into trimtab.user_feature_overrides (flag_key, unit, enabled, reason) values ('FEATURE_AGENT_CHAT', $1, false, 'test')",
         [`+${DAN}`],
       );
       invalidate();
@@ -293,7 +293,7 @@ async function checks(t: Deno.TestContext, db: Db) {
       eq(again.map((x) => x.status), [200, 200], "duplicates are 200");
       await Promise.all(again.map((x) => x.body?.cancel()));
       eq(openai.calls.length, 1, "a duplicate webhook-id is processed once");
-      eq(await count(db, "select count(*) as n from webhook_events where provider = 'openai'"), 1, "one durable row");
+      eq(await count(db, "select count(*) as n from trimtab.webhook_events where provider = 'openai'"), 1, "one durable row");
     });
 
     await t.step("realtime: voice off (environment or flag) rejects the call", async () => {
@@ -349,13 +349,13 @@ async function checks(t: Deno.TestContext, db: Db) {
 
     await t.step("retention: events older than WEBHOOK_RETENTION_DAYS are purged, newer ones kept", async () => {
       await db.query(
-        `insert into webhook_events (provider, event_id, received_at) values
+        `insert into trimtab.webhook_events (provider, event_id, received_at) values
          ('whatsapp', 'old-1', now() - interval '8 days'), ('whatsapp', 'old-2', now() - interval '30 days'),
          ('whatsapp', 'recent-1', now() - interval '6 days')`,
       );
       eq(await purgeWebhookEvents(db), 2, "two older than 7 days");
       const left = await db.query<{ event_id: string }>(
-        "select event_id from webhook_events where event_id in ('old-1', 'old-2', 'recent-1')",
+        "select event_id from trimtab.webhook_events where event_id in ('old-1', 'old-2', 'recent-1')",
       );
       eq(left.map((r) => r.event_id), ["recent-1"], "the recent one stays");
       eq(await purgeWebhookEvents(db, 5), 1, "a shorter retention purges it");
@@ -455,7 +455,7 @@ Deno.test({
         await r.body?.cancel();
       }
       eq(meta.sent.length, 3, "each stack answers new messages");
-      eq(await count(db, "select count(*) as n from webhook_events"), 3, "three events recorded");
+      eq(await count(db, "select count(*) as n from trimtab.webhook_events"), 3, "three events recorded");
       await db.close();
     } finally {
       await Promise.all(stacks.map(stopStack));

@@ -43,13 +43,13 @@ const handler = handle(async (req) => {
   const windowMs = guardWindowMs();
   const flags = await db.query<Record<string, unknown>>(
     `select f.key, f.enabled, f.admin_override, f.rollout_percentage, f.stages, f.schedule, f.metadata, f.created_at,
-            (select a.at from public.flag_audit_log a
+            (select a.at from trimtab.flag_audit_log a
               where a.flag_key = f.key and a.after is not null
                 and (a.before is null or (a.before -> 'rollout_percentage') is distinct from (a.after -> 'rollout_percentage'))
               order by a.id desc limit 1) as stage_entered,
-            (select to_jsonb(d) from (select action, reasons, at, from_rollout, to_rollout from public.rollout_decisions r
+            (select to_jsonb(d) from (select action, reasons, at, from_rollout, to_rollout from trimtab.rollout_decisions r
               where r.flag_key = f.key order by r.id desc limit 1) d) as last_decision
-       from public.feature_flags f
+       from trimtab.feature_flags f
       where $1::text is null or f.key = $1
       order by f.key`,
     [only],

@@ -2,10 +2,10 @@
 //   1. in this isolate, the Wasm DedupWindow (bounded, with a TTL): a retry or a concurrent copy
 //      that reaches the same isolate is dropped in O(1) without a database round trip;
 //   2. durably, across isolates and restarts, one row per (provider, event id) in webhook_events:
-//        insert into public.webhook_events (provider, event_id, correlation_id) values (...)
+//        insert into trimtab.webhook_events (provider, event_id, correlation_id) values (...)
 //        on conflict do nothing returning 1
 //      Exactly one of any number of concurrent inserts gets its row back; only that caller
-//      processes the event. Rows are kept 7 days by default (public.purge_webhook_events).
+//      processes the event. Rows are kept 7 days by default (trimtab.purge_webhook_events).
 //
 // The semantics are at most once: an event is claimed before it is processed, so a failure while
 // processing is not retried (the webhooks answer 200 anyway; the user is told to try again).
@@ -53,7 +53,7 @@ export async function claimEvent(
   let rows;
   try {
     rows = await db.query(
-      "insert into public.webhook_events (provider, event_id, correlation_id) values ($1, $2, $3) " +
+      "insert into trimtab.webhook_events (provider, event_id, correlation_id) values ($1, $2, $3) " +
         "on conflict (provider, event_id) do nothing returning 1 as claimed",
       [provider, eventId, correlationId ?? null],
     );
@@ -73,7 +73,7 @@ export function retentionDays(): number {
  *  On Supabase pg_cron runs it daily; the local stack runs it hourly; callable on demand. */
 export async function purgeWebhookEvents(db: Queryable, days = retentionDays()): Promise<number> {
   const [r] = await db.query<{ n: unknown }>(
-    "select public.purge_webhook_events(make_interval(days => $1::int)) as n",
+    "select trimtab.purge_webhook_events(make_interval(days => $1::int)) as n",
     [days],
   );
   return Number(r?.n ?? 0);

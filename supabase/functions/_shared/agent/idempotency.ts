@@ -1,4 +1,4 @@
-// Idempotency-Key support (table public.idempotency_keys, primary key (scope, key)).
+// Idempotency-Key support (table trimtab.idempotency_keys, primary key (scope, key)).
 //
 // `idempotent(tx, scope, key, hash, fn)` runs inside the caller's transaction, the one that also
 // writes the result (e.g. the voucher):
@@ -57,13 +57,13 @@ export async function idempotent(
   fn: () => Promise<{ status: number; body: unknown }>,
 ): Promise<Stored> {
   const mine = await tx.query(
-    `insert into public.idempotency_keys (scope, key, request_hash) values ($1, $2, $3)
+    `insert into trimtab.idempotency_keys (scope, key, request_hash) values ($1, $2, $3)
      on conflict (scope, key) do nothing returning 1 as ok`,
     [scope, key, hash],
   );
   if (mine.length === 0) {
     const [row] = await tx.query<Row>(
-      "select request_hash, status, response from public.idempotency_keys where scope = $1 and key = $2",
+      "select request_hash, status, response from trimtab.idempotency_keys where scope = $1 and key = $2",
       [scope, key],
     );
     if (!row) throw new Error("idempotency key vanished"); // purged between the two statements
@@ -79,7 +79,7 @@ export async function idempotent(
   }
   const out = await fn();
   await tx.query(
-    "update public.idempotency_keys set status = $3, response = $4::text::json where scope = $1 and key = $2",
+    "update trimtab.idempotency_keys set status = $3, response = $4::text::json where scope = $1 and key = $2",
     [scope, key, out.status, JSON.stringify(out.body)],
   );
   return { ...out, replayed: false };

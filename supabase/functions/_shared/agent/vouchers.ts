@@ -234,7 +234,7 @@ async function inTx<T>(db: Db, who: Actor | null, fn: (tx: Tx) => Promise<T>, re
 }
 
 const SELECT_BY_CODE = `select v.*, p.phone, now() as db_now
-  from public.vouchers v join public.profiles p on p.id = v.profile_id
+  from trimtab.vouchers v join trimtab.customers p on p.id = v.customer_id
   where v.code = $1`;
 
 /** Reads the voucher a conditional update missed and throws why (checkRedeem / checkVoid). */
@@ -265,10 +265,10 @@ async function explain(
 export async function lookupCustomer(db: Db, phone: string): Promise<Customer | null> {
   const p = phoneOf(phone);
   return await inTx(db, null, async (tx) => {
-    const [prof] = await tx.query<Row>("select id, phone, display_name from public.profiles where phone = $1", [p]);
+    const [prof] = await tx.query<Row>("select id, phone, display_name from trimtab.customers where phone = $1", [p]);
     if (!prof) return null;
     const rows = await tx.query<Row>(
-      `select v.*, $2::text as phone from public.vouchers v where v.profile_id = $1
+      `select v.*, $2::text as phone from trimtab.vouchers v where v.customer_id = $1
        order by v.created_at desc, v.id limit ${LOOKUP_LIMIT}`,
       [prof.id as string, String(prof.phone)],
     );
@@ -281,15 +281,15 @@ export async function lookupCustomer(db: Db, phone: string): Promise<Customer | 
   });
 }
 
-/** Inserts a checked voucher (creating the holder's profile when missing) in `tx`. */
+/** Inserts a checked voucher (creating the holder's customer row when missing) in `tx`. */
 async function insertVoucher(tx: Tx, c: IssueChecked): Promise<Voucher> {
   // Concurrent creates for a new phone: the second insert waits for the first and does nothing.
-  await tx.query("insert into public.profiles (phone) values ($1) on conflict (phone) do nothing", [c.holderPhone]);
-  const [prof] = await tx.query<Row>("select id, phone from public.profiles where phone = $1", [c.holderPhone]);
-  if (!prof) throw new Error("profile missing after upsert");
+  await tx.query("insert into trimtab.customers (phone) values ($1) on conflict (phone) do nothing", [c.holderPhone]);
+  const [prof] = await tx.query<Row>("select id, phone from trimtab.customers where phone = $1", [c.holderPhone]);
+  if (!prof) throw new Error("customer missing after upsert");
   for (let attempt = 0; attempt < 5; attempt++) {
     const rows = await tx.query<Row>(
-      `insert into public.vouchers (code, profile_id, amount_minor, currency, expires_at)
+      `insert into trimtab.vouchers (code, customer_id, amount_minor, currency, expires_at)
        values ($1, $2, $3, $4, $5::timestamptz)
        on conflict (code) do nothing
        returning *, $6::text as phone`,
@@ -300,7 +300,7 @@ async function insertVoucher(tx: Tx, c: IssueChecked): Promise<Voucher> {
   throw new Error("could not generate an unused voucher code");
 }
 
-/** Issues a voucher (validated by the Wasm first; the holder's profile is created if missing). */
+/** Issues a voucher (validated by the Wasm first; the holder's customer row is created if missing). */
 export async function createVoucher(db: Db, input: CreateInput, who: Actor): Promise<Voucher> {
   const checked = checkIssue(input);
   return await inTx(db, who, (tx) => insertVoucher(tx, checked));
@@ -332,10 +332,10 @@ export async function redeemVoucher(db: Db, code: string, callerPhone: string, w
   const phone = phoneOf(callerPhone);
   return await inTx(db, who, async (tx) => {
     const rows = await tx.query<Row>(
-      `update public.vouchers v set status = 'redeemed'
-       from public.profiles p
+      `update trimtab.vouchers v set status = 'redeemed'
+       from trimtab.customers p
        where v.code = $1 and v.status = 'issued' and v.expires_at > now()
-         and p.id = v.profile_id and p.phone = $2
+         and p.id = v.customer_id and p.phone = $2
        returning v.*, p.phone`,
       [c, phone],
     );
@@ -350,9 +350,9 @@ export async function voidVoucher(db: Db, code: string, who: Actor, reason?: str
   const why = reasonOf(reason);
   return await inTx(db, who, async (tx) => {
     const rows = await tx.query<Row>(
-      `update public.vouchers v set status = 'voided'
-       from public.profiles p
-       where v.code = $1 and v.status = 'issued' and p.id = v.profile_id
+      `update trimtab.vouchers v set status = 'voided'
+       from trimtab.customers p
+       where v.code = $1 and v.status = 'issued' and p.id = v.customer_id
        returning v.*, p.phone`,
       [c],
     );

@@ -190,8 +190,8 @@ const unknownFlag = (key: string) => new HttpError(404, "UNKNOWN_FLAG", `unknown
 
 export async function listFlags(c: Caller): Promise<Response> {
   const out = await asCaller(c, async (tx) => {
-    const [v] = await tx.query<{ version: unknown }>("select version from public.flag_config_version where id");
-    const rows = await tx.query<Json>("select * from public.feature_flags order by key");
+    const [v] = await tx.query<{ version: unknown }>("select version from trimtab.flag_config_version where id");
+    const rows = await tx.query<Json>("select * from trimtab.feature_flags order by key");
     return { version: String(v?.version ?? "0"), flags: rows.map(apiFlag) };
   });
   return json(200, out);
@@ -200,8 +200,8 @@ export async function listFlags(c: Caller): Promise<Response> {
 export async function getFlag(c: Caller, key: string): Promise<Response> {
   flagKey(key);
   const out = await asCaller(c, async (tx) => {
-    const [v] = await tx.query<{ version: unknown }>("select version from public.flag_config_version where id");
-    const [row] = await tx.query<Json>("select * from public.feature_flags where key = $1", [key]);
+    const [v] = await tx.query<{ version: unknown }>("select version from trimtab.flag_config_version where id");
+    const [row] = await tx.query<Json>("select * from trimtab.feature_flags where key = $1", [key]);
     if (!row) throw unknownFlag(key);
     return { version: String(v?.version ?? "0"), flag: apiFlag(row) };
   });
@@ -223,7 +223,7 @@ export async function createFlag(req: Request, c: Caller): Promise<Response> {
       params.push(x.param);
     }
     const [row] = await tx.query<Json>(
-      `insert into public.feature_flags (${cols.join(", ")}) values (${exprs.join(", ")})
+      `insert into trimtab.feature_flags (${cols.join(", ")}) values (${exprs.join(", ")})
        on conflict (key) do nothing returning *`,
       params,
     );
@@ -254,7 +254,7 @@ export async function patchFlag(req: Request, c: Caller, key: string): Promise<R
   const action = names.length === 1 && names[0] === "rollout" ? "flag.ramp" : "flag.update";
 
   const out = await write(c, { action, reason }, async (tx) => {
-    const [cur] = await tx.query<Json>("select * from public.feature_flags where key = $1 for update", [key]);
+    const [cur] = await tx.query<Json>("select * from trimtab.feature_flags where key = $1 for update", [key]);
     if (!cur) throw unknownFlag(key);
     let forced: { from: number; to: number; skipped?: number; stages: number[] } | null = null;
     const from = Number(cur.rollout_percentage);
@@ -290,16 +290,16 @@ export async function patchFlag(req: Request, c: Caller, key: string): Promise<R
       params.push(x.param);
     }
     const [row] = await tx.query<Json>(
-      `update public.feature_flags set ${sets.join(", ")} where key = $1 returning *`,
+      `update trimtab.feature_flags set ${sets.join(", ")} where key = $1 returning *`,
       params,
     );
     if (!row) throw unknownFlag(key); // RLS hid it (cannot happen for admins)
     if (forced) {
       const f = forced as { from: number; to: number; skipped?: number; stages: number[] };
       await tx.query(
-        `insert into public.flag_audit_log (actor, action, flag_key, before, after, reason, config_version)
+        `insert into trimtab.flag_audit_log (actor, action, flag_key, before, after, reason, config_version)
          values ($1, 'flag.ramp.forced', $2, $3::text::jsonb, $4::text::jsonb, $5,
-                 (select version from public.flag_config_version where id))`,
+                 (select version from trimtab.flag_config_version where id))`,
         [
           c.actor,
           key,
@@ -320,7 +320,7 @@ export async function deleteFlag(req: Request, c: Caller, key: string): Promise<
   const b = onlyFields(await optionalBody(req), ["reason"]);
   const reason = reasonOf(url.searchParams.get("reason") ?? b.reason);
   const out = await write(c, { action: "flag.delete", reason }, async (tx) => {
-    const rows = await tx.query<Json>("delete from public.feature_flags where key = $1 returning key", [key]);
+    const rows = await tx.query<Json>("delete from trimtab.feature_flags where key = $1 returning key", [key]);
     if (rows.length === 0) throw unknownFlag(key);
     return {};
   });
@@ -338,11 +338,11 @@ export async function rollback(req: Request, c: Caller): Promise<Response> {
   const reason = requiredReason(b.reason, "for a rollback");
   const out = await write(c, { action: "flag.rollback", reason }, async (tx) => {
     if (key !== null) {
-      const [cur] = await tx.query<Json>("select key from public.feature_flags where key = $1", [key]);
+      const [cur] = await tx.query<Json>("select key from trimtab.feature_flags where key = $1", [key]);
       if (!cur) throw unknownFlag(key);
     }
     const rows = await tx.query<{ key: string }>(
-      `update public.feature_flags set admin_override = 'off'
+      `update trimtab.feature_flags set admin_override = 'off'
        where admin_override is distinct from 'off' and ($1::text is null or key = $1) returning key`,
       [key],
     );
@@ -369,7 +369,7 @@ export async function listOverrides(req: Request, c: Caller): Promise<Response> 
   const { flag, unit } = overrideFilter(new URL(req.url), false);
   const rows = await asCaller(c, (tx) =>
     tx.query<Json>(
-      `select * from public.user_feature_overrides
+      `select * from trimtab.user_feature_overrides
        where ($1::text is null or flag_key = $1) and ($2::text is null or unit = $2)
        order by flag_key, unit`,
       [flag, unit],
@@ -381,7 +381,7 @@ export async function putOverride(req: Request, c: Caller): Promise<Response> {
   const o = overrideInput(await body(req));
   const out = await write(c, { action: "override.set", reason: o.reason }, async (tx) => {
     const [row] = await tx.query<Json>(
-      `insert into public.user_feature_overrides (flag_key, unit, enabled, variant, expires_at, reason)
+      `insert into trimtab.user_feature_overrides (flag_key, unit, enabled, variant, expires_at, reason)
        values ($1, $2, $3, $4, $5::text::timestamptz, $6)
        on conflict (flag_key, unit) do update
          set enabled = excluded.enabled, variant = excluded.variant,
@@ -401,7 +401,7 @@ export async function deleteOverride(req: Request, c: Caller): Promise<Response>
   const reason = reasonOf(url.searchParams.get("reason") ?? b.reason);
   const out = await write(c, { action: "override.delete", reason }, async (tx) => {
     const rows = await tx.query<Json>(
-      "delete from public.user_feature_overrides where flag_key = $1 and unit = $2 returning id",
+      "delete from trimtab.user_feature_overrides where flag_key = $1 and unit = $2 returning id",
       [flag, unit],
     );
     if (rows.length === 0) throw new HttpError(404, "UNKNOWN_OVERRIDE", `no override of "${flag}" for that unit`);
@@ -434,7 +434,7 @@ export async function auditLog(req: Request, c: Caller): Promise<Response> {
   }
   const rows = await asCaller(c, (tx) =>
     tx.query<Json>(
-      `select * from public.flag_audit_log
+      `select * from trimtab.flag_audit_log
        where ($1::text is null or flag_key = $1) and ($2::text is null or actor = $2)
          and ($3::text is null or action = $3) and ($4::text is null or at >= $4::text::timestamptz)
          and ($5::text is null or at < $5::text::timestamptz) and ($6::text is null or id < $6::text::bigint)

@@ -144,7 +144,7 @@ async function attempt(mine: number): Promise<void> {
 
 async function check(mine: number): Promise<void> {
   const db = await getDb();
-  const [row] = await db.query<{ version: unknown }>("select version from public.flag_config_version where id");
+  const [row] = await db.query<{ version: unknown }>("select version from trimtab.flag_config_version where id");
   const version = String(row?.version ?? "0");
   if (config?.version === version) return;
   const snapshot = await loadSnapshot(db, { now: new Date() });

@@ -127,11 +127,11 @@ export async function loadSnapshot(
   opts: { clientOnly?: boolean; now?: Date; unit?: string } = {},
 ): Promise<Snapshot> {
   const read = async (q: Queryable) => {
-    const [v] = await q.query<{ version: unknown }>("select version from public.flag_config_version where id");
-    const flags = await q.query<FlagRow>("select * from public.feature_flags order by key");
+    const [v] = await q.query<{ version: unknown }>("select version from trimtab.flag_config_version where id");
+    const flags = await q.query<FlagRow>("select * from trimtab.feature_flags order by key");
     const overrides = opts.unit === undefined
-      ? await q.query<OverrideRow>("select * from public.user_feature_overrides order by flag_key, unit")
-      : await q.query<OverrideRow>("select * from public.user_feature_overrides where unit = $1 order by flag_key", [
+      ? await q.query<OverrideRow>("select * from trimtab.user_feature_overrides order by flag_key, unit")
+      : await q.query<OverrideRow>("select * from trimtab.user_feature_overrides where unit = $1 order by flag_key", [
         opts.unit,
       ]);
     return snapshotFromRows(String(v?.version ?? "0"), flags, overrides, opts);

@@ -164,7 +164,7 @@ export function thresholdsOf(metadata: unknown): RolloutThresholds & { alertErro
 /** When the flag's current stage was entered: the latest audit row that changed its rollout. */
 async function stageEntered(q: Queryable, f: FlagRow): Promise<number> {
   const [r] = await q.query<{ at: unknown }>(
-    `select at from public.flag_audit_log
+    `select at from trimtab.flag_audit_log
       where flag_key = $1
         and (before is null or (before -> 'rollout_percentage') is distinct from (after -> 'rollout_percentage'))
         and after is not null
@@ -185,7 +185,7 @@ const toMetrics = (p: UsageSummary["old"]): PipelineMetrics => ({
 
 async function insertAlert(q: Queryable, a: GuardAlert, nowMs: number): Promise<void> {
   await q.query(
-    `insert into public.alerts (at, kind, flag_key, severity, message, details)
+    `insert into trimtab.alerts (at, kind, flag_key, severity, message, details)
      values ($1::timestamptz, $2, $3, $4, $5, $6::text::jsonb)`,
     [
       new Date(nowMs).toISOString(),
@@ -203,7 +203,7 @@ async function insertAlert(q: Queryable, a: GuardAlert, nowMs: number): Promise<
 
 async function insertDecision(q: Queryable, d: GuardDecision, nowMs: number): Promise<void> {
   await q.query(
-    `insert into public.rollout_decisions (at, flag_key, action, reasons, from_rollout, to_rollout, metrics)
+    `insert into trimtab.rollout_decisions (at, flag_key, action, reasons, from_rollout, to_rollout, metrics)
      values ($1::timestamptz, $2, $3, $4::text::jsonb, $5::text::numeric, $6::text::numeric, $7::text::jsonb)`,
     [
       new Date(nowMs).toISOString(),
@@ -219,7 +219,7 @@ async function insertDecision(q: Queryable, d: GuardDecision, nowMs: number): Pr
 
 async function recentAlert(q: Queryable, kind: string, flag: string, sinceMs: number): Promise<boolean> {
   const r = await q.query(
-    "select 1 from public.alerts where kind = $1 and flag_key = $2 and at >= $3::timestamptz limit 1",
+    "select 1 from trimtab.alerts where kind = $1 and flag_key = $2 and at >= $3::timestamptz limit 1",
     [kind, flag, new Date(sinceMs).toISOString()],
   );
   return r.length > 0;
@@ -238,7 +238,7 @@ export async function runGuard(db: Db, nowMs: number = Date.now()): Promise<Guar
   const result = await db.tx(async (tx) => {
     // serialise runs; read and advance the audit watermark
     const [state] = await tx.query<{ last_audit_id: unknown }>(
-      "select last_audit_id from public.guard_state where id for update",
+      "select last_audit_id from trimtab.guard_state where id for update",
     );
     const watermark = Number(state?.last_audit_id ?? 0);
 
@@ -247,7 +247,7 @@ export async function runGuard(db: Db, nowMs: number = Date.now()): Promise<Guar
       `select id, at, actor, action, flag_key, described,
               before -> 'rollout_percentage' as before_rollout, after -> 'rollout_percentage' as after_rollout,
               before ->> 'admin_override' as before_override, after ->> 'admin_override' as after_override
-         from public.flag_audit_log
+         from trimtab.flag_audit_log
         where id > $1 and flag_key is not null and unit is null
         order by id`,
       [watermark],
@@ -283,7 +283,7 @@ export async function runGuard(db: Db, nowMs: number = Date.now()): Promise<Guar
 
     const flags = await tx.query<FlagRow>(
       `select key, enabled, admin_override, rollout_percentage, stages, schedule, metadata, created_at
-         from public.feature_flags order by key`,
+         from trimtab.feature_flags order by key`,
     );
     for (const f of flags) {
       if (!isRamping(f, nowMs)) continue;
@@ -328,7 +328,7 @@ export async function runGuard(db: Db, nowMs: number = Date.now()): Promise<Guar
         const breached = d.reasons.map((r) => r.message).join("; ").slice(0, 1000) || "rollout health check failed";
         await tx.audit({ actor: GUARD_ACTOR, action: "guard.rollback", reason: breached });
         const rows = await tx.query(
-          "update public.feature_flags set admin_override = 'off' where key = $1 and admin_override is null returning key",
+          "update trimtab.feature_flags set admin_override = 'off' where key = $1 and admin_override is null returning key",
           [f.key],
         );
         if (rows.length === 0) continue;
@@ -345,7 +345,7 @@ export async function runGuard(db: Db, nowMs: number = Date.now()): Promise<Guar
         });
         // frequent rollbacks: this one included
         const [n] = await tx.query<{ n: unknown }>(
-          `select count(*) as n from public.flag_audit_log
+          `select count(*) as n from trimtab.flag_audit_log
             where flag_key = $1 and action in ('guard.rollback', 'flag.rollback') and at >= $2::timestamptz
               and (after ->> 'admin_override') = 'off' and (before ->> 'admin_override') is distinct from 'off'`,
           [f.key, new Date(nowMs - DAY_MS).toISOString()],
@@ -383,7 +383,7 @@ export async function runGuard(db: Db, nowMs: number = Date.now()): Promise<Guar
           });
           // conditional: a concurrent admin change since the read wins (no flag row locks held)
           const moved = await tx.query(
-            `update public.feature_flags set rollout_percentage = $2::text::numeric
+            `update trimtab.feature_flags set rollout_percentage = $2::text::numeric
               where key = $1 and admin_override is null and rollout_percentage = $3::text::numeric returning key`,
             [f.key, String(next), String(from)],
           );
@@ -408,7 +408,7 @@ export async function runGuard(db: Db, nowMs: number = Date.now()): Promise<Guar
       const key = String(c.flag_key);
       if (alerts.some((a) => a.kind === "frequent_rollbacks" && a.flag === key)) continue;
       const [n] = await tx.query<{ n: unknown }>(
-        `select count(*) as n from public.flag_audit_log
+        `select count(*) as n from trimtab.flag_audit_log
           where flag_key = $1 and action in ('guard.rollback', 'flag.rollback') and at >= $2::timestamptz
             and (after ->> 'admin_override') = 'off' and (before ->> 'admin_override') is distinct from 'off'`,
         [key, new Date(nowMs - DAY_MS).toISOString()],
@@ -426,11 +426,11 @@ export async function runGuard(db: Db, nowMs: number = Date.now()): Promise<Guar
     }
 
     // the rollbacks' own audit rows are above the watermark now: skip them next time
-    const [top] = await tx.query<{ id: unknown }>("select coalesce(max(id), 0) as id from public.flag_audit_log");
+    const [top] = await tx.query<{ id: unknown }>("select coalesce(max(id), 0) as id from trimtab.flag_audit_log");
     maxId = Math.max(maxId, Number(top?.id ?? 0));
     for (const a of alerts) await insertAlert(tx, a, nowMs);
     await tx.query(
-      "update public.guard_state set last_audit_id = $1, last_run_at = $2::timestamptz where id",
+      "update trimtab.guard_state set last_audit_id = $1, last_run_at = $2::timestamptz where id",
       [maxId, new Date(nowMs).toISOString()],
     );
     return { at: new Date(nowMs).toISOString(), windowMs, decisions, alerts };
@@ -442,7 +442,7 @@ export async function runGuard(db: Db, nowMs: number = Date.now()): Promise<Guar
 /** Records a hold (or an advance not applied) when it differs from the flag's last decision. */
 async function recordIfChanged(tx: Tx, d: GuardDecision, nowMs: number): Promise<"recorded" | "unchanged"> {
   const [last] = await tx.query<{ action: string; reasons: unknown; from_rollout: unknown }>(
-    "select action, reasons, from_rollout from public.rollout_decisions where flag_key = $1 order by id desc limit 1",
+    "select action, reasons, from_rollout from trimtab.rollout_decisions where flag_key = $1 order by id desc limit 1",
     [d.flag],
   );
   const codes = (rs: unknown) =>

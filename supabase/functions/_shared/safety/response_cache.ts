@@ -1,7 +1,7 @@
 // The read-through response cache of the agent's llm pipeline (USE_RESPONSE_CACHE).
 //
 // Entries are keyed by the core's stable prompt cache key (promptCacheKey of the request body: no
-// phone number is ever in it) and live in public.response_cache (key pk, flag_key, response jsonb,
+// phone number is ever in it) and live in trimtab.response_cache (key pk, flag_key, response jsonb,
 // created_at, expires_at, hits), shared by every isolate. In front of the table each isolate keeps
 // a bounded Map (AGENT_CACHE_FRONT_MAX, default 500 entries, least recently used evicted) whose
 // entries are trusted for at most AGENT_CACHE_FRONT_TTL_MS (default 30 s) and never past the row's
@@ -82,13 +82,13 @@ export async function cacheGet(db: Queryable, key: string): Promise<{ response: 
     remember(key, f);
     counters.hits++;
     counters.frontHits++;
-    db.query("update public.response_cache set hits = hits + 1 where key = $1", [key]).catch(() => {});
+    db.query("update trimtab.response_cache set hits = hits + 1 where key = $1", [key]).catch(() => {});
     return { response: f.response };
   }
   if (f) front.delete(key);
   try {
     const [row] = await db.query<{ response: unknown; flag_key: unknown; expires_at: unknown }>(
-      "update public.response_cache set hits = hits + 1 where key = $1 and expires_at > now() returning response, flag_key, expires_at",
+      "update trimtab.response_cache set hits = hits + 1 where key = $1 and expires_at > now() returning response, flag_key, expires_at",
       [key],
     );
     if (!row) {
@@ -127,7 +127,7 @@ export async function cachePut(
   const expiresAt = now + ttlMs;
   try {
     await db.query(
-      `insert into public.response_cache (key, flag_key, response, created_at, expires_at, hits)
+      `insert into trimtab.response_cache (key, flag_key, response, created_at, expires_at, hits)
        values ($1, $2, $3::text::jsonb, now(), $4, 0)
        on conflict (key) do update set flag_key = excluded.flag_key, response = excluded.response,
          created_at = excluded.created_at, expires_at = excluded.expires_at, hits = 0`,
@@ -146,10 +146,10 @@ export async function cachePut(
 export async function cacheInvalidate(db: Queryable, what: { flag: string } | { all: true }): Promise<number> {
   const [row] = "all" in what
     ? await db.query<{ n: unknown }>(
-      "with d as (delete from public.response_cache returning 1) select count(*) as n from d",
+      "with d as (delete from trimtab.response_cache returning 1) select count(*) as n from d",
     )
     : await db.query<{ n: unknown }>(
-      "with d as (delete from public.response_cache where flag_key = $1 returning 1) select count(*) as n from d",
+      "with d as (delete from trimtab.response_cache where flag_key = $1 returning 1) select count(*) as n from d",
       [what.flag],
     );
   for (const [k, e] of [...front]) if ("all" in what || e.flagKey === what.flag) front.delete(k);
@@ -165,7 +165,7 @@ export function cacheStats(): CacheStats {
 /** What the table holds (all isolates). */
 export async function cacheTableStats(db: Queryable): Promise<{ rows: number; live: number; hits: number }> {
   const [r] = await db.query<{ rows: unknown; live: unknown; hits: unknown }>(
-    "select count(*) as rows, count(*) filter (where expires_at > now()) as live, coalesce(sum(hits), 0) as hits from public.response_cache",
+    "select count(*) as rows, count(*) filter (where expires_at > now()) as live, coalesce(sum(hits), 0) as hits from trimtab.response_cache",
   );
   return { rows: Number(r?.rows ?? 0), live: Number(r?.live ?? 0), hits: Number(r?.hits ?? 0) };
 }
@@ -178,7 +178,7 @@ export async function cacheUsageStats(
 ): Promise<{ since: string; calls: number; cached: number; hitRate: number }> {
   const since = new Date(sinceMs).toISOString();
   const [r] = await db.query<{ calls: unknown; cached: unknown }>(
-    `select count(*) as calls, count(*) filter (where cached) as cached from public.ai_usage_logs
+    `select count(*) as calls, count(*) filter (where cached) as cached from trimtab.ai_usage_logs
       where pipeline = 'new' and not shadow and at >= $1::timestamptz`,
     [since],
   );

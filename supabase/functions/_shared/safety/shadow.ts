@@ -88,7 +88,7 @@ async function runShadow(job: ShadowJob): Promise<void> {
     }
     const details = { oldTools: job.legacy.calls.map((c) => c.name), newTools, variant };
     await job.db.query(
-      `insert into public.shadow_comparisons (flag_key, correlation_id, similarity, old_latency_ms, new_latency_ms, new_error, details)
+      `insert into trimtab.shadow_comparisons (flag_key, correlation_id, similarity, old_latency_ms, new_latency_ms, new_error, details)
        values ($1, $2, $3, $4, $5, $6, $7::text::jsonb)`,
       [job.flagKey, job.correlationId, sim, Math.round(job.legacy.latencyMs), newMs, newError, details],
     );

@@ -47,7 +47,7 @@ export async function recordUsage(db: Queryable, row: UsageRow): Promise<void> {
   try {
     const at = row.at === undefined ? null : new Date(row.at);
     await db.query(
-      `insert into public.ai_usage_logs (at, feature, flag_key, pipeline, provider, model, prompt_variant,
+      `insert into trimtab.ai_usage_logs (at, feature, flag_key, pipeline, provider, model, prompt_variant,
          tokens_in, tokens_out, latency_ms, cost_usd, status, fallback, cached, shadow, pii_leak,
          correlation_id, error_code)
        values (coalesce($1::timestamptz, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
@@ -139,7 +139,7 @@ export async function usageSummary(db: Queryable, flagKey: string, sinceMs: numb
             count(*) filter (where cached) as cached,
             coalesce(sum(cost_usd), 0) as cost,
             count(distinct correlation_id) as conversations
-       from public.ai_usage_logs
+       from trimtab.ai_usage_logs
       where flag_key = $1 and at >= $2::timestamptz and not shadow
       group by pipeline`,
     [flagKey, since],
