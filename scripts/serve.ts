@@ -26,16 +26,11 @@
 // (supabase/functions/_shared/guard.ts) runs every TRIMTAB_GUARD_INTERVAL_MS (default 60000; 0 or
 // "off": never); on Supabase a pg_cron job does that (migration 20261127000003_guard_schedule.sql).
 import "../supabase/functions/_shared/platform/routed.ts";
-import { corsHeaders, error, type Handler } from "../supabase/functions/_shared/platform/http.ts";
+import { corsHeaders } from "../supabase/functions/_shared/platform/cors.ts";
+import { error, type Handler } from "../supabase/functions/_shared/platform/http.ts";
 import { log } from "../supabase/functions/_shared/platform/log.ts";
-import {
-  authEnv,
-  bearer,
-  makeAnonKey,
-  makeServiceRoleKey,
-  makeUserToken,
-  verifyJwt,
-} from "../supabase/functions/_shared/platform/auth.ts";
+import { verifyJwt } from "../supabase/functions/_shared/platform/auth.ts";
+import { functionEnv, jwks, LOCAL_ISSUER, localKeys, userToken } from "./dev/keys.ts";
 import { getDb, setDbFactory } from "../supabase/functions/_shared/platform/store.ts";
 import { openDb } from "./dev/db.ts";
 import { purgeWebhookEvents } from "../supabase/functions/_shared/agent/dedup.ts";
@@ -134,20 +129,25 @@ export function verifiesJwt(name: string): boolean {
 }
 
 /**
- * The gateway's verify_jwt check: null to let the request through, or the 401. It needs a JWT
- * signed with the project's secret and not expired (any role: the anon key passes); whether the
- * caller may do what it asks is the function's business.
+ * The gateway's verify_jwt check: null to let the request through, or the 401. Like Supabase's
+ * gateway it understands legacy JWTs only (HS256 with the project's legacy secret,
+ * TRIMTAB_LEGACY_JWT_SECRET): tokens from JWT signing keys and API keys are refused here, which is
+ * why every trimtab function sets verify_jwt = false and verifies the caller itself.
  */
 async function verifyJwtGate(req: Request, name: string): Promise<Response | null> {
   if (req.method === "OPTIONS" || !verifiesJwt(name)) return null;
-  const token = bearer(req);
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "");
   let code: string, message: string;
-  if (token === null) [code, message] = ["UNAUTHORIZED", "missing authorization header"];
-  else if (token === "") [code, message] = ["MALFORMED_TOKEN", "Authorization must be 'Bearer <token>'"];
+  if (req.headers.get("authorization") === null) [code, message] = ["UNAUTHORIZED", "missing authorization header"];
+  else if (!m) [code, message] = ["MALFORMED_TOKEN", "Authorization must be 'Bearer <token>'"];
   else {
-    const r = await verifyJwt(token, (await authEnv()).jwtSecret);
+    const r = await verifyJwt(m[1], { algorithms: ["HS256"] });
     if (r.ok) return null;
     [code, message] = [r.error.code, r.error.message];
+    if (code === "UNSUPPORTED_ALG" || code === "MALFORMED_TOKEN" || code === "LEGACY_JWT_NOT_ACCEPTED") {
+      message = `${name} has verify_jwt = true, and the gateway only checks legacy (HS256) JWTs: ` +
+        "set verify_jwt = false in supabase/config.toml and verify the caller in the function";
+    }
   }
   return error(401, code, message, {
     ...corsHeaders(req),
@@ -268,6 +268,22 @@ async function routeStatic(req: Request, path: string): Promise<Response> {
   return res ?? error(404, "NOT_FOUND", "not found");
 }
 
+// ---------------------------------------------------------------- auth
+
+const JWKS_PATH = "/auth/v1/.well-known/jwks.json";
+
+/** The local project's public key set, read from the data directory at each request (so a key
+ *  rotated with scripts/dev/keys.ts is served at once). */
+async function serveJwks(req: Request): Promise<Response> {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return error(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed; use GET, HEAD`, { allow: "GET, HEAD" });
+  }
+  const body = JSON.stringify(jwks(await localKeys()));
+  return new Response(req.method === "HEAD" ? null : body, {
+    headers: { "content-type": "application/json", "cache-control": "no-store", "access-control-allow-origin": "*" },
+  });
+}
+
 // ---------------------------------------------------------------- router
 
 /** The stack's request handler (exported for in-process tests). */
@@ -280,6 +296,7 @@ export async function router(req: Request): Promise<Response> {
     return error(400, "BAD_PATH", "malformed path");
   }
   try {
+    if (url.pathname === JWKS_PATH) return await serveJwks(req);
     if (url.pathname.startsWith("/functions/v1/")) {
       return await routeFunction(req, url, url.pathname.slice("/functions/v1/".length));
     }
@@ -351,7 +368,10 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
   functionSettings(); // a malformed config.toml fails here, not on the first request
   // The functions' database: PGlite under .data/ (migrated, seeded) or SUPABASE_DB_URL (as is).
   setDbFactory(() => openDb({ connectTimeout: 2 }));
-  await authEnv(); // resolve (and, for the embedded default, create) the JWT secret up front
+  // What Supabase hands every function: the key set and the API keys of this local project
+  // (created in the data directory on first start), and the issuer its tokens carry.
+  for (const [k, v] of Object.entries(functionEnv(await localKeys()))) Deno.env.set(k, v);
+  if (!Deno.env.get("TRIMTAB_JWT_ISSUER")) Deno.env.set("TRIMTAB_JWT_ISSUER", LOCAL_ISSUER);
   const database = describeDatabase();
   let databaseError: string | undefined;
   if (opts.openDb ?? true) {
@@ -371,6 +391,8 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
     onListen: (addr) => resolve(addr as Deno.NetAddr),
   }, router);
   const addr = await promise;
+  // The functions fetch the key set from here when a token names a key they do not know.
+  Deno.env.set("SUPABASE_URL", `http://${hostname}:${addr.port}`);
   // Retention of webhook dedup rows (what pg_cron does on Supabase): now, then hourly.
   const purge = () => getDb().then(purgeWebhookEvents).catch((e) => log.warn("webhook event purge failed", { err: e }));
   if (opts.openDb ?? true) purge();
@@ -430,17 +452,19 @@ if (import.meta.main) {
   console.log(
     `  database:  ${stack.database}${stack.databaseError ? ` (not reachable at start: ${stack.databaseError})` : ""}`,
   );
-  const env = await authEnv();
-  if (env.jwtSecret && Deno.env.get("TRIMTAB_PRINT_TOKEN") !== "0") {
-    // Keys and a demo admin token for the local stack, signed with its JWT secret. The secret
-    // itself is never printed.
-    const token = await makeUserToken(env.jwtSecret, "00000000-0000-4000-8000-00000000ad01", {
+  if (Deno.env.get("TRIMTAB_PRINT_TOKEN") !== "0") {
+    // The local project's API keys and a demo admin token (ES256, signed with the current signing
+    // key). The private key is never printed.
+    const keys = await localKeys();
+    const token = await userToken(keys, "00000000-0000-4000-8000-00000000ad01", {
       admin: true,
       ttlSeconds: 24 * 3600,
+      issuer: Deno.env.get("TRIMTAB_JWT_ISSUER"),
     });
-    console.log(`  anon key (for the browser): ${await makeAnonKey(env.jwtSecret)}`);
-    console.log(`  service_role key (server side only): ${await makeServiceRoleKey(env.jwtSecret)}`);
+    console.log(`  publishable key (for the browser): ${keys.publishable}`);
+    console.log(`  secret key (server side only): ${keys.secret}`);
     console.log(`  demo admin token (24 h): ${token}`);
+    console.log(`  JWKS: ${stack.url}${JWKS_PATH}`);
   }
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, () => {

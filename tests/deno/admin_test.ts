@@ -17,7 +17,6 @@ import {
   eq,
   onBothBackends,
   req,
-  TEST_SECRET,
   testTokens,
   type Tokens,
 } from "./support.ts";
@@ -364,11 +363,20 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
 
 onBothBackends("flags-admin", checks);
 
-// TEST_SECRET is what testTokens() signs with; a token from another secret is refused.
-Deno.test("flags-admin: a token signed with another secret is a 401", async () => {
-  await testTokens();
-  const { makeUserToken } = await import("../../supabase/functions/_shared/platform/auth.ts");
-  const other = await makeUserToken(TEST_SECRET + "-other", "admin-1", { admin: true });
-  const r = await call(admin, req("/flags-admin/flags", { token: other }));
-  eq([r.status, r.body.error.code], [401, "BAD_SIGNATURE"], "other secret");
+// testTokens() signs with the project's current key; a token signed by another key under the same
+// kid fails its signature, and one under an unknown kid names the key.
+Deno.test("flags-admin: a token signed with another key is a 401", async () => {
+  const tk = await testTokens();
+  const { newSigningKey, userToken, LOCAL_ISSUER } = await import("../../scripts/dev/keys.ts");
+  const stranger = await newSigningKey();
+  const sameKid = await userToken({ ...stranger, kid: tk.keys.signing[0].kid }, "admin-1", {
+    admin: true,
+    issuer: LOCAL_ISSUER,
+  });
+  const r = await call(admin, req("/flags-admin/flags", { token: sameKid }));
+  eq([r.status, r.body.error.code], [401, "BAD_SIGNATURE"], "another key, same kid");
+  const unknown = await call(admin, req("/flags-admin/flags", {
+    token: await userToken(stranger, "admin-1", { admin: true, issuer: LOCAL_ISSUER }),
+  }));
+  eq([unknown.status, unknown.body.error.code], [401, "UNKNOWN_SIGNING_KEY"], "unknown kid");
 });

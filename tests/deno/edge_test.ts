@@ -1,20 +1,7 @@
-// Edge-side shared code: auth (JWT), http helpers and log masking. The local stack as a whole is
+// Edge-side shared code: http helpers and log masking (auth: auth_test.ts). The local stack as a whole is
 // tested in stack_test.ts, the functions in flags_test.ts and admin_test.ts.
 import "../../supabase/functions/_shared/platform/routed.ts"; // before any function's index.ts
-import {
-  authEnv,
-  b64urlEncode,
-  classify,
-  identify,
-  localJwtSecret,
-  makeAnonKey,
-  makeServiceRoleKey,
-  makeUserToken,
-  resetAuthEnv,
-  signJwt,
-  timingSafeEqual,
-  verifyJwt,
-} from "../../supabase/functions/_shared/platform/auth.ts";
+import { newSigningKey, userToken } from "../../scripts/dev/keys.ts";
 import {
   allowMethods,
   correlationId,
@@ -27,10 +14,8 @@ import {
 import { logger, mask, maskString, setLogLevel, setLogSink } from "../../supabase/functions/_shared/platform/log.ts";
 import { VERSION } from "../../supabase/functions/_shared/platform/version.ts";
 
-const SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
 const ROOT = new URL("../..", import.meta.url);
 const ARTIFACTS = new URL("tests/artifacts/", ROOT);
-const now = () => Math.floor(Date.now() / 1000);
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);
@@ -39,11 +24,6 @@ function eq<T>(actual: T, expected: T, msg = "") {
   const a = JSON.stringify(actual), e = JSON.stringify(expected);
   if (a !== e) throw new Error(`${msg} expected ${e}, got ${a}`);
 }
-const bearerReq = (token: string | null, init: RequestInit = {}) =>
-  new Request("http://x/fn", {
-    ...init,
-    headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(init.headers ?? {}) },
-  });
 
 // Captures log lines written during `fn`.
 async function captureLogs(fn: () => unknown | Promise<unknown>): Promise<string[]> {
@@ -58,185 +38,6 @@ async function captureLogs(fn: () => unknown | Promise<unknown>): Promise<string
   }
   return lines;
 }
-
-// ---------------------------------------------------------------- auth
-
-Deno.test("auth: valid user token verifies and identifies as user", async () => {
-  const t = await makeUserToken(SECRET, "user-1", { email: "ann@example.com" });
-  const v = await verifyJwt(t, SECRET);
-  assert(v.ok, JSON.stringify(v));
-  eq(v.value.sub, "user-1");
-  eq(v.value.role, "authenticated");
-  const id = await identify(bearerReq(t), { jwtSecret: SECRET });
-  assert(id.ok);
-  eq(id.value.kind, "user");
-  eq(id.value.sub, "user-1");
-});
-
-Deno.test("auth: expired token refused; exp is required", async () => {
-  const t = await signJwt({ sub: "u", role: "authenticated", exp: now() - 1 }, SECRET);
-  const v = await verifyJwt(t, SECRET);
-  assert(!v.ok && v.error.code === "TOKEN_EXPIRED", JSON.stringify(v));
-  const good = await signJwt({ sub: "u", role: "authenticated", exp: 2000 }, SECRET);
-  const later = await verifyJwt(good, SECRET, { now: 2000 });
-  assert(!later.ok && later.error.code === "TOKEN_EXPIRED", "exp is exclusive");
-  const noExp = await signJwt({ sub: "u", role: "authenticated" }, SECRET);
-  const r = await verifyJwt(noExp, SECRET);
-  assert(!r.ok && r.error.code === "INVALID_CLAIMS", JSON.stringify(r));
-  const nbf = await signJwt({ sub: "u", role: "authenticated", exp: now() + 600, nbf: now() + 300 }, SECRET);
-  const n = await verifyJwt(nbf, SECRET);
-  assert(!n.ok && n.error.code === "TOKEN_NOT_YET_VALID", JSON.stringify(n));
-  const id = await identify(bearerReq(t), { jwtSecret: SECRET });
-  assert(!id.ok && id.error.code === "TOKEN_EXPIRED");
-});
-
-Deno.test("auth: bad signature and tampered payload refused", async () => {
-  const t = await makeUserToken("another-secret-of-sufficient-length-000000", "user-1");
-  const v = await verifyJwt(t, SECRET);
-  assert(!v.ok && v.error.code === "BAD_SIGNATURE", JSON.stringify(v));
-  const mine = await makeUserToken(SECRET, "user-1");
-  const [h, , s] = mine.split(".");
-  const forged = b64urlEncode(JSON.stringify({
-    sub: "user-1",
-    role: "authenticated",
-    exp: now() + 600,
-    app_metadata: { role: "admin" },
-  }));
-  const f = await verifyJwt(`${h}.${forged}.${s}`, SECRET);
-  assert(!f.ok && f.error.code === "BAD_SIGNATURE", JSON.stringify(f));
-  const truncated = await verifyJwt(`${h}.${mine.split(".")[1]}.${s.slice(0, 20)}`, SECRET);
-  assert(!truncated.ok && truncated.error.code === "BAD_SIGNATURE");
-  for (const junk of ["", "abc", "a.b", "a.b.c.d", "!!.??.**", `${h}.%%%.${s}`]) {
-    const r = await verifyJwt(junk, SECRET);
-    assert(!r.ok && r.error.code === "MALFORMED_TOKEN", `${junk}: ${JSON.stringify(r)}`);
-  }
-  const none = await verifyJwt(mine, undefined);
-  assert(!none.ok && none.error.code === "NO_SECRET");
-});
-
-Deno.test("auth: alg none (and any alg but HS256) refused", async () => {
-  const claims = b64urlEncode(JSON.stringify({
-    sub: "attacker",
-    role: "service_role",
-    exp: now() + 600,
-  }));
-  for (const alg of ["none", "None", "HS512", "RS256", "ES256"]) {
-    const header = b64urlEncode(JSON.stringify({ alg, typ: "JWT" }));
-    for (const sig of ["", "AAAA"]) {
-      const r = await verifyJwt(`${header}.${claims}.${sig}`, SECRET);
-      assert(!r.ok && r.error.code === "UNSUPPORTED_ALG", `${alg}: ${JSON.stringify(r)}`);
-    }
-    // Even with a valid HMAC over the forged header.
-    const input = `${header}.${claims}`;
-    const key = await crypto.subtle.importKey(
-      "raw",
-      new TextEncoder().encode(SECRET),
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign"],
-    );
-    const sig = b64urlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input))));
-    const r = await verifyJwt(`${input}.${sig}`, SECRET);
-    assert(!r.ok && r.error.code === "UNSUPPORTED_ALG", `${alg} signed: ${JSON.stringify(r)}`);
-  }
-  const noAlg = b64urlEncode(JSON.stringify({ typ: "JWT" }));
-  const r = await verifyJwt(`${noAlg}.${claims}.`, SECRET);
-  assert(!r.ok && r.error.code === "UNSUPPORTED_ALG");
-});
-
-Deno.test("auth: admin only via app_metadata.role, never user_metadata", async () => {
-  const admin = await makeUserToken(SECRET, "admin-1", { admin: true });
-  const a = await identify(bearerReq(admin), { jwtSecret: SECRET });
-  assert(a.ok);
-  eq(a.value.kind, "admin");
-  eq(a.value.sub, "admin-1");
-  const sneaky = await makeUserToken(SECRET, "user-2", { extra: { user_metadata: { role: "admin" } } });
-  const s = await identify(bearerReq(sneaky), { jwtSecret: SECRET });
-  assert(s.ok);
-  eq(s.value.kind, "user");
-  const topLevel = await signJwt({ sub: "user-3", role: "admin", exp: now() + 60 }, SECRET);
-  const t = await identify(bearerReq(topLevel), { jwtSecret: SECRET });
-  assert(!t.ok && t.error.code === "INVALID_CLAIMS", "unknown role refused");
-  const noSub = classify({ role: "authenticated", exp: now() + 60 });
-  assert(!noSub.ok && noSub.error.code === "INVALID_CLAIMS");
-});
-
-Deno.test("auth: service role key (JWT or raw env key) and anon", async () => {
-  const service = await makeServiceRoleKey(SECRET);
-  const s = await identify(bearerReq(service), { jwtSecret: SECRET });
-  assert(s.ok);
-  eq(s.value.kind, "service");
-  const forgedService = await makeServiceRoleKey("not-the-secret-but-long-enough-0000000000");
-  const f = await identify(bearerReq(forgedService), { jwtSecret: SECRET });
-  assert(!f.ok && f.error.code === "BAD_SIGNATURE");
-  const raw = "sb_secret_abcdefghijklmnopqrstuvwxyz012345";
-  const r = await identify(bearerReq(raw), { jwtSecret: SECRET, serviceRoleKey: raw });
-  assert(r.ok && r.value.kind === "service");
-  const wrong = await identify(bearerReq(raw + "x"), { jwtSecret: SECRET, serviceRoleKey: raw });
-  assert(!wrong.ok);
-  assert(timingSafeEqual("abc", "abc") && !timingSafeEqual("abc", "abd") && !timingSafeEqual("abc", "abcd"));
-
-  const anonKey = await makeAnonKey(SECRET);
-  const an = await identify(bearerReq(anonKey), { jwtSecret: SECRET });
-  assert(an.ok && an.value.kind === "anon");
-  const none = await identify(bearerReq(null), { jwtSecret: SECRET });
-  assert(none.ok && none.value.kind === "anon");
-  const basic = await identify(new Request("http://x", { headers: { authorization: "Basic dTpw" } }), {
-    jwtSecret: SECRET,
-  });
-  assert(!basic.ok && basic.error.code === "MALFORMED_TOKEN");
-});
-
-Deno.test("auth: local JWT secret is generated once per data dir, mode 0600", async () => {
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: ARTIFACTS.pathname, prefix: "edge-data-" });
-  try {
-    const a = await localJwtSecret(dir);
-    const b = await localJwtSecret(dir);
-    eq(a, b, "stable secret:");
-    assert(a.length >= 32);
-    const info = await Deno.stat(`${dir}/jwt-secret`);
-    eq((info.mode ?? 0) & 0o777, 0o600, "file mode:");
-    const other = await Deno.makeTempDir({ dir: ARTIFACTS.pathname, prefix: "edge-data-" });
-    assert((await localJwtSecret(other)) !== a, "a fresh dir gets a fresh secret");
-    await Deno.remove(other, { recursive: true });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("auth: authEnv takes an explicit secret, else the data dir's local one", async () => {
-  const names = [
-    "TRIMTAB_JWT_SECRET",
-    "SUPABASE_JWT_SECRET",
-    "JWT_SECRET",
-    "LOCAL_JWT_SECRET",
-    "TRIMTAB_DATA_DIR",
-    "SB_EXECUTION_ID",
-    "SUPABASE_SERVICE_ROLE_KEY",
-  ];
-  const saved = Object.fromEntries(names.map((n) => [n, Deno.env.get(n)]));
-  await Deno.mkdir(ARTIFACTS, { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: ARTIFACTS.pathname, prefix: "edge-env-" });
-  try {
-    for (const n of names) Deno.env.delete(n);
-    Deno.env.set("TRIMTAB_JWT_SECRET", SECRET);
-    resetAuthEnv();
-    eq((await authEnv()).jwtSecret, SECRET);
-    Deno.env.delete("TRIMTAB_JWT_SECRET");
-    Deno.env.set("TRIMTAB_DATA_DIR", dir);
-    resetAuthEnv();
-    const local = (await authEnv()).jwtSecret;
-    eq(local, (await Deno.readTextFile(`${dir}/jwt-secret`)).trim());
-    Deno.env.set("SB_EXECUTION_ID", "hosted");
-    resetAuthEnv();
-    eq((await authEnv()).jwtSecret, undefined, "hosted Supabase never falls back to a local secret:");
-  } finally {
-    for (const n of names) saved[n] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[n]!);
-    resetAuthEnv();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
 
 // ---------------------------------------------------------------- http
 
@@ -365,7 +166,7 @@ async function handleChecks() {
 // ---------------------------------------------------------------- log
 
 Deno.test("log: one JSON line per event; phones, emails, JWTs and keys masked", async () => {
-  const jwt = await makeUserToken(SECRET, "user-1");
+  const jwt = await userToken(await newSigningKey(), "user-1");
   const secrets = [
     "+250788123456",
     "+250 788 123 456",

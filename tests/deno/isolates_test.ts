@@ -3,8 +3,8 @@
 // (an emergency rollback of every flag, then its undo) is served by the other within 2 seconds,
 // for every user at once.
 import { openDb } from "../../scripts/dev/db.ts";
-import { makeUserToken } from "../../supabase/functions/_shared/platform/auth.ts";
-import { assert, eq, eventually, type Stack, startPg, startStack, stopStack, TEST_SECRET } from "./support.ts";
+import { LOCAL_ISSUER, localKeys, userToken } from "../../scripts/dev/keys.ts";
+import { assert, eq, eventually, KEYS_DIR, type Stack, startPg, startStack, stopStack } from "./support.ts";
 
 Deno.test({
   name: "isolates: an admin change through one stack is served by another within 2 s",
@@ -18,8 +18,9 @@ Deno.test({
       await db.close();
       stacks.push(await startStack(pg.url), await startStack(pg.url));
       const [a, b] = stacks;
-      const admin = await makeUserToken(TEST_SECRET, "admin-iso", { admin: true });
-      const users = await Promise.all(["u-1", "u-2", "u-3"].map((u) => makeUserToken(TEST_SECRET, u)));
+      const keys = await localKeys(KEYS_DIR);
+      const admin = await userToken(keys, "admin-iso", { admin: true, issuer: LOCAL_ISSUER });
+      const users = await Promise.all(["u-1", "u-2", "u-3"].map((u) => userToken(keys, u, { issuer: LOCAL_ISSUER })));
       const reasonsOn = async (s: Stack) =>
         await Promise.all(users.map(async (t) => {
           const r = await fetch(`${s.url}/functions/v1/flags?flags=FEATURE_AGENT_CHAT`, {

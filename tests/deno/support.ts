@@ -1,11 +1,13 @@
 // Shared helpers for the Deno suites: assertions, a throwaway Debian Postgres, tokens, requests.
-import { makeAnonKey, makeServiceRoleKey, makeUserToken, resetAuthEnv } from "../../supabase/functions/_shared/platform/auth.ts";
+import { resetAuth } from "../../supabase/functions/_shared/platform/auth.ts";
+import { functionEnv, LOCAL_ISSUER, type LocalKeys, localKeys, userToken } from "../../scripts/dev/keys.ts";
 import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
 import { openDb } from "../../scripts/dev/db.ts";
 import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
 
 export const ROOT = new URL("../..", import.meta.url);
-export const TEST_SECRET = "trimtab-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz";
+/** The data directory (signing and API keys) of every stack the tests start, and of testTokens(). */
+export const KEYS_DIR = decodeURIComponent(new URL(".data/test-keys", ROOT).pathname);
 
 export function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);
@@ -59,22 +61,37 @@ export async function startPg(): Promise<Pg> {
 }
 
 export interface Tokens {
+  /** The publishable key (sb_publishable_...): anon. */
   anon: string;
+  /** The secret key (sb_secret_...): the service role. */
   service: string;
+  /** An admin user's access token (ES256). */
   admin: string;
   user(sub: string, opts?: { email?: string; extra?: Record<string, unknown> }): Promise<string>;
+  keys: LocalKeys;
 }
 
-/** Points auth at TEST_SECRET (TRIMTAB_JWT_SECRET) and makes tokens signed with it. */
-export async function testTokens(): Promise<Tokens> {
-  Deno.env.set("TRIMTAB_JWT_SECRET", TEST_SECRET);
-  resetAuthEnv();
+/** The environment auth reads, as Supabase sets it for a function (KEYS_DIR's keys). */
+export async function authEnvFor(keys?: LocalKeys): Promise<Record<string, string | undefined>> {
   return {
-    anon: await makeAnonKey(TEST_SECRET),
-    service: await makeServiceRoleKey(TEST_SECRET),
-    admin: await makeUserToken(TEST_SECRET, "admin-1", { admin: true }),
-    user: (sub, o = {}) => makeUserToken(TEST_SECRET, sub, { email: o.email, extra: o.extra }),
+    ...functionEnv(keys ?? await localKeys(KEYS_DIR)),
+    TRIMTAB_JWT_ISSUER: LOCAL_ISSUER,
+    SUPABASE_URL: undefined,
+    TRIMTAB_JWKS_URL: undefined,
+    TRIMTAB_LEGACY_JWT_SECRET: undefined,
+    SUPABASE_ANON_KEY: undefined,
+    SUPABASE_SERVICE_ROLE_KEY: undefined,
   };
+}
+
+/** Points auth at KEYS_DIR's keys (as Supabase's environment does) and makes credentials. */
+export async function testTokens(): Promise<Tokens> {
+  const keys = await localKeys(KEYS_DIR);
+  for (const [k, v] of Object.entries(await authEnvFor(keys))) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  resetAuth();
+  const user = (sub: string, o: { email?: string; extra?: Record<string, unknown>; admin?: boolean } = {}) =>
+    userToken(keys, sub, { issuer: LOCAL_ISSUER, email: o.email, extra: o.extra, admin: o.admin });
+  return { anon: keys.publishable, service: keys.secret, admin: await user("admin-1", { admin: true }), user, keys };
 }
 
 /** A request to a function handler, as the router hands it over. */
@@ -179,7 +196,7 @@ export interface Stack {
   proc: Deno.ChildProcess;
 }
 
-/** Starts scripts/serve.ts on a free port against the Postgres at `dbUrl` (TEST_SECRET for JWTs). */
+/** Starts scripts/serve.ts on a free port against the Postgres at `dbUrl`, with KEYS_DIR's keys. */
 export async function startStack(dbUrl: string, env: Record<string, string> = {}): Promise<Stack> {
   const proc = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--node-modules-dir=manual", "scripts/serve.ts"],
@@ -187,7 +204,7 @@ export async function startStack(dbUrl: string, env: Record<string, string> = {}
     env: {
       PORT: "0",
       SUPABASE_DB_URL: dbUrl,
-      TRIMTAB_JWT_SECRET: TEST_SECRET,
+      TRIMTAB_DATA_DIR: KEYS_DIR,
       LOG_LEVEL: "warn",
       TRIMTAB_PRINT_TOKEN: "0",
       ...env,

@@ -164,7 +164,8 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
         const cases: [string | null, number, string][] = [
           [null, 401, "UNAUTHORIZED"],
           [tk.anon, 401, "UNAUTHORIZED"],
-          [tk.service.slice(0, -4) + "AAAA", 401, "BAD_SIGNATURE"],
+          [tk.service.slice(0, -4) + "AAAA", 401, "UNKNOWN_API_KEY"],
+          [tk.admin.slice(0, -4) + (tk.admin.endsWith("AAAA") ? "BBBB" : "AAAA"), 401, "BAD_SIGNATURE"],
           [user, 403, "FORBIDDEN"],
         ];
         for (const [token, status, code] of cases) {

@@ -18,7 +18,7 @@ const handler = handle(async (req, ctx) => {
   const url = new URL(req.url);
   if (!/^\/ai-whatsapp-webhook\/?$/.test(url.pathname)) throw new HttpError(404, "NOT_FOUND", "no such route");
   if (req.method !== "POST") {
-    const res = verificationResponse(url, env("WHATSAPP_VERIFY_TOKEN"));
+    const res = await verificationResponse(url, env("WHATSAPP_VERIFY_TOKEN"));
     ctx.log.info(res.ok ? "webhook verified" : "webhook verification refused");
     return res;
   }

@@ -16,9 +16,9 @@ import {
   listOverrides,
   patchFlag,
   putOverride,
-  requireAdmin,
   rollback,
 } from "../_shared/flags/admin.ts";
+import { requireAdmin } from "../_shared/platform/auth.ts";
 import { runGuard } from "../_shared/safety/guard.ts";
 import { allowMethods, handle, HttpError, json, serve } from "../_shared/platform/http.ts";
 import { getDb } from "../_shared/platform/store.ts";

@@ -8,27 +8,9 @@
 // before the stage was entered (_shared/usage.ts, shadow rows excluded). `stage.index` is the
 // 0-based position of the current rollout in the flag's stages (the last stage not above it; -1
 // below the first). An unknown ?flag= is 404 UNKNOWN_FLAG.
-import { requireAdmin } from "../_shared/flags/admin.ts";
-import { currentRollout, guardWindowMs, isRamping, jsonVal, numArray } from "../_shared/safety/guard.ts";
-import { allowMethods, handle, HttpError, json, serve } from "../_shared/platform/http.ts";
-import { getDb } from "../_shared/platform/store.ts";
-import { type PipelineSummary, usageSummary } from "../_shared/safety/usage.ts";
-
-const FLAG_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
-
-const iso = (v: unknown) => v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString();
-
-const view = (p: PipelineSummary) => ({
-  calls: p.calls,
-  errors: p.errors,
-  successRate: p.successRate,
-  errorRate: p.errorRate,
-  p50Ms: p.p50Ms,
-  p95Ms: p.p95Ms,
-  fallbacks: p.fallbacks,
-  cached: p.cached,
-  costPerConversation: p.costPerConversation,
-});
+import { requireAdmin } from "../_shared/platform/auth.ts";
+import { allowMethods, handle, HttpError, serve } from "../_shared/platform/http.ts";
+import { rolloutStatus } from "../_shared/safety/rollout_status.ts";
 
 const handler = handle(async (req) => {
   const bad = allowMethods(req, ["GET"]);
@@ -36,62 +18,7 @@ const handler = handle(async (req) => {
   const url = new URL(req.url);
   if (!/^\/rollout-status\/?$/.test(url.pathname)) throw new HttpError(404, "NOT_FOUND", "no such route");
   await requireAdmin(req);
-  const only = url.searchParams.get("flag");
-  if (only !== null && !FLAG_KEY.test(only)) throw new HttpError(400, "INVALID_KEY", "flag must be a flag key");
-  const db = await getDb();
-  const now = Date.now();
-  const windowMs = guardWindowMs();
-  const flags = await db.query<Record<string, unknown>>(
-    `select f.key, f.enabled, f.admin_override, f.rollout_percentage, f.stages, f.schedule, f.metadata, f.created_at,
-            (select a.at from trimtab.flag_audit_log a
-              where a.flag_key = f.key and a.after is not null
-                and (a.before is null or (a.before -> 'rollout_percentage') is distinct from (a.after -> 'rollout_percentage'))
-              order by a.id desc limit 1) as stage_entered,
-            (select to_jsonb(d) from (select action, reasons, at, from_rollout, to_rollout from trimtab.rollout_decisions r
-              where r.flag_key = f.key order by r.id desc limit 1) d) as last_decision
-       from trimtab.feature_flags f
-      where $1::text is null or f.key = $1
-      order by f.key`,
-    [only],
-  );
-  if (only !== null && flags.length === 0) throw new HttpError(404, "UNKNOWN_FLAG", `unknown flag "${only}"`);
-  const out = [];
-  for (const f of flags) {
-    const stages = numArray(f.stages);
-    const rollout = currentRollout(Number(f.rollout_percentage), jsonVal(f.schedule), now);
-    let index = -1;
-    stages.forEach((s, i) => {
-      if (s <= rollout) index = i;
-    });
-    const entered = f.stage_entered ? new Date(iso(f.stage_entered)).getTime() : new Date(iso(f.created_at)).getTime();
-    const since = Math.max(now - windowMs, Number.isFinite(entered) ? entered : 0);
-    const s = await usageSummary(db, String(f.key), since);
-    const d = jsonVal(f.last_decision) as Record<string, unknown> | null;
-    const meta = jsonVal(f.metadata) as Record<string, unknown> | null;
-    out.push({
-      key: f.key,
-      enabled: f.enabled === true,
-      adminOverride: f.admin_override ?? null,
-      ramping: isRamping(f as never, now),
-      stage: stages.length ? { index, total: stages.length } : null,
-      rollout,
-      stages: stages.length ? stages : null,
-      autoRamp: meta?.autoRamp === true,
-      since: new Date(since).toISOString(),
-      old: view(s.old),
-      new: view(s.new),
-      lastDecision: d
-        ? {
-          action: d.action,
-          reasons: jsonVal(d.reasons),
-          at: iso(d.at),
-          fromRollout: d.from_rollout === null ? null : Number(d.from_rollout),
-          toRollout: d.to_rollout === null ? null : Number(d.to_rollout),
-        }
-        : null,
-    });
-  }
-  return json(200, { at: new Date(now).toISOString(), windowMs, flags: out });
+  return rolloutStatus(url);
 }, { name: "rollout-status" });
 
 export default handler;

@@ -10,7 +10,7 @@
 // for "global". Answers: { ok: true, ... } or { error: { code, message } }. Logs carry the
 // correlation id and never a phone number (only voucher ids, statuses and amounts).
 import { onlyFields } from "../flags/admin_validate.ts";
-import { requireAdmin } from "../flags/admin.ts";
+import { requireAdmin } from "../platform/auth.ts";
 import type { Db } from "../platform/db.ts";
 import { type Feature, feature } from "./features.ts";
 import { allowMethods, type Ctx, handle, type Handler, json, readJson } from "../platform/http.ts";

@@ -46,12 +46,12 @@ export function whatsappSettings(): WhatsAppSettings {
  * `hub.mode` is "subscribe" and `hub.verify_token` equals `verifyToken`; 403 otherwise (also when
  * no verify token is configured).
  */
-export function verificationResponse(url: URL, verifyToken: string | undefined): Response {
+export async function verificationResponse(url: URL, verifyToken: string | undefined): Promise<Response> {
   const mode = url.searchParams.get("hub.mode");
   const token = url.searchParams.get("hub.verify_token");
   const challenge = url.searchParams.get("hub.challenge");
   const ok = Boolean(verifyToken) && mode === "subscribe" && token !== null && challenge !== null &&
-    challenge.length <= 256 && timingSafeEqual(token, verifyToken!);
+    challenge.length <= 256 && await timingSafeEqual(token, verifyToken!);
   if (!ok) {
     return new Response(JSON.stringify({ error: { code: "VERIFICATION_FAILED", message: "verification failed" } }), {
       status: 403,

@@ -1,8 +1,8 @@
 // The logic of the `flags-admin` edge function (its index.ts only routes).
 //
-// Every route needs an admin JWT (app_metadata.role = "admin") or the service role: a token that
-// fails verification is a 401 with the auth error's code, no token a 401 UNAUTHORIZED, any other
-// caller a 403 FORBIDDEN. Input is validated before the database is touched (admin_validate.ts).
+// Every route needs an admin JWT (app_metadata.role = "admin") or the service role (a secret key):
+// platform/auth.ts `requireAdmin` (401 for bad or missing credentials, 403 for anyone else).
+// Input is validated before the database is touched (admin_validate.ts).
 //
 // Each change is ONE transaction run as the caller (`db.asUser`, so RLS applies): first
 // `tx.audit({actor, action, reason})` (the row trigger writes the audit row and bumps the config
@@ -34,7 +34,7 @@ import {
   requiredReason,
   stagesParam,
 } from "./admin_validate.ts";
-import { authEnv, identify, isAdmin } from "../platform/auth.ts";
+import type { Caller } from "../platform/auth.ts";
 import { build, invalidate } from "./config.ts";
 import type { Claims, Param, Tx } from "../platform/db.ts";
 import { loadSnapshot, type Snapshot } from "./snapshot.ts";
@@ -43,25 +43,6 @@ import { getDb } from "../platform/store.ts";
 import { checkRamp } from "../platform/trimtab.ts";
 
 export { dbError } from "./admin_validate.ts";
-
-/** Who is calling: the claims the transaction runs with, and the audit actor. */
-export interface Caller {
-  claims: Claims;
-  actor: string;
-}
-
-/** 401 / 403 unless the request carries an admin JWT or the service role. */
-export async function requireAdmin(req: Request): Promise<Caller> {
-  const r = await identify(req, await authEnv());
-  if (!r.ok) throw new HttpError(401, r.error.code, r.error.message);
-  const id = r.value;
-  if (id.kind === "anon") throw new HttpError(401, "UNAUTHORIZED", "an admin token is required");
-  if (!isAdmin(id)) throw new HttpError(403, "FORBIDDEN", "admin role required");
-  if (id.kind === "service") {
-    return { claims: { ...id.claims, role: "service_role" } as Claims, actor: id.sub ?? "service_role" };
-  }
-  return { claims: id.claims as Claims, actor: id.sub! };
-}
 
 /** readJson's refusal (413 / 400 BAD_JSON / 415) as a throwable. */
 class BodyError extends HttpError {

@@ -1,7 +1,7 @@
 // HTTP helpers shared by every edge function: JSON responses, the error shape
 // `{ "error": { "code", "message" } }`, capped JSON bodies, method checks, CORS, correlation ids,
 // and `handle(fn)`, which turns anything thrown into a 500 that leaks nothing.
-import { env } from "./env.ts";
+import { corsHeaders } from "./cors.ts";
 import { type Logger, logger } from "./log.ts";
 
 export const CORRELATION_HEADER = "x-correlation-id";
@@ -128,41 +128,6 @@ export function allowMethods(req: Request, methods: string[]): Response | null {
   if (allowed.has(req.method.toUpperCase())) return null;
   const allow = [...allowed].join(", ");
   return error(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed; use ${allow}`, { allow });
-}
-
-// ---------------------------------------------------------------- CORS
-
-/**
- * CORS for browsers. Credentials travel as bearer tokens, never cookies, so any origin may call
- * (Supabase's own guidance); set TRIMTAB_CORS_ORIGINS (comma separated) to restrict.
- */
-export const CORS_ALLOW_HEADERS =
-  "authorization, x-client-info, apikey, content-type, if-none-match, x-correlation-id, idempotency-key";
-export const CORS_EXPOSE_HEADERS =
-  "etag, x-correlation-id, x-trimtab-version, x-trimtab-stale, x-trimtab-snapshot-age, retry-after";
-export const CORS_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
-
-function allowedOrigins(): string[] | null {
-  const v = env("TRIMTAB_CORS_ORIGINS");
-  return v ? v.split(",").map((s) => s.trim()).filter(Boolean) : null;
-}
-
-/** CORS headers for a response to `req`. */
-export function corsHeaders(req: Request): Record<string, string> {
-  const list = allowedOrigins();
-  const origin = req.headers.get("origin");
-  const h: Record<string, string> = {
-    "access-control-allow-methods": CORS_METHODS,
-    "access-control-allow-headers": CORS_ALLOW_HEADERS,
-    "access-control-expose-headers": CORS_EXPOSE_HEADERS,
-    "access-control-max-age": "600",
-  };
-  if (list === null || list.includes("*")) h["access-control-allow-origin"] = "*";
-  else if (origin && list.includes(origin)) {
-    h["access-control-allow-origin"] = origin;
-    h["vary"] = "Origin";
-  } else h["vary"] = "Origin";
-  return h;
 }
 
 // ---------------------------------------------------------------- handle()
