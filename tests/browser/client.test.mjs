@@ -17,14 +17,14 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync } from "node:fs";
 import { serveStatic } from "../../scripts/static-server.mjs";
 import { launch, open } from "./chromium.mjs";
+import { userToken as mintUserToken } from "./tokens.mjs";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const DENO = `${ROOT}node_modules/@deno/linux-x64-glibc/deno`;
-const SECRET = `client-test-${randomBytes(24).toString("hex")}`;
 const DATA = `${ROOT}.data/client-test-${randomBytes(6).toString("hex")}`;
 const UNITS = 10_000;
 
@@ -51,23 +51,7 @@ const PAGE = `<!doctype html>
   globalThis.__ready = client.ready.then(() => { show(); return "ok"; }, (e) => { status.textContent = "error: " + e.message; return "error"; });
 </script>`;
 
-const b64url = (s) => Buffer.from(s).toString("base64url");
-function jwt(claims) {
-  const input = `${b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64url(JSON.stringify(claims))}`;
-  return `${input}.${createHmac("sha256", SECRET).update(input).digest("base64url")}`;
-}
-const now = () => Math.floor(Date.now() / 1000);
-const userToken = (sub, extra = {}) =>
-  jwt({
-    iss: "trimtab-local",
-    aud: "authenticated",
-    role: "authenticated",
-    sub,
-    iat: now(),
-    exp: now() + 3600,
-    app_metadata: { provider: "email" },
-    ...extra,
-  });
+const userToken = (sub, extra) => mintUserToken(DATA, sub, extra);
 
 let stack, stackUrl, serviceKey, server, browser;
 let page, errors, pageUrl;
@@ -83,7 +67,6 @@ function startStack() {
       PORT: "0",
       TRIMTAB_DATA_DIR: DATA,
       TRIMTAB_PGLITE_DIR: `${DATA}/pglite`,
-      TRIMTAB_JWT_SECRET: SECRET,
       NO_COLOR: "1",
       DENO_NO_UPDATE_CHECK: "1",
     },
@@ -103,7 +86,7 @@ function startStack() {
         resolve({
           child,
           url: out.match(/trimtab edge stack: (\S+)/)[1],
-          service: out.match(/service_role key[^:]*: (\S+)/)[1],
+          service: out.match(/secret key[^:]*: (\S+)/)[1],
         });
       }
     });
@@ -155,7 +138,7 @@ const pick = (e) => ({
 
 test("the client evaluates locally what the server evaluates; refresh is a 304", async () => {
   pageUrl = `${server.url}/client-test.html?url=${encodeURIComponent(stackUrl)}&token=${
-    encodeURIComponent(userToken("user-7"))
+    encodeURIComponent(await userToken("user-7"))
   }`;
   ({ page, errors } = await open(browser, pageUrl));
   const snapshotRequests = [];
@@ -179,7 +162,7 @@ test("the client evaluates locally what the server evaluates; refresh is a 304",
     ["FEATURE_AGENT_CHAT", "USE_OPTIMIZED_PROMPTS", "phoenix_pipeline_enabled"],
     "client-visible flags only",
   );
-  const remote = await serverFlags(userToken("user-7"));
+  const remote = await serverFlags(await userToken("user-7"));
   for (const k of keys) assert.deepEqual(pick(local.all[k]), pick(remote[k]), k);
   before7 = local.all;
 
@@ -190,7 +173,7 @@ test("the client evaluates locally what the server evaluates; refresh is a 304",
     const e = c.evaluate("phoenix_pipeline_enabled");
     c.close();
     return e;
-  }, { url: stackUrl, token: userToken("user-42") });
+  }, { url: stackUrl, token: await userToken("user-42") });
   assert.deepEqual([o.enabled, o.reason], [false, "USER_OVERRIDE"]);
 
   // Second fetch: If-None-Match with the stored ETag, answered 304, nothing changes.

@@ -6,16 +6,16 @@
 //   node --test --test-concurrency=1 tests/browser/dashboard.test.mjs
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { randomBytes, randomUUID } from "node:crypto";
 import { launch } from "./chromium.mjs";
+import { stackKeys, userToken } from "./tokens.mjs";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const DENO = `${ROOT}node_modules/@deno/linux-x64-glibc/deno`;
 const SHOTS = `${ROOT}tests/artifacts/screenshots`;
 const FLAG = "phoenix_pipeline_enabled";
-const JWT_SECRET = randomBytes(32).toString("hex");
 const FAKE = {
   OPENAI_API_KEY: `sk-test-${randomBytes(18).toString("hex")}`,
   WHATSAPP_ACCESS_TOKEN: `EAAG${randomBytes(18).toString("hex")}`,
@@ -32,7 +32,6 @@ function startStack() {
     PORT: "0",
     TRIMTAB_DATA_DIR: dataDir,
     TRIMTAB_PGLITE_DIR: `${dataDir}/pglite`,
-    TRIMTAB_JWT_SECRET: JWT_SECRET,
     TRIMTAB_GUARD_INTERVAL_MS: "0",
     NO_COLOR: "1",
     DENO_NO_UPDATE_CHECK: "1",
@@ -50,7 +49,7 @@ function startStack() {
       out += d;
       const u = /trimtab edge stack: (http:\/\/\S+)/.exec(out);
       const t = /demo admin token \(24 h\): (\S+)/.exec(out);
-      const s = /service_role key[^:]*: (\S+)/.exec(out);
+      const s = /secret key[^:]*: (\S+)/.exec(out);
       if (u && t && s) {
         clearTimeout(timer);
         resolve({ child, url: u[1], admin: t[1], service: s[1] });
@@ -62,15 +61,9 @@ function startStack() {
   });
 }
 
-/** User access tokens minted by the project's own makeUserToken with the stack's secret. */
+/** User access tokens signed with the stack's own signing key (ES256, as Supabase Auth's). */
 function userTokens(subs) {
-  const code = `import { makeUserToken } from "./supabase/functions/_shared/auth.ts";
-    for (const s of ${JSON.stringify(subs)}) console.log(await makeUserToken(Deno.env.get("S"), s));`;
-  return execFileSync(DENO, ["eval", "--node-modules-dir=manual", code], {
-    cwd: ROOT,
-    env: { ...process.env, S: JWT_SECRET },
-  })
-    .toString().trim().split("\n");
+  return Promise.all(subs.map((s) => userToken(dataDir, s)));
 }
 
 async function flagFor(tok) {
@@ -201,7 +194,7 @@ test("screenshots at 1280×800 and 390×844", async () => {
 
 test("emergency rollback turns the flag off for a user within 2 s (flags function)", async () => {
   const subs = Array.from({ length: 16 }, () => randomUUID());
-  const tokens = userTokens(subs);
+  const tokens = await userTokens(subs);
   let tok = null;
   for (const t of tokens) {
     if (await flagFor(t)) {
@@ -249,7 +242,8 @@ test("keyboard: controls are reachable with Tab and show a focus outline", async
 test("no secret reaches the page, and no console errors", () => {
   assert.ok(bodies.some(([u]) => u.endsWith("/admin/app.js")), "the page's JS was captured");
   assert.ok(bodies.some(([u]) => u.includes("/functions/v1/rollout-status")), "API responses were captured");
-  const secrets = { JWT_SECRET, service_role: serviceKey, ...FAKE };
+  const keys = stackKeys(dataDir);
+  const secrets = { signing_key: keys.signing[0].privateJwk.d, secret_key: serviceKey, ...FAKE };
   for (const [u, text] of bodies) {
     for (const [name, s] of Object.entries(secrets)) assert.ok(!text.includes(s), `${name} found in ${u}`);
   }

@@ -6,6 +6,15 @@
 //   deno test --allow-read --allow-run --allow-env --allow-net=127.0.0.1,localhost \
 //     --allow-write=tests/artifacts,.data tests/deno/stack_test.ts
 import { describeDatabase, functionSettings, parseFunctionSettings, verifiesJwt } from "../../scripts/serve.ts";
+import { createClient } from "@supabase/supabase-js";
+import {
+  legacyToken,
+  LOCAL_ISSUER,
+  localKeys,
+  revokeSigningKey,
+  rotateSigningKey,
+  userToken,
+} from "../../scripts/dev/keys.ts";
 import { assert, eq, ROOT } from "./support.ts";
 
 const root = decodeURIComponent(ROOT.pathname);
@@ -47,7 +56,7 @@ Deno.test("deploy layout: supabase/functions/_shared/wasm/ is byte-identical to 
   eq(present.sort(), [...WASM_FILES].sort(), "files in _shared/wasm/:");
 });
 
-Deno.test("deploy layout: edge code imports the Wasm only through _shared/trimtab.ts", async () => {
+Deno.test("deploy layout: edge code imports the Wasm only through _shared/platform/trimtab.ts", async () => {
   const functions = new URL("supabase/functions/", ROOT);
   const offenders: string[] = [];
   const walk = async (dir: URL, rel: string) => {
@@ -55,7 +64,7 @@ Deno.test("deploy layout: edge code imports the Wasm only through _shared/trimta
       const path = rel + e.name;
       if (e.isDirectory) {
         if (path !== "_shared/wasm") await walk(new URL(`${e.name}/`, dir), `${path}/`);
-      } else if (/\.(ts|js|mjs|tsx)$/.test(e.name) && path !== "_shared/trimtab.ts") {
+      } else if (/\.(ts|js|mjs|tsx)$/.test(e.name) && path !== "_shared/platform/trimtab.ts") {
         const text = await Deno.readTextFile(new URL(e.name, dir));
         if (
           /from\s+["'][^"']*(\/pkg\/|\/js\/trimtab|wasm\/js\/|trimtab_bg\.wasm|\/trimtab\.js)["']/.test(text) ||
@@ -66,8 +75,8 @@ Deno.test("deploy layout: edge code imports the Wasm only through _shared/trimta
   };
   await walk(functions, "");
   eq(offenders, [], "files importing the Wasm directly:");
-  const shared = await Deno.readTextFile(new URL("_shared/trimtab.ts", functions));
-  assert(shared.includes(`from "./wasm/js/trimtab.js"`), "_shared/trimtab.ts re-exports ./wasm/js/trimtab.js");
+  const shared = await Deno.readTextFile(new URL("_shared/platform/trimtab.ts", functions));
+  assert(shared.includes(`from "../wasm/js/trimtab.js"`), "_shared/platform/trimtab.ts re-exports the wrapper");
 });
 
 Deno.test("deploy layout: every function is in supabase/config.toml with the .wasm as a static file", async () => {
@@ -83,9 +92,9 @@ Deno.test("deploy layout: every function is in supabase/config.toml with the .wa
     const table = text.split(/^\[/m).find((t) => new RegExp(`^functions\\.${name.replace(/[-]/g, "\\-")}\\]`).test(t));
     assert(table && table.includes(`"${STATIC_WASM}"`), `[functions.${name}] lists ${STATIC_WASM} in static_files`);
   }
-  eq(settings.get("flags")?.verifyJwt, true, "flags verify_jwt");
-  eq(settings.get("flags-admin")?.verifyJwt, true, "flags-admin verify_jwt");
-  eq(settings.get("health")?.verifyJwt, false, "health verify_jwt");
+  // Every function verifies its caller itself (signing keys, API keys): the gateway's legacy-only
+  // check stays off for all of them.
+  for (const name of dirs) eq(settings.get(name)?.verifyJwt, false, `${name} verify_jwt`);
   await Deno.stat(new URL("supabase/functions/_shared/wasm/pkg/trimtab_bg.wasm", ROOT)); // the static file exists
 });
 
@@ -118,8 +127,8 @@ verify_jwt = false
   // The real config: health is open, the rest (and anything unlisted) needs a JWT.
   assert(functionSettings().has("health"));
   eq(verifiesJwt("health"), false);
-  eq(verifiesJwt("flags"), true);
-  eq(verifiesJwt("flags-admin"), true);
+  eq(verifiesJwt("flags"), false);
+  eq(verifiesJwt("flags-admin"), false);
   eq(verifiesJwt("not-in-config"), true);
 });
 
@@ -145,14 +154,16 @@ Deno.test("database banner: the Postgres URL without its password, or the PGlite
 
 type Started = {
   base: string;
-  anon: string;
+  publishable: string;
+  secret: string;
   admin: string;
   out: () => string;
   stop: () => Promise<void>;
 };
 
-async function startStackProcess(dataDir: string): Promise<Started> {
+async function startStackProcess(dataDir: string, more: Record<string, string> = {}): Promise<Started> {
   const env: Record<string, string> = {
+    ...more,
     PORT: "0",
     TRIMTAB_DATA_DIR: dataDir,
     TRIMTAB_PGLITE_DIR: `${dataDir}/pglite`,
@@ -218,112 +229,161 @@ async function startStackProcess(dataDir: string): Promise<Started> {
     }
   })().catch(() => {});
   const base = /^trimtab edge stack: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1];
-  const anon = /anon key[^:]*: (\S+)/.exec(out)?.[1];
+  const publishable = /publishable key[^:]*: (\S+)/.exec(out)?.[1];
+  const secret = /secret key[^:]*: (\S+)/.exec(out)?.[1];
   const admin = /demo admin token[^:]*: (\S+)/.exec(out)?.[1];
-  if (!base || !anon || !admin) {
+  if (!base || !publishable || !secret || !admin) {
     await stop();
     throw new Error(`unexpected banner:\n${out}`);
   }
-  return { base, anon, admin, out: () => out + err, stop };
+  return { base, publishable, secret, admin, out: () => out + err, stop };
 }
 
+const b64json = (part: string) => JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/")));
+
 Deno.test({
-  name: "stack: serve.ts with start.sh's permissions serves the page, the Wasm and verify_jwt-gated functions",
+  name: "stack: serve.ts with start.sh's permissions: page, Wasm, JWKS, functions that verify callers themselves",
   // The child's pipes are read to the end in stop(); PGlite's first start takes a few seconds.
   async fn(t) {
     const dataDir = `.data/stack-test-${crypto.randomUUID().slice(0, 8)}`;
     let stack: Started | null = null;
     try {
-      stack = await startStackProcess(dataDir);
-      const { base, anon, admin } = stack;
+      // Every verification looks at the key set again, so a revoked key is refused at once here.
+      stack = await startStackProcess(dataDir, { TRIMTAB_JWKS_MAX_AGE_MS: "1", TRIMTAB_JWKS_COOLDOWN_MS: "1" });
+      const { base, publishable, secret, admin } = stack;
       const get = (path: string, init: RequestInit = {}) => fetch(base + path, init);
+      const keys = await localKeys(`${root}${dataDir}`);
 
-      await t.step("banner: URL, database, anon key, admin token; never the JWT secret", () => {
+      await t.step("banner: URL, database, publishable and secret keys, an ES256 admin token with kid", () => {
         const out = stack!.out();
         assert(out.includes(`database:  PGlite ${dataDir}/pglite`), `database line in:\n${out}`);
-        assert(anon.split(".").length === 3 && admin.split(".").length === 3, "keys are JWTs");
-        const claims = JSON.parse(atob(anon.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-        eq(claims.role, "anon");
+        eq([publishable, secret], [keys.publishable, keys.secret], "the data directory's keys");
+        assert(publishable.startsWith("sb_publishable_") && secret.startsWith("sb_secret_"), "Supabase's key formats");
+        const [h, p] = admin.split(".");
+        eq(b64json(h), { alg: "ES256", kid: keys.signing[0].kid, typ: "JWT" }, "admin token header");
+        eq([b64json(p).role, b64json(p).app_metadata.role, b64json(p).iss], ["authenticated", "admin", LOCAL_ISSUER]);
       });
 
-      await t.step("/ serves www/index.html", async () => {
+      await t.step("/auth/v1/.well-known/jwks.json publishes the public key only", async () => {
+        const r = await get("/auth/v1/.well-known/jwks.json");
+        const body = await r.json();
+        eq(r.status, 200);
+        eq(body.keys.map((k: Record<string, unknown>) => [k.kid, k.kty, k.crv, k.alg]), [
+          [keys.signing[0].kid, "EC", "P-256", "ES256"],
+        ]);
+        assert(!JSON.stringify(body).includes(String(keys.signing[0].privateJwk.d)), "no private part");
+      });
+
+      await t.step("/ serves www/index.html; /pkg/trimtab_bg.wasm is application/wasm", async () => {
         const r = await get("/");
         eq(r.status, 200);
-        assert(r.headers.get("content-type")!.startsWith("text/html"));
         eq(await r.text(), await Deno.readTextFile(new URL("www/index.html", ROOT)));
+        const w = await get("/pkg/trimtab_bg.wasm");
+        eq(w.headers.get("content-type"), "application/wasm");
+        assert(sameBytes(new Uint8Array(await w.arrayBuffer()), await Deno.readFile(new URL("pkg/trimtab_bg.wasm", ROOT))));
       });
 
-      await t.step("/pkg/trimtab_bg.wasm is application/wasm", async () => {
-        const r = await get("/pkg/trimtab_bg.wasm");
-        eq(r.status, 200);
-        eq(r.headers.get("content-type"), "application/wasm");
-        assert(
-          sameBytes(new Uint8Array(await r.arrayBuffer()), await Deno.readFile(new URL("pkg/trimtab_bg.wasm", ROOT))),
-        );
-      });
-
-      await t.step("health needs no token (verify_jwt = false)", async () => {
+      await t.step("health needs no credentials", async () => {
         const r = await get("/functions/v1/health");
-        eq(r.headers.get("x-trimtab-verify-jwt"), null);
         const body = await r.json();
         eq(r.status, 200, JSON.stringify(body));
         eq(body.ok, true);
       });
 
-      await t.step("flags-admin without a token: 401 from the verify_jwt layer", async () => {
-        const r = await get("/functions/v1/flags-admin/flags");
-        const body = await r.json();
-        eq(r.status, 401, JSON.stringify(body));
-        eq(r.headers.get("x-trimtab-verify-jwt"), "refused");
-        eq(body.error.code, "UNAUTHORIZED");
-        assert(typeof body.error.message === "string" && body.error.message.length > 0);
-        eq(r.headers.get("access-control-allow-origin"), "*", "browsers can read the 401");
-      });
-
-      await t.step("flags-admin and flags with bad tokens: 401 from the verify_jwt layer", async () => {
-        const [h, p] = anon.split(".");
-        const cases: [string, string, string][] = [
-          ["/functions/v1/flags-admin/flags", "Bearer not-a-jwt", "MALFORMED_TOKEN"],
-          ["/functions/v1/flags-admin/flags", "Basic dXNlcjpwYXNz", "MALFORMED_TOKEN"],
-          ["/functions/v1/flags", `Bearer ${h}.${p}.${"A".repeat(43)}`, "BAD_SIGNATURE"],
-          ["/functions/v1/flags", "Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYW5vbiJ9.", "UNSUPPORTED_ALG"],
+      await t.step("functions refuse bad credentials themselves, with a 401 that says what to do", async () => {
+        const [h, p] = admin.split(".");
+        const legacy = await legacyToken("some-legacy-secret", { role: "authenticated", sub: "u", exp: 9e9 });
+        const cases: [string, Record<string, string>, string][] = [
+          ["/functions/v1/flags-admin/flags", {}, "UNAUTHORIZED"],
+          ["/functions/v1/flags-admin/flags", { authorization: "Bearer not-a-jwt" }, "MALFORMED_TOKEN"],
+          ["/functions/v1/flags", { authorization: `Bearer ${h}.${p}.${"A".repeat(86)}` }, "BAD_SIGNATURE"],
+          ["/functions/v1/flags", { authorization: "Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYW5vbiJ9." }, "UNSUPPORTED_ALG"],
+          ["/functions/v1/flags", { authorization: `Bearer ${legacy}` }, "LEGACY_JWT_NOT_ACCEPTED"],
+          ["/functions/v1/flags", { apikey: secret.slice(0, -3) + "xyz" }, "UNKNOWN_API_KEY"],
         ];
-        for (const [path, authorization, code] of cases) {
-          const r = await get(path, { headers: { authorization } });
+        for (const [path, headers, code] of cases) {
+          const r = await get(path, { headers });
           const body = await r.json();
-          eq(r.status, 401, `${path} ${authorization}: ${JSON.stringify(body)}`);
-          eq(r.headers.get("x-trimtab-verify-jwt"), "refused", path);
-          eq(body.error.code, code, authorization);
+          eq([r.status, body.error.code], [401, code], `${path} ${JSON.stringify(headers).slice(0, 40)}`);
+          assert(body.error.message.length > 10, `a message: ${body.error.message}`);
+          eq(r.headers.get("x-trimtab-verify-jwt"), null, "no gateway refusal: the function answered");
+          eq(r.headers.get("access-control-allow-origin"), "*", "browsers can read the 401");
         }
       });
 
-      await t.step("OPTIONS preflights pass the verify_jwt layer", async () => {
-        const r = await get("/functions/v1/flags-admin/flags", {
-          method: "OPTIONS",
-          headers: { origin: "http://example.test", "access-control-request-method": "GET" },
+      await t.step("supabase-js functions.invoke: publishable key, user token, secret key", async () => {
+        const anon = createClient(base, publishable, { auth: { persistSession: false } });
+        const a = await anon.functions.invoke("flags", { method: "GET" });
+        eq([a.error, a.data.flags.FEATURE_AGENT_CHAT.reason], [null, "MISSING_UNIT"], "anon: no unit");
+        const userTok = await userToken(keys, "user-42", { issuer: LOCAL_ISSUER });
+        const asUser = createClient(base, publishable, {
+          auth: { persistSession: false },
+          global: { headers: { Authorization: `Bearer ${userTok}` } },
         });
-        await r.body?.cancel();
-        eq(r.headers.get("x-trimtab-verify-jwt"), null);
-        assert(r.status < 300, `preflight status ${r.status}`);
+        const u = await asUser.functions.invoke("flags?flags=phoenix_pipeline_enabled", { method: "GET" });
+        eq([u.error, u.data.flags.phoenix_pipeline_enabled.reason], [null, "USER_OVERRIDE"], "user-42's override");
+        const denied = await asUser.functions.invoke("flags-admin/flags", { method: "GET" });
+        eq(denied.error?.context?.status, 403, "a user is not an admin");
+        const asAdmin = createClient(base, publishable, {
+          auth: { persistSession: false },
+          global: { headers: { Authorization: `Bearer ${admin}` } },
+        });
+        const list = await asAdmin.functions.invoke("flags-admin/flags", { method: "GET" });
+        assert(list.error === null && list.data.flags.length >= 9, `admin lists flags: ${list.error}`);
+        const service = createClient(base, secret, { auth: { persistSession: false } });
+        const s = await service.functions.invoke("flags", { body: { context: { userId: "user-7", country: "RW" } } });
+        eq([s.error, s.data.flags.USE_RESPONSE_CACHE.reason], [null, "RULE_MATCH"], "service POST");
+        const expired = createClient(base, publishable, {
+          auth: { persistSession: false },
+          global: { headers: { Authorization: `Bearer ${await userToken(keys, "u", { issuer: LOCAL_ISSUER, ttlSeconds: -5 })}` } },
+        });
+        const e = await expired.functions.invoke("flags", { method: "GET" });
+        const body = await e.error?.context?.json();
+        eq([e.error?.context?.status, body.error.code], [401, "TOKEN_EXPIRED"], "expired");
+        assert(/refresh the session/.test(body.error.message), body.error.message);
       });
 
-      await t.step("the anon key and the admin token pass the verify_jwt layer", async () => {
-        const f = await get("/functions/v1/flags", { headers: { authorization: `Bearer ${anon}` } });
-        await f.body?.cancel();
-        eq(f.headers.get("x-trimtab-verify-jwt"), null);
-        assert(f.status < 500, `flags with the anon key: ${f.status}`);
-        const a = await get("/functions/v1/flags-admin/flags", { headers: { authorization: `Bearer ${admin}` } });
-        const body = await a.json();
-        eq(a.status, 200, JSON.stringify(body));
+      await t.step("a preflight with every header supabase-js sends passes", async () => {
+        const { corsHeaders } = await import("@supabase/supabase-js/cors");
+        const sent = corsHeaders["Access-Control-Allow-Headers"].split(",").map((s: string) => s.trim());
+        const r = await get("/functions/v1/flags", {
+          method: "OPTIONS",
+          headers: {
+            origin: "http://app.example.test",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": [...sent, "x-region"].join(", "),
+          },
+        });
+        await r.body?.cancel();
+        assert(r.status < 300, `preflight ${r.status}`);
+        const allowed = r.headers.get("access-control-allow-headers")!.split(",").map((s) => s.trim());
+        for (const h of [...sent, "x-region"]) assert(allowed.includes(h), `${h} allowed`);
+        eq(r.headers.get("access-control-allow-origin"), "*");
+      });
+
+      await t.step("key rotation: the new kid is accepted; a revoked key is refused", async () => {
+        const oldTok = await userToken(keys, "rot-1", { issuer: LOCAL_ISSUER });
+        const rotated = await rotateSigningKey(`${root}${dataDir}`);
+        const newTok = await userToken(rotated, "rot-2", { issuer: LOCAL_ISSUER });
+        const flagsWith = (tok: string) => get("/functions/v1/flags", { headers: { authorization: `Bearer ${tok}` } });
+        let r = await flagsWith(newTok);
+        eq(r.status, 200, `new key: ${await r.text()}`);
+        r = await flagsWith(oldTok);
+        eq(r.status, 200, `old key, still published: ${await r.text()}`);
+        await revokeSigningKey(keys.signing[0].kid, `${root}${dataDir}`);
+        await new Promise((ok) => setTimeout(ok, 5));
+        r = await flagsWith(oldTok);
+        const body = await r.json();
+        eq([r.status, body.error.code], [401, "UNKNOWN_SIGNING_KEY"], "revoked key");
       });
 
       await t.step("unknown functions, _shared and dotfiles are JSON 404s", async () => {
         for (
           const p of [
             "/functions/v1/nope",
-            "/functions/v1/_shared/auth.ts",
-            "/.data/jwt-secret",
-            "/functions/v1/../.data/jwt-secret",
+            "/functions/v1/_shared/platform/auth.ts",
+            "/.data/auth-keys.json",
+            "/functions/v1/../.data/auth-keys.json",
           ]
         ) {
           const r = await get(p);
@@ -332,13 +392,14 @@ Deno.test({
         }
       });
 
-      await t.step("the JWT secret never reaches stdout or stderr", async () => {
-        const secret = (await Deno.readTextFile(`${root}${dataDir}/jwt-secret`)).trim();
-        assert(secret.length >= 32, "the stack created its secret in TRIMTAB_DATA_DIR");
+      await t.step("no private signing key ever reaches stdout or stderr", async () => {
+        const all = (await localKeys(`${root}${dataDir}`)).signing.map((k) => String(k.privateJwk.d));
+        const mode = (await Deno.stat(`${root}${dataDir}/auth-keys.json`)).mode! & 0o777;
+        eq(mode, 0o600, "auth-keys.json mode");
         await stack!.stop();
-        const all = stack!.out();
+        const out = stack!.out();
         stack = null;
-        assert(!all.includes(secret), "the JWT secret was printed");
+        for (const d of [...all, String(keys.signing[0].privateJwk.d)]) assert(!out.includes(d), "a private key was printed");
       });
     } finally {
       await stack?.stop();
