@@ -23,16 +23,16 @@
 // The stacks it starts get --allow-net=127.0.0.1 --allow-read=<repo> --allow-write=<their temp
 // dir> --allow-env.
 import autocannon from "autocannon"; // the exact version in package.json (node_modules)
-import { makeUserToken } from "../supabase/functions/_shared/platform/auth.ts";
+import { LOCAL_ISSUER, userToken } from "../scripts/dev/keys.ts";
 import { openDb } from "../scripts/dev/db.ts";
 import {
   cleanup,
   cleanups,
+  keys,
   median,
   onSignals,
   pct,
   printHeader,
-  secret,
   sleep,
   type Stack,
   startPg,
@@ -120,7 +120,10 @@ async function loadBench(): Promise<LoadResult[]> {
   const dir = await tempDir("bench-edge");
   const stack = await startStack({ TRIMTAB_PGLITE_DIR: `${dir}/pglite`, SUPABASE_DB_URL: "" }, dir);
   const tokens = await Promise.all(
-    Array.from({ length: USERS }, (_, i) => makeUserToken(secret, `bench-user-${i}`, { email: `u${i}@example.com` })),
+    Array.from(
+      { length: USERS },
+      (_, i) => userToken(keys, `bench-user-${i}`, { email: `u${i}@example.com`, issuer: LOCAL_ISSUER }),
+    ),
   );
   await ready(stack, tokens[0]);
 
@@ -172,8 +175,8 @@ async function propagationBench(): Promise<Propagation> {
 
   const runDir = await tempDir("bench-edge-run");
   const stacks = await Promise.all(Array.from({ length: STACKS }, () => startStack({ SUPABASE_DB_URL: url }, runDir)));
-  const user = await makeUserToken(secret, "bench-propagation-user");
-  const admin = await makeUserToken(secret, "00000000-0000-4000-8000-0000000bench", { admin: true });
+  const user = await userToken(keys, "bench-propagation-user", { issuer: LOCAL_ISSUER });
+  const admin = await userToken(keys, "00000000-0000-4000-8000-0000000bench", { admin: true, issuer: LOCAL_ISSUER });
   await Promise.all(stacks.map((s) => ready(s, user)));
 
   // One poller per stack, every POLL_MS, for the whole run. `seen`: the latest reason each stack

@@ -6,6 +6,8 @@
 // Every process and directory is registered in `cleanups` when it is made; `cleanup()` undoes
 // them newest first. A bench calls onSignals("<name> bench") once and cleanup() in a finally.
 
+import { newLocalKeys, saveLocalKeys } from "../scripts/dev/keys.ts";
+
 // The Deno binary for the stacks: $DENO from scripts/env.sh (it is what --allow-run names).
 export const DENO = Deno.env.get("DENO") || Deno.execPath();
 export const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
@@ -18,8 +20,9 @@ export const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
 export const rand = () => crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
 export const randomHex = (bytes: number) =>
   crypto.getRandomValues(new Uint8Array(bytes)).reduce((s, b) => s + b.toString(16).padStart(2, "0"), "");
-/** The JWT secret (TRIMTAB_JWT_SECRET) of every stack this process starts. */
-export const secret = randomHex(32);
+/** The keys (signing key, API keys) of every stack this process starts, written to each stack's
+ *  data directory: tokens minted with them work on all of them. */
+export const keys = await newLocalKeys();
 
 // ---------------------------------------------------------------- cleanup
 
@@ -59,6 +62,7 @@ export interface Stack {
 /** Starts scripts/serve.ts on a free 127.0.0.1 port; resolves once it listens. `env` adds to (and
  *  overrides) the defaults below and this process's environment. */
 export async function startStack(env: Record<string, string>, dataDir: string): Promise<Stack> {
+  await saveLocalKeys(dataDir, keys);
   const proc = new Deno.Command(DENO, {
     args: [
       "run",
@@ -74,7 +78,6 @@ export async function startStack(env: Record<string, string>, dataDir: string): 
       PORT: "0",
       LOG_LEVEL: "warn",
       TRIMTAB_PRINT_TOKEN: "0",
-      TRIMTAB_JWT_SECRET: secret,
       TRIMTAB_DATA_DIR: dataDir,
       ...env,
     },

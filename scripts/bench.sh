@@ -2,6 +2,7 @@
 # `npm run bench`: builds the release package and measures it. Prints a table and writes
 # .bench/*.json. Benchmarks measure; they never fail on a timing.
 #   bench/core.js   the Wasm core in Deno: size, start-up, evaluation speed, memory
+#   scripts/dev/bundle.ts  each edge function's deploy bundle (module graph with its deno.json)
 #   bench/edge.ts   the local edge stack (scripts/serve.ts): GET /flags under autocannon load, and
 #                   the time from an admin change to three stacks on one Debian Postgres serving it
 #                   (needs the postgresql package: scripts/setup.sh --system); about a minute
@@ -12,6 +13,9 @@
 cd "$ROOT"
 bash scripts/build.sh
 "$DENO" run --allow-read --allow-write=.bench --allow-run --allow-env --v8-flags=--expose-gc --no-check bench/core.js
+log "edge function bundles (deno info with each function's deno.json)"
+mkdir -p .bench
+"$DENO" run --allow-read --allow-write=.bench --allow-run --allow-env --allow-net --no-check scripts/dev/bundle.ts .bench/bundles.json
 "$DENO" run --allow-read=. --allow-write=.bench,.data --allow-net=127.0.0.1 --allow-env \
   --allow-run=bash,"$DENO" --no-check bench/edge.ts
 "$DENO" run --allow-read=. --allow-write=.bench,.data --allow-net=127.0.0.1 --allow-env \

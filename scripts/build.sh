@@ -20,7 +20,7 @@ dest=supabase/functions/_shared/wasm
 tmp="$dest.tmp.$$"
 rm -rf "$tmp"
 mkdir -p "$tmp/js" "$tmp/pkg"
-cp js/trimtab.js js/trimtab.d.ts "$tmp/js/"
+cp js/trimtab.js js/trimtab.d.ts js/claims.js js/claims.d.ts "$tmp/js/"
 cp pkg/trimtab.js pkg/trimtab.d.ts pkg/trimtab_bg.wasm pkg/trimtab_bg.wasm.d.ts "$tmp/pkg/"
 rm -rf "$dest"
 mv "$tmp" "$dest"

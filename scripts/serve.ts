@@ -336,6 +336,8 @@ export function describeDatabase(): string {
 const WASM_COPY = [
   "js/trimtab.js",
   "js/trimtab.d.ts",
+  "js/claims.js",
+  "js/claims.d.ts",
   "pkg/trimtab.js",
   "pkg/trimtab.d.ts",
   "pkg/trimtab_bg.wasm",

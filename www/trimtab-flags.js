@@ -10,6 +10,7 @@
 //   flags.on("change", ({ changed }) => rerender(changed));
 //   flags.on("stale", ({ stale }) => banner(stale));
 import { FlagEngine } from "../js/trimtab.js";
+import { contextFromClaims } from "../js/claims.js";
 
 const STORAGE_PREFIX = "trimtab-flags:v1:";
 const FETCH_TIMEOUT_MS = 10_000;
@@ -30,19 +31,6 @@ function claimsOf(token) {
 }
 
 const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** The context the server derives from the token (userId = sub, email, app_metadata.trimtab). */
-function tokenContext(claims) {
-  const extra = isObject(claims.app_metadata) && isObject(claims.app_metadata.trimtab)
-    ? claims.app_metadata.trimtab
-    : {};
-  const ctx = { ...extra };
-  delete ctx.now;
-  delete ctx.userId;
-  if (typeof claims.sub === "string" && claims.sub) ctx.userId = claims.sub;
-  if (typeof claims.email === "string" && claims.email) ctx.email = claims.email;
-  return ctx;
-}
 
 function sameEvaluation(a, b) {
   return !!a && !!b && a.enabled === b.enabled && a.variant === b.variant && a.reason === b.reason;
@@ -80,7 +68,7 @@ export function createFlagClient({
   let lastStatus = null;
   let source = null; // "network" | "storage"
 
-  const fullContext = () => ({ ...tokenContext(claims), ...userContext });
+  const fullContext = () => ({ ...contextFromClaims(claims), ...userContext });
 
   function emit(event, detail) {
     for (const fn of [...listeners.get(event)]) {

@@ -149,11 +149,9 @@ async function seed(b: Backend): Promise<boolean> {
 /** Opens (and by default migrates and seeds) the database described by `opts`. */
 export async function openDb(opts: OpenOptions = {}): Promise<DevDb> {
   const url = opts.url ?? envVar("SUPABASE_DB_URL") ?? "";
-  const b = url
-    ? postgresBackend(url, { max: opts.max, connectTimeout: opts.connectTimeout })
-    : await pgliteBackend(
-      opts.dataDir ?? envVar("TRIMTAB_PGLITE_DIR") ?? decodeURIComponent(new URL(".data/pglite", REPO_ROOT).pathname),
-    );
+  const b = url ? postgresBackend(url, { max: opts.max, connectTimeout: opts.connectTimeout }) : await pgliteBackend(
+    opts.dataDir ?? envVar("TRIMTAB_PGLITE_DIR") ?? decodeURIComponent(new URL(".data/pglite", REPO_ROOT).pathname),
+  );
   const db: DevDb = {
     ...dbFromBackend(b),
     migrate: (o) => migrate(b, o?.bootstrap ?? opts.bootstrap ?? true),

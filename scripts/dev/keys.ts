@@ -63,7 +63,11 @@ export async function newSigningKey(): Promise<SigningKey> {
 
 /** Fresh keys (not written anywhere): tests that need a project of their own. */
 export async function newLocalKeys(): Promise<LocalKeys> {
-  return { signing: [await newSigningKey()], publishable: `sb_publishable_${random(24)}`, secret: `sb_secret_${random(32)}` };
+  return {
+    signing: [await newSigningKey()],
+    publishable: `sb_publishable_${random(24)}`,
+    secret: `sb_secret_${random(32)}`,
+  };
 }
 
 async function write(dir: string, keys: LocalKeys, createNew: boolean): Promise<void> {
@@ -78,6 +82,11 @@ async function write(dir: string, keys: LocalKeys, createNew: boolean): Promise<
   const tmp = `${path}.${random(6)}.tmp`;
   await Deno.writeTextFile(tmp, text, { mode: 0o600 });
   await Deno.rename(tmp, path);
+}
+
+/** Writes `keys` as the keys of `dir` (mode 0600), replacing what is there. */
+export function saveLocalKeys(dir: string, keys: LocalKeys): Promise<void> {
+  return write(dir, keys, false);
 }
 
 /** The keys of `dir`: read, or created (mode 0600) on first use. Concurrent first uses agree. */
@@ -134,13 +143,15 @@ export function functionEnv(keys: LocalKeys): Record<string, string> {
 export async function signToken(key: SigningKey, claims: Record<string, unknown>): Promise<string> {
   return await new SignJWT({ iat: Math.floor(Date.now() / 1000), ...claims })
     .setProtectedHeader({ alg: "ES256", kid: key.kid, typ: "JWT" })
-    .sign(await crypto.subtle.importKey(
-      "jwk",
-      { ...key.privateJwk, key_ops: ["sign"] } as JsonWebKey,
-      { name: "ECDSA", namedCurve: "P-256" },
-      false,
-      ["sign"],
-    ));
+    .sign(
+      await crypto.subtle.importKey(
+        "jwk",
+        { ...key.privateJwk, key_ops: ["sign"] } as JsonWebKey,
+        { name: "ECDSA", namedCurve: "P-256" },
+        false,
+        ["sign"],
+      ),
+    );
 }
 
 /** Options of `userToken`. */
@@ -187,7 +198,9 @@ if (import.meta.main) {
   const [cmd, arg] = Deno.args;
   if (cmd === "rotate") {
     const k = await rotateSigningKey();
-    console.log(`current signing key: ${k.signing[0].kid}; still published: ${k.signing.slice(1).map((s) => s.kid).join(", ")}`);
+    console.log(
+      `current signing key: ${k.signing[0].kid}; still published: ${k.signing.slice(1).map((s) => s.kid).join(", ")}`,
+    );
   } else if (cmd === "revoke" && arg) {
     const k = await revokeSigningKey(arg);
     console.log(`published keys: ${k.signing.map((s) => s.kid).join(", ")}`);

@@ -160,7 +160,11 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       assert(!LEAKS.test(r.body.error.message) || code === "INVALID_FLAG", `${what}: leaks ${r.body.error.message}`);
       eq([await version(db), await auditCount(db)], [v0, a0], `${what}: nothing written`);
     }
-    eq(JSON.stringify(await db.query("select * from trimtab.feature_flags order by key")), flagsBefore, "flags unchanged");
+    eq(
+      JSON.stringify(await db.query("select * from trimtab.feature_flags order by key")),
+      flagsBefore,
+      "flags unchanged",
+    );
     assert(await flagRow(db, "cv_flag") === undefined && await flagRow(db, "bad_variants") === undefined, "no rows");
   });
 

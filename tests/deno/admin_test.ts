@@ -245,7 +245,9 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
   });
 
   await t.step("rollback of every flag in one call", async () => {
-    const keys = (await db.query<{ key: string }>("select key from trimtab.feature_flags order by key")).map((r) => r.key);
+    const keys = (await db.query<{ key: string }>("select key from trimtab.feature_flags order by key")).map((r) =>
+      r.key
+    );
     const chat = await evalAll(db, "FEATURE_AGENT_CHAT");
     eq(chat.filter((e) => e.enabled).length, 50, "chat on for all 50 before");
     const v0 = Number(await version(db));
@@ -253,7 +255,9 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     eq(r.status, 200, `rollback all: ${JSON.stringify(r.body)}`);
     eq(r.body.flags, [...keys].sort(), "every flag changed");
     eq(Number(r.body.version), v0 + keys.length, "one version step per flag");
-    const left = await db.query<Json>("select key from trimtab.feature_flags where admin_override is distinct from 'off'");
+    const left = await db.query<Json>(
+      "select key from trimtab.feature_flags where admin_override is distinct from 'off'",
+    );
     eq(left, [], "every flag is off");
     const audit = await auditRows(db, "action = 'flag.rollback' and reason = 'big red button'");
     eq(audit.map((a: Json) => a.flag_key).sort(), [...keys].sort(), "one audit row per flag");
@@ -375,8 +379,11 @@ Deno.test("flags-admin: a token signed with another key is a 401", async () => {
   });
   const r = await call(admin, req("/flags-admin/flags", { token: sameKid }));
   eq([r.status, r.body.error.code], [401, "BAD_SIGNATURE"], "another key, same kid");
-  const unknown = await call(admin, req("/flags-admin/flags", {
-    token: await userToken(stranger, "admin-1", { admin: true, issuer: LOCAL_ISSUER }),
-  }));
+  const unknown = await call(
+    admin,
+    req("/flags-admin/flags", {
+      token: await userToken(stranger, "admin-1", { admin: true, issuer: LOCAL_ISSUER }),
+    }),
+  );
   eq([unknown.status, unknown.body.error.code], [401, "UNKNOWN_SIGNING_KEY"], "unknown kid");
 });

@@ -116,11 +116,14 @@ async function checks(t: Deno.TestContext, db: Db) {
   resetDedupWindow();
   // Pin every test customer in or out of the rollout, and their tools on.
   const ov = (flag: string, phone: string, on: boolean) =>
-    db.query("insert into trimtab.user_feature_overrides (flag_key, unit, enabled, reason) values ($1, $2, $3, 'agent test')", [
-      flag,
-      `+${phone}`,
-      on,
-    ]);
+    db.query(
+      "insert into trimtab.user_feature_overrides (flag_key, unit, enabled, reason) values ($1, $2, $3, 'agent test')",
+      [
+        flag,
+        `+${phone}`,
+        on,
+      ],
+    );
   for (const p of [STAFF, LLM_A, LLM_B]) await ov("phoenix_pipeline_enabled", p, true);
   for (const p of [LEGACY_A, HOLDER]) await ov("phoenix_pipeline_enabled", p, false);
   for (const p of PHONES) {

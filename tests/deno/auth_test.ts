@@ -106,7 +106,13 @@ Deno.test("auth: forged, none, expired, early, foreign and claim-less tokens get
     const noneWithKid = `${b64({ alg: "none", kid })}.${b64({ sub: "u", role: "service_role", exp: now() + 60 })}.`;
     await refused(bearer(noneWithKid), "UNSUPPORTED_ALG", /never accepted/);
     await refused(bearer(await user(keys, "u", { ttlSeconds: -60 })), "TOKEN_EXPIRED", /sign in again \/ refresh/);
-    const early = await signToken(keys.signing[0], { sub: "u", role: "authenticated", iss: LOCAL_ISSUER, exp: now() + 600, nbf: now() + 300 });
+    const early = await signToken(keys.signing[0], {
+      sub: "u",
+      role: "authenticated",
+      iss: LOCAL_ISSUER,
+      exp: now() + 600,
+      nbf: now() + 300,
+    });
     await refused(bearer(early), "TOKEN_NOT_YET_VALID", /nbf/);
     const noExp = await signToken(keys.signing[0], { sub: "u", role: "authenticated", iss: LOCAL_ISSUER });
     await refused(bearer(noExp), "INVALID_CLAIMS", /no exp/);
@@ -116,7 +122,9 @@ Deno.test("auth: forged, none, expired, early, foreign and claim-less tokens get
     await refused(bearer(badRole), "INVALID_CLAIMS", /unknown role/);
     const mine = await user(keys, "u");
     const [h, p, sig] = mine.split(".");
-    const tampered = `${h}.${b64({ ...JSON.parse(atob(p.replace(/-/g, "+").replace(/_/g, "/"))), sub: "admin" })}.${sig}`;
+    const tampered = `${h}.${
+      b64({ ...JSON.parse(atob(p.replace(/-/g, "+").replace(/_/g, "/"))), sub: "admin" })
+    }.${sig}`;
     await refused(bearer(tampered), "BAD_SIGNATURE", /signature/);
     await refused(bearer("not-a-jwt"), "MALFORMED_TOKEN", /access_token/);
     await refused({ authorization: "Basic dTpw" }, "MALFORMED_TOKEN", /Bearer <token>/);
@@ -129,7 +137,11 @@ Deno.test("auth: publishable key is anon, secret key is the service role (apikey
     eq(await who(bearer(keys.publishable)), { kind: "anon", via: "publishable_key" }, "publishable as bearer");
     eq((await who({ apikey: keys.secret })).kind, "service", "secret in apikey");
     eq((await who({ ...bearer(keys.secret), apikey: keys.secret })).kind, "service", "as supabase-js sends it");
-    await refused({ apikey: keys.secret.slice(0, -2) + "xx" }, "UNKNOWN_API_KEY", /SUPABASE_SECRET_KEYS \/ TRIMTAB_SECRET_KEYS/);
+    await refused(
+      { apikey: keys.secret.slice(0, -2) + "xx" },
+      "UNKNOWN_API_KEY",
+      /SUPABASE_SECRET_KEYS \/ TRIMTAB_SECRET_KEYS/,
+    );
     await refused({ apikey: "sb_publishable_someone-elses" }, "UNKNOWN_API_KEY", /this project's key/);
     await refused({ apikey: "sb_temp_abc" }, "MALFORMED_API_KEY", /sb_publishable_.*sb_secret_/);
     // TRIMTAB_SECRET_KEYS adds keys (a JSON object, or a comma-separated list).
@@ -176,7 +188,11 @@ function jwksServer() {
     state.fetches++;
     return Response.json({ keys: state.published.map((k) => k.publicJwk) });
   });
-  return { state, url: `http://127.0.0.1:${server.addr.port}/auth/v1/.well-known/jwks.json`, stop: () => server.shutdown() };
+  return {
+    state,
+    url: `http://127.0.0.1:${server.addr.port}/auth/v1/.well-known/jwks.json`,
+    stop: () => server.shutdown(),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -200,7 +216,9 @@ Deno.test("auth: key rotation: a new kid is fetched and accepted, a removed key 
     // Within the cooldown, unknown kids do not make the server fetch again.
     env.set({ TRIMTAB_JWKS_COOLDOWN_MS: "60000" });
     const before = srv.state.fetches;
-    for (let i = 0; i < 5; i++) await refused(bearer(await user(await newSigningKey(), "x")), "UNKNOWN_SIGNING_KEY", /kid/);
+    for (let i = 0; i < 5; i++) {
+      await refused(bearer(await user(await newSigningKey(), "x")), "UNKNOWN_SIGNING_KEY", /kid/);
+    }
     eq(srv.state.fetches, before, "no fetch per forged kid");
   });
   await srv.stop();

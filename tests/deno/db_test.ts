@@ -65,7 +65,9 @@ async function checks(t: Deno.TestContext, db: Db) {
   });
 
   await t.step("seed: the demo flags and override", async () => {
-    const keys = (await db.query<{ key: string }>("select key from trimtab.feature_flags order by key")).map((r) => r.key);
+    const keys = (await db.query<{ key: string }>("select key from trimtab.feature_flags order by key")).map((r) =>
+      r.key
+    );
     for (
       const k of [
         "FEATURE_AGENT_CHAT",
@@ -145,9 +147,15 @@ async function checks(t: Deno.TestContext, db: Db) {
     await db.query(
       "insert into trimtab.user_feature_overrides (flag_key, unit, enabled, reason) values ('USE_RESPONSE_CACHE', 'user-7', false, 'cache bug')",
     );
-    const mine42 = await db.asUser(USER42, (q) => q.query<{ unit: string }>("select unit from trimtab.user_feature_overrides"));
+    const mine42 = await db.asUser(
+      USER42,
+      (q) => q.query<{ unit: string }>("select unit from trimtab.user_feature_overrides"),
+    );
     eq([...new Set(mine42.map((r) => r.unit))], ["user-42"], "user-42 sees");
-    const mine7 = await db.asUser(USER7, (q) => q.query<{ unit: string }>("select unit from trimtab.user_feature_overrides"));
+    const mine7 = await db.asUser(
+      USER7,
+      (q) => q.query<{ unit: string }>("select unit from trimtab.user_feature_overrides"),
+    );
     eq([...new Set(mine7.map((r) => r.unit))], ["user-7"], "user-7 sees");
     const other = await db.asUser(
       USER7,
@@ -159,7 +167,10 @@ async function checks(t: Deno.TestContext, db: Db) {
       /permission denied/,
       "anon reading overrides",
     );
-    const all = await db.asUser(ADMIN, (q) => q.query<{ unit: string }>("select unit from trimtab.user_feature_overrides"));
+    const all = await db.asUser(
+      ADMIN,
+      (q) => q.query<{ unit: string }>("select unit from trimtab.user_feature_overrides"),
+    );
     assert(new Set(all.map((r) => r.unit)).size >= 2, "admin sees every unit");
   });
 
@@ -176,7 +187,9 @@ async function checks(t: Deno.TestContext, db: Db) {
     const updated = await db.asUser(
       USER42,
       (q) =>
-        q.query("update trimtab.feature_flags set rollout_percentage = 100 where key = 'FEATURE_AGENT_CHAT' returning key"),
+        q.query(
+          "update trimtab.feature_flags set rollout_percentage = 100 where key = 'FEATURE_AGENT_CHAT' returning key",
+        ),
     );
     eq(updated.length, 0, "rows a non-admin updated");
     await rejects(

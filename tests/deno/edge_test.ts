@@ -15,7 +15,6 @@ import { logger, mask, maskString, setLogLevel, setLogSink } from "../../supabas
 import { VERSION } from "../../supabase/functions/_shared/platform/version.ts";
 
 const ROOT = new URL("../..", import.meta.url);
-const ARTIFACTS = new URL("tests/artifacts/", ROOT);
 
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
   if (!cond) throw new Error(msg);

@@ -48,13 +48,18 @@ async function usage(
 }
 
 const flagRow = async (db: Db, key: string) =>
-  (await db.query<Json>("select admin_override, rollout_percentage from trimtab.feature_flags where key = $1", [key]))[0];
+  (await db.query<Json>("select admin_override, rollout_percentage from trimtab.feature_flags where key = $1", [key]))[
+    0
+  ];
 const audits = (db: Db, key: string, action: string) =>
   db.query<Json>("select * from trimtab.flag_audit_log where flag_key = $1 and action = $2 order by id", [key, action]);
 const decisionsOf = (db: Db, key: string) =>
   db.query<Json>("select * from trimtab.rollout_decisions where flag_key = $1 order by id", [key]);
 const alertsOf = (db: Db, key: string | null, kind: string) =>
-  db.query<Json>("select * from trimtab.alerts where flag_key is not distinct from $1 and kind = $2 order by id", [key, kind]);
+  db.query<Json>("select * from trimtab.alerts where flag_key is not distinct from $1 and kind = $2 order by id", [
+    key,
+    kind,
+  ]);
 
 const { lines, sink } = logCapture();
 

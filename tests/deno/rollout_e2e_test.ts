@@ -126,7 +126,8 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       eq(d.action, "hold", "healthy but a small sample: hold");
       assert(d.reasons.some((r: Json) => r.code === "SAMPLE"), "sample reason");
       eq(
-        (await db.query<Json>("select admin_override from trimtab.feature_flags where key = $1", [FLAG]))[0].admin_override,
+        (await db.query<Json>("select admin_override from trimtab.feature_flags where key = $1", [FLAG]))[0]
+          .admin_override,
         null,
       );
     });
@@ -159,9 +160,12 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       eq(d.applied, "rollback");
       assert(d.reasons.some((r: Json) => r.code === "ERROR_RATE"), "error-rate threshold breached");
       rolledBackAt = Date.now();
-      const [f] = await db.query<Json>("select admin_override, rollout_percentage from trimtab.feature_flags where key = $1", [
-        FLAG,
-      ]);
+      const [f] = await db.query<Json>(
+        "select admin_override, rollout_percentage from trimtab.feature_flags where key = $1",
+        [
+          FLAG,
+        ],
+      );
       eq(f.admin_override, "off", "adminOverride off");
       eq(Number(f.rollout_percentage), ROLLOUT, "the rollout itself is kept for a later retry");
       const audit = await db.query<Json>(
@@ -171,13 +175,15 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       eq(audit.length, 1, "one audit row");
       eq(audit[0].actor, "guard");
       assert(/error rate 60\.0% \(12 of 20 calls\) is above the 10\.0% limit/.test(audit[0].reason), audit[0].reason);
-      const dec = await db.query<Json>("select * from trimtab.rollout_decisions where flag_key = $1 and action = 'rollback'", [
-        FLAG,
-      ]);
-      eq(dec.length, 1, "decision row");
-      const kinds = (await db.query<Json>("select kind from trimtab.alerts where flag_key = $1 order by id", [FLAG])).map((a) =>
-        a.kind
+      const dec = await db.query<Json>(
+        "select * from trimtab.rollout_decisions where flag_key = $1 and action = 'rollback'",
+        [
+          FLAG,
+        ],
       );
+      eq(dec.length, 1, "decision row");
+      const kinds = (await db.query<Json>("select kind from trimtab.alerts where flag_key = $1 order by id", [FLAG]))
+        .map((a) => a.kind);
       assert(kinds.includes("rollback") && kinds.includes("error_rate"), `alerts: ${kinds}`);
       assert(lines.some((l) => l.includes('"level":"error"') && l.includes("rolled back")), "error log line");
     });

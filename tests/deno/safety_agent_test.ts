@@ -7,7 +7,13 @@
 // received); a usage row per call; shadow mode (comparison stored, reply unchanged, no tool run).
 import "../../supabase/functions/_shared/platform/routed.ts";
 import aiCache from "../../supabase/functions/ai-cache/index.ts";
-import { PIPELINE_FLAG, PROMPT_FLAG, REPLIES, resetAgent, runAgent } from "../../supabase/functions/_shared/agent/agent.ts";
+import {
+  PIPELINE_FLAG,
+  PROMPT_FLAG,
+  REPLIES,
+  resetAgent,
+  runAgent,
+} from "../../supabase/functions/_shared/agent/agent.ts";
 import { resetBreakers, setBreakerClock } from "../../supabase/functions/_shared/safety/ai_guard.ts";
 import { invalidate } from "../../supabase/functions/_shared/flags/config.ts";
 import type { Db } from "../../supabase/functions/_shared/platform/db.ts";

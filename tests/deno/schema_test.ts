@@ -68,7 +68,11 @@ Deno.test({
         await t.step("schema public holds what it held before, the project's rows untouched", async () => {
           eq(await publicObjects(sql), before, "public relations and functions");
           const rows = await sql`select id::text, username, avatar_url from public.profiles`;
-          eq(rows.map((r) => [r.id, r.username, r.avatar_url]), [["00000000-0000-4000-8000-000000000001", "ann", null]]);
+          eq(rows.map((r) => [r.id, r.username, r.avatar_url]), [[
+            "00000000-0000-4000-8000-000000000001",
+            "ann",
+            null,
+          ]]);
         });
 
         await t.step("trimtab's tables are in schema trimtab, all with row-level security", async () => {
@@ -101,15 +105,18 @@ Deno.test({
         await db.close();
       }
 
-      await t.step("schedule migration: a notice where pg_cron and pg_net do not exist; nothing scheduled", async () => {
-        notices.length = 0;
-        await sql.unsafe(await Deno.readTextFile(new URL("supabase/migrations/20261127000003_schedule.sql", ROOT)));
-        assert(
-          notices.some((n) => /pg_net, pg_cron not available here/.test(n) && /local stack/.test(n)),
-          `notice: ${JSON.stringify(notices)}`,
-        );
-        eq((await sql`select to_regnamespace('cron') is null as none`)[0].none, true, "no cron schema");
-      });
+      await t.step(
+        "schedule migration: a notice where pg_cron and pg_net do not exist; nothing scheduled",
+        async () => {
+          notices.length = 0;
+          await sql.unsafe(await Deno.readTextFile(new URL("supabase/migrations/20261127000003_schedule.sql", ROOT)));
+          assert(
+            notices.some((n) => /pg_net, pg_cron not available here/.test(n) && /local stack/.test(n)),
+            `notice: ${JSON.stringify(notices)}`,
+          );
+          eq((await sql`select to_regnamespace('cron') is null as none`)[0].none, true, "no cron schema");
+        },
+      );
 
       await t.step("the guard job's function says what is missing, then posts with the secret key", async () => {
         const noNet = await failure(sql`select trimtab.call_guard()`);

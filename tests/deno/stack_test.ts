@@ -21,6 +21,8 @@ const root = decodeURIComponent(ROOT.pathname);
 const WASM_FILES = [
   "js/trimtab.js",
   "js/trimtab.d.ts",
+  "js/claims.js",
+  "js/claims.d.ts",
   "pkg/trimtab.js",
   "pkg/trimtab.d.ts",
   "pkg/trimtab_bg.wasm",
@@ -280,7 +282,9 @@ Deno.test({
         eq(await r.text(), await Deno.readTextFile(new URL("www/index.html", ROOT)));
         const w = await get("/pkg/trimtab_bg.wasm");
         eq(w.headers.get("content-type"), "application/wasm");
-        assert(sameBytes(new Uint8Array(await w.arrayBuffer()), await Deno.readFile(new URL("pkg/trimtab_bg.wasm", ROOT))));
+        assert(
+          sameBytes(new Uint8Array(await w.arrayBuffer()), await Deno.readFile(new URL("pkg/trimtab_bg.wasm", ROOT))),
+        );
       });
 
       await t.step("health needs no credentials", async () => {
@@ -297,7 +301,11 @@ Deno.test({
           ["/functions/v1/flags-admin/flags", {}, "UNAUTHORIZED"],
           ["/functions/v1/flags-admin/flags", { authorization: "Bearer not-a-jwt" }, "MALFORMED_TOKEN"],
           ["/functions/v1/flags", { authorization: `Bearer ${h}.${p}.${"A".repeat(86)}` }, "BAD_SIGNATURE"],
-          ["/functions/v1/flags", { authorization: "Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYW5vbiJ9." }, "UNSUPPORTED_ALG"],
+          [
+            "/functions/v1/flags",
+            { authorization: "Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYW5vbiJ9." },
+            "UNSUPPORTED_ALG",
+          ],
           ["/functions/v1/flags", { authorization: `Bearer ${legacy}` }, "LEGACY_JWT_NOT_ACCEPTED"],
           ["/functions/v1/flags", { apikey: secret.slice(0, -3) + "xyz" }, "UNKNOWN_API_KEY"],
         ];
@@ -335,7 +343,11 @@ Deno.test({
         eq([s.error, s.data.flags.USE_RESPONSE_CACHE.reason], [null, "RULE_MATCH"], "service POST");
         const expired = createClient(base, publishable, {
           auth: { persistSession: false },
-          global: { headers: { Authorization: `Bearer ${await userToken(keys, "u", { issuer: LOCAL_ISSUER, ttlSeconds: -5 })}` } },
+          global: {
+            headers: {
+              Authorization: `Bearer ${await userToken(keys, "u", { issuer: LOCAL_ISSUER, ttlSeconds: -5 })}`,
+            },
+          },
         });
         const e = await expired.functions.invoke("flags", { method: "GET" });
         const body = await e.error?.context?.json();
@@ -399,7 +411,9 @@ Deno.test({
         await stack!.stop();
         const out = stack!.out();
         stack = null;
-        for (const d of [...all, String(keys.signing[0].privateJwk.d)]) assert(!out.includes(d), "a private key was printed");
+        for (const d of [...all, String(keys.signing[0].privateJwk.d)]) {
+          assert(!out.includes(d), "a private key was printed");
+        }
       });
     } finally {
       await stack?.stop();

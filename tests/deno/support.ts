@@ -87,7 +87,9 @@ export async function authEnvFor(keys?: LocalKeys): Promise<Record<string, strin
 /** Points auth at KEYS_DIR's keys (as Supabase's environment does) and makes credentials. */
 export async function testTokens(): Promise<Tokens> {
   const keys = await localKeys(KEYS_DIR);
-  for (const [k, v] of Object.entries(await authEnvFor(keys))) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  for (const [k, v] of Object.entries(await authEnvFor(keys))) {
+    v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+  }
   resetAuth();
   const user = (sub: string, o: { email?: string; extra?: Record<string, unknown>; admin?: boolean } = {}) =>
     userToken(keys, sub, { issuer: LOCAL_ISSUER, email: o.email, extra: o.extra, admin: o.admin });

@@ -230,7 +230,11 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
 
       const c2 = await create({ phone: PHONE_B, amount: 500, currency: "USD", expiresAt: "2099-01-01T00:00:00Z" });
       eq([c2.status, c2.body.voucher.expiresAt], [201, "2099-01-01T00:00:00.000Z"], "explicit expiry");
-      eq(await count(db, "select count(*) as n from trimtab.customers where phone = $1", [PHONE_B]), 1, "one profile per phone");
+      eq(
+        await count(db, "select count(*) as n from trimtab.customers where phone = $1", [PHONE_B]),
+        1,
+        "one profile per phone",
+      );
       const d = await voidV({ code: c2.body.voucher.code, reason: "  issued by mistake " }, cid("cid-void-1"));
       eq([d.status, d.body.voucher.status, typeof d.body.voucher.voidedAt], [200, "voided", "string"], "voided");
       eq((await events(db, c2.body.voucher.id)).slice(1), [
@@ -490,9 +494,12 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
         "back to issued",
       );
       eq(
-        await refused("update trimtab.vouchers set status = 'voided', voided_at = now(), redeemed_at = null where id = $1", [
-          v.id,
-        ]),
+        await refused(
+          "update trimtab.vouchers set status = 'voided', voided_at = now(), redeemed_at = null where id = $1",
+          [
+            v.id,
+          ],
+        ),
         "23514",
         "redeemed -> voided",
       );

@@ -293,7 +293,11 @@ async function checks(t: Deno.TestContext, db: Db) {
       eq(again.map((x) => x.status), [200, 200], "duplicates are 200");
       await Promise.all(again.map((x) => x.body?.cancel()));
       eq(openai.calls.length, 1, "a duplicate webhook-id is processed once");
-      eq(await count(db, "select count(*) as n from trimtab.webhook_events where provider = 'openai'"), 1, "one durable row");
+      eq(
+        await count(db, "select count(*) as n from trimtab.webhook_events where provider = 'openai'"),
+        1,
+        "one durable row",
+      );
     });
 
     await t.step("realtime: voice off (environment or flag) rejects the call", async () => {

@@ -17,7 +17,6 @@ export const FEATURES = [
 ] as const;
 export type Feature = typeof FEATURES[number];
 
-
 /** Whether `feature` is on for `unit`, and why not when it is off. */
 export async function feature(
   name: Feature,

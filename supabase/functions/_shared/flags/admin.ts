@@ -36,7 +36,7 @@ import {
 } from "./admin_validate.ts";
 import type { Caller } from "../platform/auth.ts";
 import { build, invalidate } from "./config.ts";
-import type { Claims, Param, Tx } from "../platform/db.ts";
+import type { Param, Tx } from "../platform/db.ts";
 import { loadSnapshot, type Snapshot } from "./snapshot.ts";
 import { HttpError, json, readJson } from "../platform/http.ts";
 import { getDb } from "../platform/store.ts";

@@ -50,7 +50,6 @@ export interface ConfigStatus {
   lastError: string | null;
 }
 
-
 const TTL_MS = envNonNegative("TRIMTAB_CONFIG_TTL_MS");
 const TIMEOUT_MS = envNonNegative("TRIMTAB_DB_TIMEOUT_MS");
 const RETRY_MS = 500;

@@ -3,7 +3,7 @@
 import type { Identity } from "../platform/auth.ts";
 import { clientSnapshot, type Config } from "./config.ts";
 import { HttpError } from "../platform/http.ts";
-import type { Evaluation } from "../platform/trimtab.ts";
+import { contextFromClaims, type Evaluation } from "../platform/trimtab.ts";
 
 /** Most contexts one POST may evaluate. */
 export const MAX_CONTEXTS = 1000;
@@ -15,19 +15,12 @@ type Ctx = Record<string, unknown>;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
- * The context of a caller, from its verified JWT only: `userId` is `sub`, `email` the token's
- * email, and the attributes an admin or service stored in `app_metadata.trimtab` (users cannot
- * edit app_metadata). Anonymous callers have no unit, so sticky flags are off (`MISSING_UNIT`).
+ * The context of a caller, from its verified token only (js/claims.js, shared with the browser
+ * client): `userId` is `sub`, `email` the token's email, and the attributes an admin or service
+ * stored in `app_metadata.trimtab`. Anonymous callers have no unit (sticky flags: `MISSING_UNIT`).
  */
 export function contextOf(id: Identity): Ctx {
-  const c = id.claims;
-  const extra = isObject(c.app_metadata) && isObject(c.app_metadata.trimtab) ? c.app_metadata.trimtab : {};
-  const ctx: Ctx = { ...extra };
-  delete ctx.now;
-  if (id.sub) ctx.userId = id.sub;
-  else delete ctx.userId;
-  if (typeof c.email === "string" && c.email) ctx.email = c.email;
-  return ctx;
+  return contextFromClaims(id.claims);
 }
 
 /** Flag keys from `?flags=a,b` (null: all); unknown keys are a 404. */

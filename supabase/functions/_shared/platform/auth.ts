@@ -74,8 +74,7 @@ const fail = (code: AuthErrorCode, message: string, status: 401 | 503 = 401): { 
   error: { code, message, status },
 });
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 // ---------------------------------------------------------------- settings
 
@@ -298,10 +297,17 @@ export async function verifyJwt(token: string, opts: { algorithms?: string[] } =
     return fail("MALFORMED_TOKEN", "malformed token header: send the session's access_token");
   }
   const alg = typeof header.alg === "string" ? header.alg : "";
-  if (alg === "" || alg.toLowerCase() === "none") return fail("UNSUPPORTED_ALG", "unsigned tokens (alg none) are never accepted");
-  if (header.crit !== undefined) return fail("UNSUPPORTED_ALG", "tokens with critical header extensions are not accepted");
+  if (alg === "" || alg.toLowerCase() === "none") {
+    return fail("UNSUPPORTED_ALG", "unsigned tokens (alg none) are never accepted");
+  }
+  if (header.crit !== undefined) {
+    return fail("UNSUPPORTED_ALG", "tokens with critical header extensions are not accepted");
+  }
   if (opts.algorithms && !opts.algorithms.includes(alg)) {
-    return fail("UNSUPPORTED_ALG", `${alg.slice(0, 20)} tokens are not accepted here (only ${opts.algorithms.join(", ")})`);
+    return fail(
+      "UNSUPPORTED_ALG",
+      `${alg.slice(0, 20)} tokens are not accepted here (only ${opts.algorithms.join(", ")})`,
+    );
   }
   let key: CryptoKey | Uint8Array;
   let keyAlg: string;
@@ -322,7 +328,10 @@ export async function verifyJwt(token: string, opts: { algorithms?: string[] } =
     if (!jwk.ok) return jwk;
     const own = algOf(jwk.value);
     if (own !== alg) {
-      return fail("UNSUPPORTED_ALG", `token says ${alg} but its key (kid ${header.kid.slice(0, 64)}) is ${own ?? "unusable"}`);
+      return fail(
+        "UNSUPPORTED_ALG",
+        `token says ${alg} but its key (kid ${header.kid.slice(0, 64)}) is ${own ?? "unusable"}`,
+      );
     }
     try {
       [key, keyAlg] = [await importKey(jwk.value, own), own];
@@ -332,7 +341,9 @@ export async function verifyJwt(token: string, opts: { algorithms?: string[] } =
   } else {
     return fail(
       "UNSUPPORTED_ALG",
-      `${alg.slice(0, 20)} tokens are not accepted: Supabase signs with ES256 or RS256 (HS256 only with the legacy secret)`,
+      `${
+        alg.slice(0, 20)
+      } tokens are not accepted: Supabase signs with ES256 or RS256 (HS256 only with the legacy secret)`,
     );
   }
   let payload: Claims;
@@ -353,8 +364,12 @@ export async function verifyJwt(token: string, opts: { algorithms?: string[] } =
       }
     });
   }
-  if (payload.sub !== undefined && typeof payload.sub !== "string") return fail("INVALID_CLAIMS", "token sub is not a string");
-  if (payload.role !== undefined && typeof payload.role !== "string") return fail("INVALID_CLAIMS", "token role is not a string");
+  if (payload.sub !== undefined && typeof payload.sub !== "string") {
+    return fail("INVALID_CLAIMS", "token sub is not a string");
+  }
+  if (payload.role !== undefined && typeof payload.role !== "string") {
+    return fail("INVALID_CLAIMS", "token role is not a string");
+  }
   return { ok: true, value: payload };
 }
 
@@ -432,7 +447,7 @@ async function fromJwt(token: string, cfg: AuthConfig): Promise<Result<Identity>
  * (supabase-js sends the same key in both); a bearer JWT wins over any apikey (the key only says
  * which client app calls).
  */
-export async function identify(req: Request): Promise<Result<Identity>> {
+export function identify(req: Request): Promise<Result<Identity>> {
   const cfg = authConfig();
   const authorization = req.headers.get("authorization");
   const apikey = req.headers.get("apikey")?.trim() || null;
@@ -442,7 +457,7 @@ export async function identify(req: Request): Promise<Result<Identity>> {
     return isApiKey(m[1]) ? fromApiKey(m[1], cfg) : fromJwt(m[1], cfg);
   }
   if (apikey !== null) return isApiKey(apikey) ? fromApiKey(apikey, cfg) : fromJwt(apikey, cfg);
-  return { ok: true, value: ANON };
+  return Promise.resolve({ ok: true, value: ANON });
 }
 
 /** Maps verified claims to an identity. */
@@ -458,7 +473,10 @@ export function classify(c: Claims): Result<Identity> {
       return { ok: true, value: { kind: admin ? "admin" : "user", sub: c.sub, claims: c, via: "jwt" } };
     }
     default:
-      return fail("INVALID_CLAIMS", `unknown role ${String(c.role).slice(0, 40)}: expected authenticated, anon or service_role`);
+      return fail(
+        "INVALID_CLAIMS",
+        `unknown role ${String(c.role).slice(0, 40)}: expected authenticated, anon or service_role`,
+      );
   }
 }
 

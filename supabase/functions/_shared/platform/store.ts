@@ -18,7 +18,9 @@ const resetHooks: (() => void)[] = [];
 export class DbNotConfigured extends Error {
   readonly code = "DB_NOT_CONFIGURED";
   constructor() {
-    super("no database: SUPABASE_DB_URL is not set (Supabase sets it; locally run the functions through scripts/serve.ts)");
+    super(
+      "no database: SUPABASE_DB_URL is not set (Supabase sets it; locally run the functions through scripts/serve.ts)",
+    );
   }
 }
 

@@ -8,3 +8,4 @@
 // `supabase functions deploy` bundles nothing outside that directory; the .wasm is declared as a
 // static file of every function in supabase/config.toml (the JS is bundled through the imports).
 export * from "../wasm/js/trimtab.js";
+export { contextFromClaims } from "../wasm/js/claims.js";
