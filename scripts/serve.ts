@@ -10,21 +10,26 @@
 //                                 the request URL rewritten to /<name>[/...] as on Supabase. First,
 //                                 as Supabase's gateway does, functions with verify_jwt = true in
 //                                 supabase/config.toml (the default for unlisted ones) refuse a
-//                                 request without a valid JWT (401; OPTIONS preflights pass), and
-//                                 functions with enabled = false are not found.
+//                                 request without a legacy (HS256) JWT (401; OPTIONS preflights
+//                                 pass); every trimtab function sets it false and verifies itself.
+//                                 Functions with enabled = false are not found.
+//   /auth/v1/.well-known/jwks.json -> the local project's public signing keys (scripts/dev/keys.ts)
 //   /, /www/...                  -> www/ (index.html for directories); other top-level files of www/
 //   /js/..., /pkg/..., /examples/... -> those directories (application/wasm for .wasm)
 //   anything else                -> 404 { "error": { "code": "NOT_FOUND", ... } }
 //
-// Functions export their handler and call `serve(handler)` from _shared/http.ts, which skips
-// Deno.serve because this router imports _shared/routed.ts first. All functions share this one
+// Functions export their handler and call `serve(handler)` from _shared/platform/http.ts, which
+// skips Deno.serve because this router imports _shared/platform/routed.ts first. All functions share this one
 // isolate (Supabase gives each its own); the first line printed is
 // "trimtab edge stack: http://127.0.0.1:<port>" so scripts and tests can find the port. The
-// database (PGlite under .data/pglite unless SUPABASE_DB_URL is set) is opened, migrated and seeded
-// before the stack listens, so the first request does not pay for it. The JWT secret is never
-// printed; the demo tokens and keys are (TRIMTAB_PRINT_TOKEN=0 hides them). The rollout guard
-// (supabase/functions/_shared/guard.ts) runs every TRIMTAB_GUARD_INTERVAL_MS (default 60000; 0 or
-// "off": never); on Supabase a pg_cron job does that (migration 20261127000003_guard_schedule.sql).
+// database (the dev database of scripts/dev/db.ts: PGlite under .data/pglite unless SUPABASE_DB_URL
+// is set) is opened, migrated and seeded before the stack listens, so the first request does not
+// pay for it. The stack plays the Supabase project for auth: its keys (scripts/dev/keys.ts, in the
+// data directory) reach the functions as Supabase's environment does; the private signing key is
+// never printed; the API keys and a demo admin token are (TRIMTAB_PRINT_TOKEN=0 hides them). The
+// rollout guard (_shared/safety/guard.ts) runs every TRIMTAB_GUARD_INTERVAL_MS (default 60000; 0 or
+// "off": never) and the webhook purge hourly; on Supabase pg_cron jobs do that (migration
+// 20261127000003_schedule.sql).
 import "../supabase/functions/_shared/platform/routed.ts";
 import { corsHeaders } from "../supabase/functions/_shared/platform/cors.ts";
 import { error, type Handler } from "../supabase/functions/_shared/platform/http.ts";
@@ -363,7 +368,7 @@ export async function staleWasmCopy(): Promise<string[]> {
 }
 
 /**
- * Starts the stack; resolves once it listens. Reads supabase/config.toml, resolves the JWT secret
+ * Starts the stack; resolves once it listens. Reads supabase/config.toml, sets up the local keys
  * and (unless `openDb: false`) opens the database first, so the first request does not pay for it.
  */
 export async function startStack(opts: { port?: number; hostname?: string; openDb?: boolean } = {}): Promise<Stack> {
@@ -400,7 +405,7 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
   if (opts.openDb ?? true) purge();
   Deno.unrefTimer(setInterval(purge, 3600_000));
   // The rollout guard (what a pg_cron job calling POST /functions/v1/flags-admin/guard through
-  // pg_net does on Supabase, see migration 20261127000003_guard_schedule.sql): every TRIMTAB_GUARD_INTERVAL_MS
+  // pg_net does on Supabase, see migration 20261127000003_schedule.sql): every TRIMTAB_GUARD_INTERVAL_MS
   // (default 60000; 0 or "off" disables it), unref'd, one run at a time, errors logged.
   const every = guardIntervalMs();
   let guardTimer: ReturnType<typeof setInterval> | undefined;

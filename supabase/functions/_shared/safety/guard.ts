@@ -1,7 +1,7 @@
 // The guard: evaluates every ramping flag against the usage of its old and new
 // pipelines and rolls back, holds or advances it. Run by a timer in the local stack
 // (scripts/serve.ts, TRIMTAB_GUARD_INTERVAL_MS), by pg_cron + pg_net on Supabase
-// (migration 20261127000003_guard_schedule.sql) and on demand through POST /flags-admin/guard.
+// (migration 20261127000003_schedule.sql) and on demand through POST /flags-admin/guard.
 //
 // Ramping flag: enabled, adminOverride null, stages set, and 0 < rollout < 100 or a schedule.
 // Window: the last TRIMTAB_GUARD_WINDOW_MS (default 15 min), but never before the stage was
