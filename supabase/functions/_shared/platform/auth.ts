@@ -453,7 +453,7 @@ export function identify(req: Request): Promise<Result<Identity>> {
   const apikey = req.headers.get("apikey")?.trim() || null;
   if (authorization !== null) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!m) return fail("MALFORMED_TOKEN", "Authorization must be 'Bearer <token>'");
+    if (!m) return Promise.resolve(fail("MALFORMED_TOKEN", "Authorization must be 'Bearer <token>'"));
     return isApiKey(m[1]) ? fromApiKey(m[1], cfg) : fromJwt(m[1], cfg);
   }
   if (apikey !== null) return isApiKey(apikey) ? fromApiKey(apikey, cfg) : fromJwt(apikey, cfg);
