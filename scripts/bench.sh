@@ -2,6 +2,9 @@
 # `npm run bench`: builds the release package and measures it. Prints a table and writes
 # .bench/*.json. Benchmarks measure; they never fail on a timing.
 #   bench/core.js   the Wasm core in Deno: size, start-up, evaluation speed, memory
+#   bench/peers.js  trimtab side by side with @openfeature/flagd-core, unleash-client and
+#                   @growthbook/growthbook on one 50-flag scenario (speed, ready time, shipped
+#                   size); stops if an engine disagrees with the scenario; about 2 minutes
 #   bench/edge.ts   the local edge stack (scripts/serve.ts): GET /flags under autocannon load, and
 #                   the time from an admin change to three stacks on one Debian Postgres serving it
 #                   (needs the postgresql package: scripts/setup.sh --system); about a minute
@@ -12,6 +15,9 @@
 cd "$ROOT"
 bash scripts/build.sh
 "$DENO" run --allow-read --allow-write=.bench --allow-run --allow-env --v8-flags=--expose-gc --no-check bench/core.js
+# unleash-client reads the host name (--allow-sys=hostname); the bench spawns Deno itself.
+"$DENO" run --allow-read --allow-write=.bench --allow-run="$DENO" --allow-env --allow-sys=hostname --no-check \
+  bench/peers.js
 "$DENO" run --allow-read=. --allow-write=.bench,.data --allow-net=127.0.0.1 --allow-env \
   --allow-run=bash,"$DENO" --no-check bench/edge.ts
 "$DENO" run --allow-read=. --allow-write=.bench,.data --allow-net=127.0.0.1 --allow-env \
