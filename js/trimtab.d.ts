@@ -82,6 +82,8 @@ export interface Snapshot {
   version: string | number;
   flags: FlagDef[];
   overrides?: OverrideDef[];
+  /** Saved groups for `$inGroup` / `$notInGroup`: group id to at most 1,000 strings or numbers. */
+  savedGroups?: Record<string, Array<string | number>>;
 }
 
 /** Error codes the core throws. */

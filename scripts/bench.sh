@@ -3,6 +3,9 @@
 # .bench/*.json. Benchmarks measure; they never fail on a timing.
 #   bench/core.js   the Wasm core in Deno: size, start-up, evaluation speed, memory
 #   scripts/dev/bundle.ts  each edge function's deploy bundle (module graph with its deno.json)
+#   bench/peers.js  trimtab side by side with @openfeature/flagd-core, unleash-client and
+#                   @growthbook/growthbook on one 50-flag scenario (speed, ready time, shipped
+#                   size); stops if an engine disagrees with the scenario; about 2 minutes
 #   bench/edge.ts   the local edge stack (scripts/serve.ts): GET /flags under autocannon load, and
 #                   the time from an admin change to three stacks on one Debian Postgres serving it
 #                   (needs the postgresql package: scripts/setup.sh --system); about a minute
@@ -16,6 +19,9 @@ bash scripts/build.sh
 log "edge function bundles (deno info with each function's deno.json)"
 mkdir -p .bench
 "$DENO" run --allow-read --allow-write=.bench --allow-run --allow-env --allow-net --no-check scripts/dev/bundle.ts .bench/bundles.json
+# unleash-client reads the host name (--allow-sys=hostname); the bench spawns Deno itself.
+"$DENO" run --allow-read --allow-write=.bench --allow-run="$DENO" --allow-env --allow-sys=hostname --no-check \
+  bench/peers.js
 "$DENO" run --allow-read=. --allow-write=.bench,.data --allow-net=127.0.0.1 --allow-env \
   --allow-run=bash,"$DENO" --no-check bench/edge.ts
 "$DENO" run --allow-read=. --allow-write=.bench,.data --allow-net=127.0.0.1 --allow-env \

@@ -19,7 +19,8 @@ wasm-pack test --node --mode no-install -- --test wasm
 log "wasm-bindgen-test in headless Chromium"
 WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --mode no-install -- --test wasm
 
-deno_suite=("$DENO" test --allow-read --allow-run --allow-env --allow-net=127.0.0.1,localhost
+# --allow-sys=hostname: unleash-client (tests/deno/peers_test.ts) reads the host name on import.
+deno_suite=("$DENO" test --allow-read --allow-run --allow-env --allow-sys=hostname --allow-net=127.0.0.1,localhost
   --allow-write=tests/artifacts,.data tests/deno/)
 
 log "Deno tests against the built package"

@@ -1,13 +1,16 @@
-//! GrowthBook's published `evalCondition` cases (tests/vectors/conditions.json) against
-//! `trimtab::conditions`. Every case runs; all failures are reported together.
+//! GrowthBook's published `evalCondition` cases (tests/vectors/conditions.json, generated from
+//! tests/vectors/growthbook-evalCondition.json) against `trimtab::conditions`. Every case runs;
+//! all failures are reported together; the cases trimtab deliberately refuses at load are
+//! printed with their reasons.
 
 #![cfg(not(target_arch = "wasm32"))]
 
-use trimtab::conditions::Condition;
+use trimtab::conditions::{Condition, SavedGroups};
 use trimtab::context::SlotTable;
 use trimtab::value::Value;
 
 const VECTORS: &str = include_str!("vectors/conditions.json");
+const ORIGINAL: &str = include_str!("vectors/growthbook-evalCondition.json");
 
 fn load() -> Vec<Value> {
     let doc: Value = serde_json::from_str(VECTORS).expect("vectors parse");
@@ -26,8 +29,9 @@ fn run(case: &Value) -> Result<(), String> {
     let cond = case.get("condition").ok_or("no condition")?;
     let attrs = case.get("attributes").ok_or("no attributes")?;
     let compile_error = case.get("compileError").and_then(Value::as_bool).unwrap_or(false);
+    let groups = SavedGroups::from_value(case.get("savedGroups")).map_err(|e| format!("savedGroups: {e}"))?;
     let mut slots = SlotTable::default();
-    let compiled = Condition::compile(cond, &mut slots);
+    let compiled = Condition::compile_with_groups(cond, &mut slots, &groups);
     if compile_error {
         return match compiled {
             Err(_) => Ok(()),
@@ -57,11 +61,26 @@ fn run(case: &Value) -> Result<(), String> {
 #[test]
 fn growthbook_eval_condition_cases() {
     let cases = load();
-    assert!(
-        cases.len() >= 100,
-        "expected GrowthBook's full case list, found {}",
-        cases.len()
+    let original: Value = serde_json::from_str(ORIGINAL).expect("the original cases parse");
+    let published = original
+        .get("evalCondition")
+        .and_then(Value::as_array)
+        .map_or(0, |a| a.len());
+    assert_eq!(published, 248, "GrowthBook's specVersion 0.8.0 publishes 248 cases");
+    assert_eq!(
+        cases.len(),
+        published,
+        "conditions.json holds every published case (regenerate with tests/vectors/conditions.py)"
     );
+    let refused: Vec<String> = cases
+        .iter()
+        .filter(|c| c.get("compileError").and_then(Value::as_bool) == Some(true))
+        .map(|c| {
+            let name = c.get("name").and_then(Value::as_str).unwrap_or("<unnamed>");
+            let why = c.get("note").and_then(Value::as_str).unwrap_or("");
+            format!("  {name:?}: {why}")
+        })
+        .collect();
     let failures: Vec<String> = cases
         .iter()
         .enumerate()
@@ -77,6 +96,13 @@ fn growthbook_eval_condition_cases() {
         cases.len(),
         failures.join("\n")
     );
+    println!(
+        "all {} GrowthBook cases pass: {} evaluate as published, {} are refused at load on purpose:\n{}",
+        cases.len(),
+        cases.len() - refused.len(),
+        refused.len(),
+        refused.join("\n")
+    );
 }
 
 #[test]
@@ -87,10 +113,36 @@ fn compile_error_cases_are_documented() {
                 case.get("expected").is_none(),
                 "a compileError case has no expected value"
             );
+            assert_eq!(
+                case.get("growthbookExpected").and_then(Value::as_bool),
+                Some(false),
+                "only cases GrowthBook evaluates to false are refused"
+            );
             assert!(
                 case.get("note").and_then(Value::as_str).is_some(),
                 "a compileError case says why"
             );
         }
+    }
+}
+
+#[test]
+fn vectors_are_the_published_cases_unchanged() {
+    let original: Value = serde_json::from_str(ORIGINAL).expect("the original cases parse");
+    let published = original
+        .get("evalCondition")
+        .and_then(Value::as_array)
+        .expect("evalCondition");
+    let cases = load();
+    assert_eq!(cases.len(), published.len());
+    for (case, raw) in cases.iter().zip(published) {
+        let raw = raw.as_array().expect("a published case is an array");
+        let name = case.get("name");
+        assert_eq!(name, raw.first(), "case order and names");
+        assert_eq!(case.get("condition"), raw.get(1), "{name:?}: condition");
+        assert_eq!(case.get("attributes"), raw.get(2), "{name:?}: attributes");
+        let expected = case.get("expected").or_else(|| case.get("growthbookExpected"));
+        assert_eq!(expected, raw.get(3), "{name:?}: expected value");
+        assert_eq!(case.get("savedGroups"), raw.get(4), "{name:?}: saved groups");
     }
 }

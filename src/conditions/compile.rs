@@ -1,42 +1,22 @@
 //! Compiling a condition `Value` into the [`Node`] tree, with error paths and the depth cap.
 
+use super::fold::fold_str;
 use super::js::{padded_version, truthy};
 use super::regex::Regex;
-use super::{decimal, Cmp, ConditionError, Node, Op, Path, EQ, GT, LT, MAX_DEPTH, UNORDERED};
+use super::{decimal, Cmp, ConditionError, Node, Op, Path, SavedGroups, EQ, GT, LT, MAX_DEPTH, UNORDERED};
 use crate::context::SlotTable;
 use crate::value::Value;
+use std::sync::Arc;
 
 const TYPES: [&str; 7] = ["string", "number", "boolean", "object", "array", "null", "undefined"];
 
-/// Every operator: the relational ones (`===` for the first two, JS `<` for the next four),
-/// their version forms, then the rest.
-const OPERATORS: [&str; 23] = [
-    "$eq",
-    "$ne",
-    "$lt",
-    "$lte",
-    "$gt",
-    "$gte",
-    "$veq",
-    "$vne",
-    "$vlt",
-    "$vlte",
-    "$vgt",
-    "$vgte",
-    "$exists",
-    "$in",
-    "$nin",
-    "$regex",
-    "$type",
-    "$not",
-    "$size",
-    "$all",
-    "$elemMatch",
-    "$inGroup",
-    "$notInGroup",
+/// The relational operators: `===` for the first two, JS `<` for the next four, then their
+/// version forms.
+const RELATIONAL: [&str; 12] = [
+    "$eq", "$ne", "$lt", "$lte", "$gt", "$gte", "$veq", "$vne", "$vlt", "$vlte", "$vgt", "$vgte",
 ];
 
-/// The comparison outcomes each relational operator accepts, in [`OPERATORS`] order.
+/// The comparison outcomes each relational operator accepts, in [`RELATIONAL`] order.
 const MASKS: [u8; 6] = [EQ, LT | GT | UNORDERED, LT, LT | EQ, GT, GT | EQ];
 
 /// A non-empty object whose keys all start with `$`.
@@ -84,7 +64,6 @@ enum Seg<'v> {
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Unknown,
-    Unsupported,
     Bad,
     Regex,
     Deep,
@@ -95,6 +74,7 @@ type R<T> = Result<T, Box<ConditionError>>;
 
 struct Compiler<'s, 'v> {
     slots: &'s mut SlotTable,
+    groups: &'s SavedGroups,
     /// Where the compiler is; on error it is not unwound (compiling stops).
     path: Vec<Seg<'v>>,
     depth: usize,
@@ -128,7 +108,6 @@ impl<'v> Compiler<'_, 'v> {
         }
         Box::new(match kind {
             Kind::Unknown => ConditionError::UnknownOperator { path, op: text },
-            Kind::Unsupported => ConditionError::Unsupported { path, op: text },
             Kind::Bad => ConditionError::BadOperand { path, message: text },
             Kind::Regex => ConditionError::BadRegex { path, message: text },
             Kind::Deep => ConditionError::TooDeep { path, limit: MAX_DEPTH },
@@ -198,11 +177,14 @@ impl<'v> Compiler<'_, 'v> {
             }
             start = i + 1;
         }
-        Ok(Node::Field(Path { slot, segments }, self.test(value)?))
+        Ok(Node::Field(Path { slot, segments }, self.test(value, false)?))
     }
 
-    fn test(&mut self, v: &'v Value) -> R<Vec<Op>> {
+    /// The tests of a condition value; `folded` makes a plain string compare ignoring case
+    /// (`$alli` items).
+    fn test(&mut self, v: &'v Value, folded: bool) -> R<Vec<Op>> {
         let op = match v {
+            Value::String(s) if folded => Op::StrFolded(fold_str(s).into_owned()),
             Value::String(s) => Op::Str(s.clone()),
             Value::Number(n) => Op::Num(*n),
             Value::Bool(b) => Op::Bool(*b),
@@ -227,32 +209,44 @@ impl<'v> Compiler<'_, 'v> {
     }
 
     fn op(&mut self, name: &'v str, arg: &'v Value) -> R<Op> {
-        let Some(i) = OPERATORS.iter().position(|o| *o == name) else {
-            return Err(self.fail(Kind::Unknown, [name, "", ""]));
-        };
-        if let (true, Some(&mask)) = (i < 12, MASKS.get(i % 6)) {
-            return Ok(if i >= 6 {
-                Op::Cmp(Cmp::Version, mask, Value::String(padded_version(arg)))
-            } else if i < 2 {
-                Op::Cmp(Cmp::Strict, mask, arg.clone())
-            } else {
-                Op::Cmp(Cmp::Js, mask, arg.clone())
+        if let Some(i) = RELATIONAL.iter().position(|o| *o == name) {
+            let mask = MASKS.get(i % 6).copied().unwrap_or(EQ);
+            return Ok(match i {
+                0 | 1 => Op::Cmp(Cmp::Strict, mask, arg.clone()),
+                2..=5 => Op::Cmp(Cmp::Js, mask, arg.clone()),
+                _ => Op::Cmp(Cmp::Version, mask, Value::String(padded_version(arg))),
             });
         }
-        let message = match i {
-            12 => return Ok(Op::Exists(truthy(arg))),
-            13 | 14 => return Ok(Op::In(arg.clone(), i == 14)),
-            15 => match arg {
-                Value::String(pattern) => match Regex::new(pattern) {
+        let message = match name {
+            "$exists" => return Ok(Op::Exists(truthy(arg))),
+            "$in" | "$nin" => return Ok(Op::In(arg.clone(), name == "$nin")),
+            "$ini" | "$nini" => {
+                return Ok(match arg {
+                    Value::Array(items) => Op::InFolded(items.iter().map(folded).collect(), name == "$nini"),
+                    _ => NEVER,
+                })
+            }
+            "$inGroup" | "$notInGroup" => match arg {
+                Value::String(id) => {
+                    let values = match self.groups.get(id) {
+                        Some(values) => Arc::clone(values),
+                        None => Arc::new(Value::Array(Vec::new())),
+                    };
+                    return Ok(Op::Group(values, name == "$notInGroup"));
+                }
+                _ => " needs a saved group id (a string), found ",
+            },
+            "$regex" | "$regexi" => match arg {
+                Value::String(pattern) => match Regex::new(pattern, name == "$regexi") {
                     Ok(re) => return Ok(Op::Regex(Box::new(re))),
                     Err(e) => {
                         let offset = decimal(e.offset);
                         return Err(self.fail(Kind::Regex, [e.message, " at offset ", &offset]));
                     }
                 },
-                _ => "$regex needs a string pattern, found ",
+                _ => " needs a string pattern, found ",
             },
-            16 => match TYPES.iter().find(|t| arg.as_str() == Some(**t)) {
+            "$type" => match TYPES.iter().find(|t| arg.as_str() == Some(**t)) {
                 Some(t) => return Ok(Op::Type(t)),
                 None => {
                     return Err(self.fail(
@@ -266,23 +260,23 @@ impl<'v> Compiler<'_, 'v> {
                     ))
                 }
             },
-            20 if !matches!(arg, Value::Object(_)) => "$elemMatch needs an object, found ",
-            17..=20 => {
+            "$elemMatch" if !matches!(arg, Value::Object(_)) => " needs an object, found ",
+            "$not" | "$size" | "$all" | "$alli" | "$elemMatch" => {
                 self.path.push(Seg::Key(name));
-                let op = match i {
-                    17 => Op::Not(self.test(arg)?),
-                    18 => Op::Size(self.test(arg)?),
-                    19 => match arg {
+                let op = match name {
+                    "$not" => Op::Not(self.test(arg, false)?),
+                    "$size" => Op::Size(self.test(arg, false)?),
+                    "$all" | "$alli" => match arg {
                         Value::Array(items) => {
                             let mut tests = Vec::new();
                             for (i, item) in items.iter().enumerate() {
                                 self.path.push(Seg::Index(i));
-                                tests.push(self.test(item)?);
+                                tests.push(self.test(item, name == "$alli")?);
                                 self.path.pop();
                             }
                             Op::All(tests)
                         }
-                        _ => Op::In(Value::Null, false),
+                        _ => NEVER,
                     },
                     // An operator object tests the element itself: a field with an empty path.
                     _ => Op::Elem(Box::new(if is_operator_object(arg) {
@@ -290,7 +284,7 @@ impl<'v> Compiler<'_, 'v> {
                             slot: None,
                             segments: Vec::new(),
                         };
-                        Node::Field(elem, self.test(arg)?)
+                        Node::Field(elem, self.test(arg, false)?)
                     } else {
                         self.condition(arg, false)?
                     })),
@@ -298,16 +292,28 @@ impl<'v> Compiler<'_, 'v> {
                 self.path.pop();
                 return Ok(op);
             }
-            _ => return Err(self.fail(Kind::Unsupported, [name, "", ""])),
+            _ => return Err(self.fail(Kind::Unknown, [name, "", ""])),
         };
-        Err(self.fail(Kind::Bad, [message, arg.type_name(), ""]))
+        Err(self.fail(Kind::Bad, [name, message, arg.type_name()]))
+    }
+}
+
+/// A test that never passes (`$in` with a non-array list).
+const NEVER: Op = Op::In(Value::Null, false);
+
+/// A `$ini` list item: strings folded, other values as they are.
+fn folded(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(fold_str(s).into_owned()),
+        other => other.clone(),
     }
 }
 
 /// Compiles a top-level condition object, interning attribute names into `slots`.
-pub(super) fn compile(cond: &Value, slots: &mut SlotTable) -> Result<Node, ConditionError> {
+pub(super) fn compile(cond: &Value, slots: &mut SlotTable, groups: &SavedGroups) -> Result<Node, ConditionError> {
     Compiler {
         slots,
+        groups,
         path: Vec::new(),
         depth: 0,
     }

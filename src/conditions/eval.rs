@@ -1,6 +1,7 @@
 //! Evaluating a compiled [`Node`] tree against attribute slots (never panics; recursion is
 //! bounded by the compile-time depth cap, never by attribute data).
 
+use super::fold::fold_str;
 use super::js::{compare_version, is_in, js_compare, json_eq, strict_eq, to_js_string, to_number, truthy};
 use super::{Cmp, Node, Op, Path, MAX_DEPTH, UNORDERED};
 use crate::value::Value;
@@ -102,6 +103,12 @@ fn eval_op(op: &Op, v: &Value) -> bool {
         }
         Op::In(Value::Array(list), negated) => is_in(v, list) != *negated,
         Op::In(..) => false,
+        Op::InFolded(list, negated) => is_in_folded(v, list) != *negated,
+        Op::Group(list, negated) => match &**list {
+            Value::Array(list) => is_in(v, list) != *negated,
+            _ => false,
+        },
+        Op::StrFolded(s) => *fold_str(&to_js_string(v)) == **s,
         Op::Not(t) => !eval_ops(t, v),
         Op::Size(t) => array().is_some_and(|items| eval_len(t, items.len())),
         Op::Elem(n) => array()
@@ -111,6 +118,23 @@ fn eval_op(op: &Op, v: &Value) -> bool {
         Op::All(tests) => array().is_some_and(|items| tests.iter().all(|t| items.iter().any(|e| eval_ops(t, e)))),
         Op::Regex(re) => re.is_match(&to_js_string(v)),
         Op::Type(t) => v.type_name() == *t,
+    }
+}
+
+/// GrowthBook's case-insensitive `isIn`: an array attribute matches when any element does; a
+/// value matches when, folded if it is a string, it is `===` to an item of `list` (folded
+/// already).
+fn is_in_folded(v: &Value, list: &[Value]) -> bool {
+    let one = |x: &Value| match x {
+        Value::String(s) => {
+            let s = fold_str(s);
+            list.iter().any(|item| matches!(item, Value::String(t) if **t == *s))
+        }
+        other => list.iter().any(|item| strict_eq(other, item)),
+    };
+    match v {
+        Value::Array(items) => items.iter().any(one),
+        other => one(other),
     }
 }
 

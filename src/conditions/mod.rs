@@ -3,7 +3,7 @@
 //!
 //! The semantics follow GrowthBook's `evalCondition` (JS SDK, `mongrule.ts`), including its
 //! JavaScript type coercions, and are checked against GrowthBook's published `evalCondition` test
-//! cases (`tests/vectors/conditions.json`):
+//! cases (`tests/vectors/conditions.json`, specVersion 0.8.0):
 //!
 //! * A condition object passes when every entry passes. `$and`, `$or` (an empty list passes),
 //!   `$nor` (an empty list fails, as in GrowthBook) and `$not` combine conditions; every other key
@@ -17,18 +17,26 @@
 //!   strings, anything else as numbers), `$exists`, `$in $nin` (an array attribute matches when
 //!   any element is in the list; a non-array list never matches), `$all`, `$size`, `$elemMatch`
 //!   (elements must be truthy, as in GrowthBook), `$not`, `$type`, `$regex` (tested against
-//!   `String(v)`), and `$veq $vne $vgt $vgte $vlt $vlte` (GrowthBook's `paddedVersionString`).
+//!   `String(v)`), `$veq $vne $vgt $vgte $vlt $vlte` (GrowthBook's `paddedVersionString`), the
+//!   case-insensitive `$ini $nini $alli $regexi`, and `$inGroup $notInGroup` (membership in a
+//!   saved group of the snapshot, see [`SavedGroups`]; an unknown group id is an empty group, as
+//!   in GrowthBook).
+//! * Case-insensitive operators compare strings after folding their characters with the rule in
+//!   `fold.rs` (Unicode simple lowercase mapping for Latin, Greek, Cyrillic and Armenian letters;
+//!   other characters compare exactly). `$ini`/`$nini` fold string values and string list items
+//!   (other values compare with `===`), `$alli` folds its plain string tests (`String(v)` against
+//!   the item), `$regexi` is `$regex` with the `i` flag.
 //!
 //! # Deviations from GrowthBook
 //!
 //! GrowthBook evaluates a malformed condition to `false` (or to whatever JS makes of it); here it
 //! is a [`ConditionError`] when compiled, so a bad snapshot is reported instead of silently
-//! excluding everyone. This covers unknown operators (including GrowthBook's newer `$regexi`,
-//! `$notRegex`, `$ini`, `$nini` and `$alli`), invalid regular expressions, `$inGroup` and
-//! `$notInGroup` (there are no saved groups), `$and`/`$or`/`$nor` without an array of objects,
-//! `$not` at condition level without an object, `$elemMatch` without an object, `$regex` without
-//! a string, `$type` without a known type name, and nesting deeper than [`MAX_DEPTH`]. The
-//! conformance vectors mark the GrowthBook cases this affects with `"compileError": true`.
+//! excluding everyone. This covers unknown operators (GrowthBook's `$notRegex` included),
+//! invalid regular expressions, `$and`/`$or`/`$nor` without an array of objects, `$not` at
+//! condition level without an object, `$elemMatch` without an object, `$regex`/`$regexi` without
+//! a string, `$inGroup`/`$notInGroup` without a group id string, `$type` without a known type
+//! name, and nesting deeper than [`MAX_DEPTH`]. The conformance vectors mark the GrowthBook cases
+//! this affects with `"compileError": true`.
 //! `$regex` uses the small engine in `regex.rs`: lookaround and backreferences are rejected,
 //! characters are matched by Unicode scalar value rather than UTF-16 unit, and a text too long
 //! for the matcher (pattern size times text length over about a million) counts as no match.
@@ -36,16 +44,22 @@
 
 mod compile;
 mod eval;
+mod fold;
+mod groups;
 mod js;
 mod regex;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_case;
 
+pub use self::groups::{SavedGroups, MAX_GROUPS, MAX_GROUP_ID_LEN, MAX_GROUP_VALUES};
 use self::regex::Regex;
 use crate::context::SlotTable;
 use crate::error::ErrorCode;
 use crate::value::Value;
 use core::fmt;
+use std::sync::Arc;
 
 /// Deepest nesting of condition objects, operator objects and literal values a condition may have.
 pub const MAX_DEPTH: usize = 32;
@@ -61,13 +75,6 @@ pub enum ConditionError {
         /// The operator, e.g. `$regx`.
         op: String,
     },
-    /// A GrowthBook operator this engine does not support (`$inGroup`, `$notInGroup`).
-    Unsupported {
-        /// Where the operator object is.
-        path: String,
-        /// The operator.
-        op: String,
-    },
     /// An operand of the wrong shape, e.g. `$and` without an array.
     BadOperand {
         /// Where the operand is.
@@ -75,7 +82,7 @@ pub enum ConditionError {
         /// What is wrong.
         message: String,
     },
-    /// A `$regex` pattern that does not parse or uses unsupported syntax.
+    /// A `$regex` or `$regexi` pattern that does not parse or uses unsupported syntax.
     BadRegex {
         /// Where the operator object is.
         path: String,
@@ -88,6 +95,14 @@ pub enum ConditionError {
         path: String,
         /// The limit.
         limit: usize,
+    },
+    /// A snapshot's `savedGroups` that is not an object of arrays of strings and numbers within
+    /// the limits.
+    SavedGroup {
+        /// Where inside `savedGroups` (`""`, `.id` or `.id[3]`).
+        path: String,
+        /// What is wrong.
+        message: String,
     },
 }
 
@@ -104,14 +119,15 @@ impl fmt::Display for ConditionError {
         let limit;
         let (path, parts): (&str, [&str; 3]) = match self {
             ConditionError::UnknownOperator { path, op } => (path, [": unknown operator ", op, ""]),
-            ConditionError::Unsupported { path, op } => {
-                (path, [": operator ", op, " is not supported (no saved groups)"])
-            }
             ConditionError::BadOperand { path, message } => (path, [": ", message, ""]),
-            ConditionError::BadRegex { path, message } => (path, [": invalid $regex: ", message, ""]),
+            ConditionError::BadRegex { path, message } => (path, [": invalid regular expression: ", message, ""]),
             ConditionError::TooDeep { path, limit: n } => {
                 limit = decimal(*n);
                 (path, [": condition nested deeper than ", &limit, " levels"])
+            }
+            ConditionError::SavedGroup { path, message } => {
+                f.write_str("savedGroups")?;
+                (path, [": ", message, ""])
             }
         };
         let mut text = String::from(path);
@@ -198,6 +214,13 @@ enum Op {
     Cmp(Cmp, u8, Value),
     /// `$in` (or `$nin` when negated) with the operand; a non-array operand never passes.
     In(Value, bool),
+    /// `$ini` (or `$nini` when negated): `$in` after folding strings; list strings are folded.
+    InFolded(Vec<Value>, bool),
+    /// `$inGroup` (or `$notInGroup` when negated): `$in` with a saved group's values (an array;
+    /// an unknown group is an empty array).
+    Group(Arc<Value>, bool),
+    /// `fold(String(v)) === s` (a plain string test inside `$alli`; `s` is folded).
+    StrFolded(String),
     Not(Vec<Op>),
     Size(Vec<Op>),
     /// `$elemMatch`: some truthy element passes the node, resolved against the element.
@@ -209,11 +232,22 @@ enum Op {
 }
 
 impl Condition {
-    /// Compiles a condition object. Attribute names (first segment of a dotted path like
-    /// "user.plan") are interned into `slots`; on error, names met before it stay interned.
+    /// Compiles a condition object without saved groups (every `$inGroup` group is empty).
+    /// Attribute names (first segment of a dotted path like "user.plan") are interned into
+    /// `slots`; on error, names met before it stay interned.
     pub fn compile(cond: &Value, slots: &mut SlotTable) -> Result<Condition, ConditionError> {
+        Self::compile_with_groups(cond, slots, &SavedGroups::default())
+    }
+
+    /// Compiles a condition object whose `$inGroup` / `$notInGroup` operators name `groups`
+    /// (a group id not in `groups` is empty: `$inGroup` fails, `$notInGroup` passes).
+    pub fn compile_with_groups(
+        cond: &Value,
+        slots: &mut SlotTable,
+        groups: &SavedGroups,
+    ) -> Result<Condition, ConditionError> {
         Ok(Condition {
-            root: compile::compile(cond, slots)?,
+            root: compile::compile(cond, slots, groups)?,
         })
     }
 

@@ -18,11 +18,17 @@
 //!
 //! Text is matched by Unicode scalar value, not by UTF-16 code unit as in JS; this only differs
 //! for characters outside the Basic Multilingual Plane. Positions are byte offsets.
+//!
+//! A case-insensitive pattern (`$regexi`, JS's `i` flag) compares characters after folding them
+//! with the rule of `fold.rs`: a literal matches a text character with the same folded form, a
+//! class matches when it contains some character with the text character's folded form.
+//! `\w`, `\d`, `\s` and `\b` are unaffected, as in a non-Unicode JS pattern.
 
 mod parse;
 #[cfg(test)]
 mod tests;
 
+use super::fold::{any_variant, fold};
 use parse::Parser;
 
 use core::fmt;
@@ -58,6 +64,8 @@ pub struct Regex {
     prog: Vec<Inst>,
     sets: Vec<Set>,
     anchored: bool,
+    /// Case-insensitive: literals are folded, text characters are folded before comparing.
+    folded: bool,
 }
 
 /// A member of a character class: a range (a single character is `Range(c, c)`) or one of
@@ -74,6 +82,18 @@ enum Item {
 struct Set {
     negated: bool,
     items: Vec<Item>,
+}
+
+impl Set {
+    /// Whether `c` is in the set; when `folded`, whether some character with `c`'s folded form is.
+    fn contains(&self, c: char, folded: bool) -> bool {
+        let hit = if folded {
+            any_variant(c, |v| self.items.iter().any(|it| it.matches(v)))
+        } else {
+            self.items.iter().any(|it| it.matches(c))
+        };
+        hit != self.negated
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -187,14 +207,15 @@ const TOO_LARGE: RegexError = RegexError {
     message: "pattern too large",
 };
 impl Regex {
-    /// Parses and compiles `pattern`.
-    pub fn new(pattern: &str) -> Result<Regex, RegexError> {
+    /// Parses and compiles `pattern`, case-insensitive when `folded` (the `i` flag).
+    pub fn new(pattern: &str, folded: bool) -> Result<Regex, RegexError> {
         let mut p = Parser {
             src: pattern,
             pos: 0,
             depth: 0,
             prog: Vec::new(),
             sets: Vec::new(),
+            folded,
         };
         p.alt()?;
         if p.pos < p.src.len() {
@@ -205,6 +226,7 @@ impl Regex {
             anchored: matches!(p.prog.first(), Some(Inst::Start)),
             prog: p.prog,
             sets: p.sets,
+            folded,
         })
     }
 
@@ -262,7 +284,10 @@ impl Regex {
                     Some(Inst::Match) => return true,
                     Some(Inst::Lit(c)) => {
                         (pc, pos) = (pc + 1, next);
-                        cur == Some(*c)
+                        match cur {
+                            Some(x) if self.folded => fold(x) == *c,
+                            x => x == Some(*c),
+                        }
                     }
                     Some(Inst::Any) => {
                         (pc, pos) = (pc + 1, next);
@@ -271,7 +296,7 @@ impl Regex {
                     Some(Inst::Set(i)) => {
                         (pc, pos) = (pc + 1, next);
                         match (cur, self.sets.get(*i)) {
-                            (Some(c), Some(set)) => set.items.iter().any(|it| it.matches(c)) != set.negated,
+                            (Some(c), Some(set)) => set.contains(c, self.folded),
                             _ => false,
                         }
                     }

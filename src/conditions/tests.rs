@@ -187,10 +187,17 @@ fn compile_errors_name_the_path() {
         matches!(&e, ConditionError::BadRegex { path, .. } if path == "name"),
         "{e}"
     );
-    assert!(e.to_string().starts_with("name: invalid $regex: "), "{e}");
+    assert!(e.to_string().starts_with("name: invalid regular expression: "), "{e}");
 
-    let e = compile_err(&obj(&[("id", obj(&[("$inGroup", s("vips"))]))]));
-    assert!(matches!(e, ConditionError::Unsupported { .. }), "{e}");
+    let e = compile_err(&obj(&[("id", obj(&[("$inGroup", n(3.0))]))]));
+    assert_eq!(
+        e.to_string(),
+        "id: $inGroup needs a saved group id (a string), found number"
+    );
+    let e = compile_err(&obj(&[("ua", obj(&[("$regexi", s("(?=x)"))]))]));
+    assert!(matches!(e, ConditionError::BadRegex { .. }), "{e}");
+    let e = compile_err(&obj(&[("ua", obj(&[("$notRegex", s("x"))]))]));
+    assert!(matches!(e, ConditionError::UnknownOperator { .. }), "{e}");
 
     let e = compile_err(&obj(&[(
         "tags",
@@ -209,6 +216,8 @@ fn compile_errors_name_the_path() {
         obj(&[("$not", arr(&[]))]),
         obj(&[("a", obj(&[("$elemMatch", n(5.0))]))]),
         obj(&[("a", obj(&[("$regex", n(5.0))]))]),
+        obj(&[("a", obj(&[("$regexi", Value::Null)]))]),
+        obj(&[("a", obj(&[("$notInGroup", arr(&[]))]))]),
         obj(&[("a", obj(&[("$type", s("integer"))]))]),
     ] {
         assert!(

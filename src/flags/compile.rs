@@ -5,7 +5,7 @@ use super::model::*;
 use super::ramp::{check_ramp_ppm, validate_stages};
 use super::FlagError;
 use crate::bucket::{percent_to_ppm, validate_salt};
-use crate::conditions::Condition;
+use crate::conditions::{Condition, ConditionError, SavedGroups};
 use crate::context::SlotTable;
 use crate::keymap::KeyMap;
 use crate::time::parse_rfc3339;
@@ -76,13 +76,17 @@ impl FlagEngine {
         if flag_values.len() > MAX_FLAGS {
             return Err(top.err("flags", "more than 20000 flags"));
         }
+        let groups = SavedGroups::from_value(snapshot.get("savedGroups")).map_err(|e| match e {
+            ConditionError::SavedGroup { path, message } => top.err(&cat(&["savedGroups", &path]), &message),
+            other => top.err("savedGroups", &other.to_string()),
+        })?;
         let mut slots = SlotTable::default();
         slots.intern("now");
         let keys = collect_keys(flag_values)?;
         let index = KeyMap::from_pairs(keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect());
         let mut flags = Vec::with_capacity(flag_values.len());
         for (v, key) in flag_values.iter().zip(&keys) {
-            flags.push(compile_flag(v, key, &mut slots)?);
+            flags.push(compile_flag(v, key, &mut slots, &groups)?);
         }
         // Prerequisites second: they may name any flag, and that flag's variants.
         for (i, (v, key)) in flag_values.iter().zip(&keys).enumerate() {
@@ -162,7 +166,7 @@ fn collect_keys(flags: &[Value]) -> Res<Vec<String>> {
     Ok(keys)
 }
 
-fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable) -> Res<Flag> {
+fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable, groups: &SavedGroups) -> Res<Flag> {
     let at = At { flag: Some(key) };
     let salt = opt_str(v, "salt", &at)?.unwrap_or(key).to_owned();
     validate_salt(&salt).map_err(|e| at.err("salt", &e.to_string()))?;
@@ -176,7 +180,7 @@ fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable) -> Res<Flag> {
     let stickiness_slot = slots.intern(&stickiness);
     // Slot 0 (`now`) is added below for flags that depend on the time.
     let mut reads = vec![stickiness_slot];
-    let rules = compile_rules(v, &at, slots, &mut reads)?;
+    let rules = compile_rules(v, &at, slots, groups, &mut reads)?;
     Ok(Flag {
         key: key.to_owned(),
         enabled: opt_bool(v, "enabled", &at)?.unwrap_or(false),
@@ -267,7 +271,13 @@ fn clip(s: &str) -> &str {
     s.get(..end).unwrap_or_default()
 }
 
-fn compile_rules(v: &Value, at: &At, slots: &mut SlotTable, reads: &mut Vec<usize>) -> Res<Vec<Rule>> {
+fn compile_rules(
+    v: &Value,
+    at: &At,
+    slots: &mut SlotTable,
+    groups: &SavedGroups,
+    reads: &mut Vec<usize>,
+) -> Res<Vec<Rule>> {
     let mut rules = Vec::new();
     for (i, r) in list(v, "rules", at)?.iter().enumerate() {
         if r.as_object().is_none() {
@@ -277,11 +287,11 @@ fn compile_rules(v: &Value, at: &At, slots: &mut SlotTable, reads: &mut Vec<usiz
         if cond_value.as_object().is_none() {
             return Err(at.got(&item("rules", i, ".condition"), "an object", cond_value));
         }
-        let condition = Condition::compile(cond_value, slots)
+        let condition = Condition::compile_with_groups(cond_value, slots, groups)
             .map_err(|e| at.err(&item("rules", i, ".condition"), &e.to_string()))?;
         // Which attributes this rule reads: compile once more against an empty table.
         let mut own = SlotTable::default();
-        if Condition::compile(cond_value, &mut own).is_ok() {
+        if Condition::compile_with_groups(cond_value, &mut own, groups).is_ok() {
             reads.extend(own.names().iter().filter_map(|name| slots.get(name)));
         }
         let rollout = opt_percent(r.get("rollout"), &item("rules", i, ".rollout"), at)?.unwrap_or(1_000_000);

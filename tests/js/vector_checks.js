@@ -98,8 +98,10 @@ export async function runVectorChecks(lib, load) {
   }
 
   const conditions = await load("conditions.json");
+  check(conditions.cases.length === 248, `all 248 GrowthBook evalCondition cases, found ${conditions.cases.length}`);
   for (const c of conditions.cases) {
     // Each GrowthBook case as a rule: RULE_MATCH with the rule on exactly when the condition holds.
+    // The unit is an attribute of its own: the cases test conditions on `userId` being null.
     const snapshot = {
       version: "c",
       flags: [{
@@ -109,6 +111,7 @@ export async function runVectorChecks(lib, load) {
         stickiness: "__unit",
         rules: [{ condition: c.condition, rollout: 100 }],
       }],
+      ...(c.savedGroups ? { savedGroups: c.savedGroups } : {}),
     };
     let e;
     try {

@@ -42,7 +42,12 @@ SNAPSHOT = {
         {"key": "shared_b", "enabled": True, "rollout": 50, "salt": "shared-salt"},
         {"key": "scheduled", "enabled": True, "rollout": 5, "stages": [5, 25, 50, 100],
          "schedule": [{"at": "2026-12-01T00:00:00Z", "rollout": 25}, {"at": "2026-12-08T00:00:00Z", "rollout": 50}]},
+        {"key": "groups", "enabled": True, "rollout": 0, "rules": [
+            {"condition": {"userId": {"$inGroup": "beta_testers"}}},
+            {"condition": {"country": {"$ini": ["rw", "ke"]}, "userId": {"$notInGroup": "blocked"}}},
+            {"condition": {"email": {"$regexi": "@EXAMPLE\\.com$"}}}]},
     ],
+    "savedGroups": {"beta_testers": ["user-1", "user-7"], "blocked": ["user-3"], "unused": [1, 2]},
     "overrides": [
         {"flag": "half", "unit": "vip", "enabled": True, "reason": "beta tester"},
         {"flag": "on100", "unit": "blocked", "enabled": False, "expiresAt": "2026-12-01T00:00:00Z", "reason": "reported bug"},
@@ -153,6 +158,14 @@ def cases():
     add("missing unit", "half", {}, {"enabled": False, "reason": "MISSING_UNIT"})
     add("empty unit", "half", {"userId": ""}, {"enabled": False, "reason": "MISSING_UNIT"})
     add("numeric unit is not a unit", "half", {"userId": 12345}, {"enabled": False, "reason": "MISSING_UNIT"})
+    add("saved group member", "groups", {"userId": "user-7"}, {"enabled": True, "reason": "RULE_MATCH", "ruleIndex": 0})
+    add("case-insensitive $ini, not in a blocked group", "groups", {"userId": "user-2", "country": "Rw"},
+        {"enabled": True, "reason": "RULE_MATCH", "ruleIndex": 1})
+    add("$notInGroup excludes a member", "groups", {"userId": "user-3", "country": "RW"},
+        {"enabled": False, "reason": "ROLLOUT"})
+    add("case-insensitive $regexi", "groups", {"userId": "user-4", "email": "ana@Example.COM"},
+        {"enabled": True, "reason": "RULE_MATCH", "ruleIndex": 2})
+    add("no group, no match", "groups", {"userId": "user-5", "country": "UG"}, {"enabled": False, "reason": "ROLLOUT"})
     add("non-ASCII unit", "half", {"userId": "José"}, rollout_case("half", "José"))
     add("emoji unit", "tiny", {"userId": "🚀"}, rollout_case("tiny", "🚀"))
     return c
@@ -199,6 +212,14 @@ INVALID = [
     ("override empty unit", {"flags": [{"key": "f"}], "overrides": [{"flag": "f", "unit": "", "enabled": True}]}, ["overrides[0]", "unit"]),
     ("flags not an array", {"flags": {}}, ["flags"]),
     ("enabled not a boolean", {"flags": [{"key": "f", "enabled": "yes"}]}, ["\"f\"", "enabled"]),
+    ("savedGroups not an object", {"flags": [], "savedGroups": [["a"]]}, ["savedGroups", "expected an object"]),
+    ("saved group not an array", {"flags": [], "savedGroups": {"vip": "a"}}, ["savedGroups.vip", "expected an array"]),
+    ("saved group value not a string or number", {"flags": [], "savedGroups": {"vip": ["a", None]}},
+     ["savedGroups.vip[1]", "a string or a number"]),
+    ("$inGroup without a group id", {"flags": [{"key": "f", "rules": [{"condition": {"id": {"$inGroup": ["vip"]}}}]}]},
+     ["\"f\"", "rules[0].condition", "saved group id"]),
+    ("$regexi with an invalid pattern", {"flags": [{"key": "f", "rules": [{"condition": {"ua": {"$regexi": "(a"}}}]}]},
+     ["\"f\"", "rules[0].condition", "ua"]),
 ]
 
 RAMPS = [

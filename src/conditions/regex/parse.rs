@@ -17,6 +17,8 @@ pub(super) struct Parser<'p> {
     pub(super) depth: usize,
     pub(super) prog: Vec<Inst>,
     pub(super) sets: Vec<Set>,
+    /// Case-insensitive: literals are emitted folded.
+    pub(super) folded: bool,
 }
 
 /// A quantifier's `(min, max)`, `None` for no upper bound.
@@ -75,7 +77,10 @@ impl Parser<'_> {
 
     pub(super) fn emit(&mut self, inst: Inst) -> Result<(), RegexError> {
         self.room(1)?;
-        self.prog.push(inst);
+        self.prog.push(match inst {
+            Inst::Lit(c) if self.folded => Inst::Lit(fold(c)),
+            other => other,
+        });
         Ok(())
     }
 

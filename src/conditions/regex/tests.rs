@@ -3,7 +3,7 @@
 use super::Regex;
 
 fn re(p: &str) -> Regex {
-    Regex::new(p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    Regex::new(p, false).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
 #[test]
@@ -89,12 +89,18 @@ fn regex_invalid_patterns_are_errors() {
         "{1}",
         "\\uD800",
     ] {
-        assert!(Regex::new(p).is_err(), "{p:?} should be rejected");
+        assert!(Regex::new(p, false).is_err(), "{p:?} should be rejected");
     }
     let deep = "(".repeat(40) + &")".repeat(40);
-    assert!(Regex::new(&deep).is_err());
-    assert!(Regex::new("((a{1000}){1000}){1000}").is_err(), "expansion is capped");
-    assert!(Regex::new("(){4000000000}").is_ok(), "empty bodies do not expand");
+    assert!(Regex::new(&deep, false).is_err());
+    assert!(
+        Regex::new("((a{1000}){1000}){1000}", false).is_err(),
+        "expansion is capped"
+    );
+    assert!(
+        Regex::new("(){4000000000}", false).is_ok(),
+        "empty bodies do not expand"
+    );
 }
 
 #[test]
