@@ -1,11 +1,18 @@
-// `npm run bench`: size, start-up, evaluation speed and memory of the core, in Deno.
+// `npm run bench`: size, start-up, evaluation speed and memory of the core, in Deno, for both
+// builds: the flag-only build browsers load (js/trimtab-flags.js) and the full build of the edge
+// functions (js/trimtab.js). When scripts/bench.sh has built it, also the flag build without the
+// SIMD batch (every digest by the sha2 crate), to weigh the batch.
 // Not a test: it measures and prints; nothing here asserts a timing.
-import { FlagEngine, wasmMemoryBytes } from "../js/trimtab.js";
+import * as flagsLib from "../js/trimtab-flags.js";
+import * as fullLib from "../js/trimtab.js";
+import { flagApi } from "../js/flag-engine.js";
+import { wasmLoader } from "../js/load.js";
 import { fiftyFlags, thousandFlags, users } from "./scenario.js";
 import { gzipSync } from "node:zlib";
 
 const DENO = Deno.execPath();
 const ROOT = new URL("..", import.meta.url);
+const NO_SIMD = new URL("target/bench-nosimd/", ROOT);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -14,10 +21,17 @@ const rows = [];
 const row = (what, value, unit, target = "") => rows.push({ what, value, unit, target });
 
 // Size.
-const wasm = await Deno.readFile(new URL("pkg/trimtab_bg.wasm", ROOT));
-const gz = gzipSync(wasm, { level: 9 });
-row(".wasm size, raw", (wasm.length / 1024).toFixed(1), "KiB", "<= 100");
-row(".wasm size, gzipped (level 9)", (gz.length / 1024).toFixed(1), "KiB", "<= 45");
+for (
+  const [name, file, target] of [
+    ["flag build", "pkg/trimtab_flags_bg.wasm", "<= 48"],
+    ["full build", "pkg/trimtab_bg.wasm", ""],
+  ]
+) {
+  const wasm = await Deno.readFile(new URL(file, ROOT));
+  const gz = gzipSync(wasm, { level: 9 });
+  row(`${name}: .wasm size, raw (${wasm.length} B)`, (wasm.length / 1024).toFixed(1), "KiB", "");
+  row(`${name}: .wasm size, gzip -9 (${gz.length} B)`, (gz.length / 1024).toFixed(1), "KiB", target);
+}
 
 // Start-up: fresh processes.
 async function spawnTimed(args) {
@@ -27,20 +41,22 @@ async function spawnTimed(args) {
   return { wall, json: JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop() || "{}") };
 }
 const RUNS = 21;
-const bare = [], starts = [], inits = [];
+const bare = [], starts = { flags: [], full: [] }, inits = { flags: [], full: [] };
 for (let i = 0; i < RUNS; i++) {
   bare.push((await spawnTimed(["eval", "console.log('{}')"])).wall);
-  const r = await spawnTimed(["run", "--allow-read", "--no-check", "bench/first_eval.js"]);
-  starts.push(r.wall);
-  inits.push(r.json.init);
+  for (const build of ["flags", "full"]) {
+    const r = await spawnTimed(["run", "--allow-read", "--no-check", "bench/first_eval.js", build]);
+    starts[build].push(r.wall);
+    inits[build].push(r.json.init);
+  }
 }
 row("bare Deno process (spawn to exit)", median(bare).toFixed(1), "ms", "(reference)");
-row("process start to first evaluation (spawn to exit)", median(starts).toFixed(1), "ms", "< 30");
-row("module import + Wasm initialisation", median(inits).toFixed(2), "ms", "< 10");
+for (const build of ["flags", "full"]) {
+  row(`${build} build: process start to first evaluation`, median(starts[build]).toFixed(1), "ms", "< 30");
+  row(`${build} build: module import + Wasm initialisation`, median(inits[build]).toFixed(2), "ms", "< 10");
+}
 
 // Evaluation speed.
-const snapshot = fiftyFlags();
-const engine = new FlagEngine(snapshot);
 const N = 100_000;
 const people = users(N);
 function timeLoop(fn, reps = 5) {
@@ -53,42 +69,54 @@ function timeLoop(fn, reps = 5) {
   return median(per.slice(1)); // first repetition warms up
 }
 let sink = 0;
-const single = timeLoop(() => {
-  for (let i = 0; i < N; i++) sink += engine.evaluate("flag_4", people[i]).enabled ? 1 : 0;
-});
-row("evaluate: one flag (25 % rollout), a new user each call", (single * 1e6 / N).toFixed(0), "ns", "< 400");
-const same = people[7];
-const singleSame = timeLoop(() => {
-  for (let i = 0; i < N; i++) sink += engine.evaluate("flag_4", same).enabled ? 1 : 0;
-});
-row("evaluate: one flag, the same user each call", (singleSame * 1e6 / N).toFixed(0), "ns", "");
-const all = timeLoop(() => {
-  for (let i = 0; i < N; i++) sink += engine.evaluateAll(people[i]).flag_0.enabled ? 1 : 0;
-});
-row(`evaluateAll: 50 mixed flags, ${N.toLocaleString("en")} users`, (all * 1000 / N).toFixed(2), "µs per user", "< 15");
+function speed(name, FlagEngine) {
+  const engine = new FlagEngine(fiftyFlags());
+  const single = timeLoop(() => {
+    for (let i = 0; i < N; i++) sink += engine.evaluate("flag_4", people[i]).enabled ? 1 : 0;
+  });
+  row(`${name}: evaluate, one flag (25 % rollout), a new user each call`, (single * 1e6 / N).toFixed(0), "ns", "< 400");
+  const same = people[7];
+  const singleSame = timeLoop(() => {
+    for (let i = 0; i < N; i++) sink += engine.evaluate("flag_4", same).enabled ? 1 : 0;
+  });
+  row(`${name}: evaluate, one flag, the same user each call`, (singleSame * 1e6 / N).toFixed(0), "ns", "");
+  const all = timeLoop(() => {
+    for (let i = 0; i < N; i++) sink += engine.evaluateAll(people[i]).flag_0.enabled ? 1 : 0;
+  });
+  row(`${name}: evaluateAll, 50 mixed flags, 100,000 users`, (all * 1000 / N).toFixed(2), "µs per user", "< 15");
+  engine.free();
+}
+speed("flag build", flagsLib.FlagEngine);
+speed("full build", fullLib.FlagEngine);
+try {
+  const glue = await import(new URL("trimtab_flags.js", NO_SIMD).href);
+  const loader = wasmLoader(glue, new URL("trimtab_flags_bg.wasm", NO_SIMD));
+  await loader.init();
+  speed("flag build without the SIMD batch", flagApi(glue, loader.exports).FlagEngine);
+} catch (e) {
+  console.error(`(no SIMD-less build in ${NO_SIMD.pathname}: ${e.message})`);
+}
 
-// Memory after loading 1,000 flags.
+// Memory after loading 1,000 flags (flag build).
 const bigSnapshot = thousandFlags();
 globalThis.gc?.();
 const before = Deno.memoryUsage().heapUsed;
-const wasmBefore = wasmMemoryBytes();
-const big = new FlagEngine(bigSnapshot);
+const wasmBefore = flagsLib.wasmMemoryBytes();
+const big = new flagsLib.FlagEngine(bigSnapshot);
 big.evaluateAll(people[0]);
 globalThis.gc?.();
 const heap = Deno.memoryUsage().heapUsed - before;
 row(
   "1,000-flag snapshot: Wasm linear memory (total after load)",
-  (wasmMemoryBytes() / 1024 / 1024).toFixed(2),
+  (flagsLib.wasmMemoryBytes() / 1024 / 1024).toFixed(2),
   "MiB",
-  "",
 );
 row(
   "1,000-flag snapshot: Wasm memory grown by the load",
-  ((wasmMemoryBytes() - wasmBefore) / 1024 / 1024).toFixed(2),
+  ((flagsLib.wasmMemoryBytes() - wasmBefore) / 1024 / 1024).toFixed(2),
   "MiB",
-  "",
 );
-row("1,000-flag snapshot: JS heap held by the engine wrapper", (heap / 1024 / 1024).toFixed(2), "MiB", "");
+row("1,000-flag snapshot: JS heap held by the engine wrapper", (heap / 1024 / 1024).toFixed(2), "MiB");
 
 const width = Math.max(...rows.map((r) => r.what.length));
 console.log(

@@ -3,13 +3,7 @@
  * initialises the Wasm (top-level await). The data types are declared once, in Rust
  * (src/wasm/), and generated into pkg/trimtab_flags.d.ts.
  */
-import type {
-  ErrorCode,
-  Evaluation,
-  EvaluationContext,
-  Snapshot,
-  TrimtabErrorFields,
-} from "../pkg/trimtab_flags.d.ts";
+import type { ErrorCode, Evaluation, EvaluationContext, Snapshot, TrimtabErrorFields } from "../pkg/trimtab_flags.d.ts";
 
 export type {
   ErrorCode,

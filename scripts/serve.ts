@@ -315,9 +315,13 @@ export function describeDatabase(): string {
   return `PGlite ${dir}`;
 }
 
-const WASM_COPY = [
+/** What scripts/build.sh copies to supabase/functions/_shared/wasm/: the full build and its wrapper. */
+export const WASM_COPY = [
   "js/trimtab.js",
   "js/trimtab.d.ts",
+  "js/error.js",
+  "js/flag-engine.js",
+  "js/load.js",
   "pkg/trimtab.js",
   "pkg/trimtab.d.ts",
   "pkg/trimtab_bg.wasm",

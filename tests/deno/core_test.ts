@@ -82,8 +82,12 @@ Deno.test("edge errors carry their fields", () => {
     )
   );
   if (e3.code !== "TIMESTAMP_TOO_OLD" || e3.timestamp !== 1000 || e3.now !== 5000) throw new Error(JSON.stringify(e3));
-  const e4 = fields(() => lib.truncatePrompt({ model: "m", system: "s", messages: [{ role: "user", content: "hi" }] }, 1));
-  if (e4.code !== "PROMPT_TOO_LARGE" || e4.budget !== 1 || !(Number(e4.needed) > 1)) throw new Error(JSON.stringify(e4));
+  const e4 = fields(() =>
+    lib.truncatePrompt({ model: "m", system: "s", messages: [{ role: "user", content: "hi" }] }, 1)
+  );
+  if (e4.code !== "PROMPT_TOO_LARGE" || e4.budget !== 1 || !(Number(e4.needed) > 1)) {
+    throw new Error(JSON.stringify(e4));
+  }
   const e5 = fields(() => new lib.CircuitBreaker({ windowMs: "soon" as unknown as number }));
   if (e5.code !== "INVALID_ARGUMENT" || e5.field !== "config") throw new Error(JSON.stringify(e5));
 });

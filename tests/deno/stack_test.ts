@@ -5,18 +5,16 @@
 //
 //   deno test --allow-read --allow-run --allow-env --allow-net=127.0.0.1,localhost \
 //     --allow-write=tests/artifacts,.data tests/deno/stack_test.ts
-import { describeDatabase, functionSettings, parseFunctionSettings, verifiesJwt } from "../../scripts/serve.ts";
+import {
+  describeDatabase,
+  functionSettings,
+  parseFunctionSettings,
+  verifiesJwt,
+  WASM_COPY as WASM_FILES,
+} from "../../scripts/serve.ts";
 import { assert, eq, ROOT } from "./support.ts";
 
 const root = decodeURIComponent(ROOT.pathname);
-const WASM_FILES = [
-  "js/trimtab.js",
-  "js/trimtab.d.ts",
-  "pkg/trimtab.js",
-  "pkg/trimtab.d.ts",
-  "pkg/trimtab_bg.wasm",
-  "pkg/trimtab_bg.wasm.d.ts",
-];
 const STATIC_WASM = "./functions/_shared/wasm/pkg/trimtab_bg.wasm";
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -253,13 +251,13 @@ Deno.test({
         eq(await r.text(), await Deno.readTextFile(new URL("www/index.html", ROOT)));
       });
 
-      await t.step("/pkg/trimtab_bg.wasm is application/wasm", async () => {
-        const r = await get("/pkg/trimtab_bg.wasm");
-        eq(r.status, 200);
-        eq(r.headers.get("content-type"), "application/wasm");
-        assert(
-          sameBytes(new Uint8Array(await r.arrayBuffer()), await Deno.readFile(new URL("pkg/trimtab_bg.wasm", ROOT))),
-        );
+      await t.step("/pkg/*.wasm (the flag build the page loads, the full build) are application/wasm", async () => {
+        for (const wasm of ["pkg/trimtab_flags_bg.wasm", "pkg/trimtab_bg.wasm"]) {
+          const r = await get(`/${wasm}`);
+          eq(r.status, 200);
+          eq(r.headers.get("content-type"), "application/wasm");
+          assert(sameBytes(new Uint8Array(await r.arrayBuffer()), await Deno.readFile(new URL(wasm, ROOT))), wasm);
+        }
       });
 
       await t.step("health needs no token (verify_jwt = false)", async () => {
