@@ -4,15 +4,10 @@
 // SIMD batch (every digest by the sha2 crate), to weigh the batch.
 // Not a test: it measures and prints; nothing here asserts a timing.
 import * as flagsLib from "../js/trimtab-flags.js";
-import * as fullLib from "../js/trimtab.js";
-import { flagApi } from "../js/flag-engine.js";
-import { wasmLoader } from "../js/load.js";
-import { fiftyFlags, thousandFlags, users } from "./scenario.js";
-import { gzipSync } from "node:zlib";
+import { thousandFlags, users } from "./scenario.js";
 
 const DENO = Deno.execPath();
 const ROOT = new URL("..", import.meta.url);
-const NO_SIMD = new URL("target/bench-nosimd/", ROOT);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -56,45 +51,22 @@ for (const build of ["flags", "full"]) {
   row(`${build} build: module import + Wasm initialisation`, median(inits[build]).toFixed(2), "ms", "< 10");
 }
 
-// Evaluation speed.
-const N = 100_000;
-const people = users(N);
-function timeLoop(fn, reps = 5) {
-  const per = [];
-  for (let r = 0; r < reps; r++) {
-    const t = performance.now();
-    fn();
-    per.push(performance.now() - t);
+// Evaluation speed: each build in a fresh process (bench/speed.js), medians of three runs.
+const BUILDS = [["flag build", "flags"], ["full build", "full"], ["flag build without the SIMD batch", "nosimd"]];
+for (const [name, build] of BUILDS) {
+  const runs = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await spawnTimed(["run", "--allow-read", "--no-check", "bench/speed.js", build]).catch(() => null);
+    if (r?.json?.evaluateAllUs) runs.push(r.json);
   }
-  return median(per.slice(1)); // first repetition warms up
-}
-let sink = 0;
-function speed(name, FlagEngine) {
-  const engine = new FlagEngine(fiftyFlags());
-  const single = timeLoop(() => {
-    for (let i = 0; i < N; i++) sink += engine.evaluate("flag_4", people[i]).enabled ? 1 : 0;
-  });
-  row(`${name}: evaluate, one flag (25 % rollout), a new user each call`, (single * 1e6 / N).toFixed(0), "ns", "< 400");
-  const same = people[7];
-  const singleSame = timeLoop(() => {
-    for (let i = 0; i < N; i++) sink += engine.evaluate("flag_4", same).enabled ? 1 : 0;
-  });
-  row(`${name}: evaluate, one flag, the same user each call`, (singleSame * 1e6 / N).toFixed(0), "ns", "");
-  const all = timeLoop(() => {
-    for (let i = 0; i < N; i++) sink += engine.evaluateAll(people[i]).flag_0.enabled ? 1 : 0;
-  });
-  row(`${name}: evaluateAll, 50 mixed flags, 100,000 users`, (all * 1000 / N).toFixed(2), "µs per user", "< 15");
-  engine.free();
-}
-speed("flag build", flagsLib.FlagEngine);
-speed("full build", fullLib.FlagEngine);
-try {
-  const glue = await import(new URL("trimtab_flags.js", NO_SIMD).href);
-  const loader = wasmLoader(glue, new URL("trimtab_flags_bg.wasm", NO_SIMD));
-  await loader.init();
-  speed("flag build without the SIMD batch", flagApi(glue, loader.exports).FlagEngine);
-} catch (e) {
-  console.error(`(no SIMD-less build in ${NO_SIMD.pathname}: ${e.message})`);
+  if (runs.length === 0) {
+    console.error(`(${name}: not measured; scripts/bench.sh builds target/bench-nosimd)`);
+    continue;
+  }
+  const m = (k) => median(runs.map((r) => r[k]));
+  row(`${name}: evaluate, one flag (25 % rollout), a new user each call`, m("newUserNs").toFixed(0), "ns", "< 400");
+  row(`${name}: evaluate, one flag, the same user each call`, m("sameUserNs").toFixed(0), "ns", "");
+  row(`${name}: evaluateAll, 50 mixed flags, 100,000 users`, m("evaluateAllUs").toFixed(2), "µs per user", "< 15");
 }
 
 // Memory after loading 1,000 flags (flag build).
@@ -103,7 +75,7 @@ globalThis.gc?.();
 const before = Deno.memoryUsage().heapUsed;
 const wasmBefore = flagsLib.wasmMemoryBytes();
 const big = new flagsLib.FlagEngine(bigSnapshot);
-big.evaluateAll(people[0]);
+big.evaluateAll(users(1)[0]);
 globalThis.gc?.();
 const heap = Deno.memoryUsage().heapUsed - before;
 row(
@@ -133,4 +105,3 @@ await Deno.writeTextFile(
   new URL(".bench/core.json", ROOT),
   JSON.stringify({ date: new Date().toISOString(), rows }, null, 1),
 );
-if (sink < 0) console.log(sink);
