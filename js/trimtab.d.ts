@@ -1,17 +1,17 @@
 /**
- * trimtab, the full build (edge functions): flag evaluation, bucketing and ramps as in
- * js/trimtab-flags.js, plus webhooks, vouchers, prompts and the safety loop. Importing the module
- * initialises the Wasm (top-level await). The data types are declared once, in Rust
- * (src/wasm/), and generated into pkg/trimtab.d.ts; this file declares the wrapper's functions.
+ * trimtab, the full build (edge functions): the flag API of js/trimtab-flags.js (re-exported from
+ * its declarations: one FlagEngine, one TrimtabError), plus webhooks, vouchers, prompts and the
+ * safety loop. Importing the module initialises the Wasm (top-level await). The data types are
+ * declared once, in Rust (src/wasm/), and generated into pkg/*.d.ts; this file declares the
+ * wrapper's functions.
  */
+export * from "./trimtab-flags.d.ts";
+
 import type {
   BreakerConfig,
   BreakerPermission,
   BreakerState,
   CutoverResult,
-  ErrorCode,
-  Evaluation,
-  EvaluationContext,
   IssueChecked,
   IssueRequest,
   PipelineMetrics,
@@ -19,9 +19,7 @@ import type {
   RateDecision,
   RolloutDecision,
   RolloutThresholds,
-  Snapshot,
   StandardWebhookHeaders,
-  TrimtabErrorFields,
   TruncatedPrompt,
   VoucherPolicy,
   VoucherView,
@@ -33,76 +31,24 @@ export type {
   BreakerPermission,
   BreakerState,
   CutoverResult,
-  ErrorCode,
-  Evaluation,
-  EvaluationContext,
-  FlagDef,
   IssueChecked,
   IssueRequest,
-  OverrideDef,
   PipelineMetrics,
-  PrerequisiteDef,
   PromptMessage,
   PromptSection,
   PromptSpec,
   PromptTool,
   RateDecision,
-  Reason,
   RolloutDecision,
   RolloutReason,
   RolloutThresholds,
-  RuleDef,
-  ScheduleStepDef,
-  Snapshot,
   StandardWebhookHeaders,
-  TrimtabErrorFields,
   TruncatedPrompt,
-  VariantDef,
   VoucherPolicy,
   VoucherStatus,
   VoucherView,
   WhatsAppEvent,
 } from "../pkg/trimtab.d.ts";
-
-/** The structured fields of a TrimtabError, as its properties. */
-export interface TrimtabError extends Readonly<TrimtabErrorFields> {
-  readonly code: ErrorCode;
-}
-
-/** An error from the core: a stable `code` and its structured fields (`flag`, `field`,
- *  `skipped`, ...) as properties. The same class as js/trimtab-flags.js's. */
-export declare class TrimtabError extends Error {
-  constructor(code: string, message: string, fields?: TrimtabErrorFields);
-  readonly name: "TrimtabError";
-}
-
-/** Loads the Wasm (idempotent; already done on import with the default location). */
-export declare function init(source?: URL | string | Response | BufferSource | WebAssembly.Module): Promise<void>;
-
-/** Bytes of Wasm linear memory in use by the module (diagnostics and benchmarks). */
-export declare function wasmMemoryBytes(): number;
-
-/** The rollout bucket (0..=999999) of `unit` under `salt`. Throws INVALID_SALT / MISSING_UNIT. */
-export declare function bucket(salt: string, unit: string): number;
-
-/** The variant position (0..=999999) of `unit` under `salt`. */
-export declare function variantPosition(salt: string, unit: string): number;
-
-/** Throws RAMP_SKIPS_STAGE (with `from`, `to` and `skipped`) when `current -> next` skips one of
- *  `stages`; INVALID_PERCENT, INVALID_STAGES. */
-export declare function checkRamp(current: number, next: number, stages: number[]): void;
-
-export declare class FlagEngine {
-  /** Throws TrimtabError INVALID_SNAPSHOT with `flag` and `field`. */
-  constructor(snapshot: Snapshot | object | string);
-  readonly version: string;
-  /** Flag keys in snapshot order. */
-  readonly keys: string[];
-  evaluate(flag: string, context: EvaluationContext | object): Evaluation;
-  evaluateAll(context: EvaluationContext | object): Record<string, Evaluation>;
-  /** Frees the Wasm memory now instead of at garbage collection. */
-  free(): void;
-}
 
 // ------------------------------------------------------------------ webhooks
 

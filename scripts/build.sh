@@ -35,13 +35,14 @@ size trimtab_flags_bg.wasm
 # layout is kept, because the wrapper loads ../pkg/trimtab_bg.wasm relative to itself;
 # supabase/config.toml lists that .wasm as a static file of each function. The copy is
 # gitignored, never edited by hand, and tests/deno/stack_test.ts checks that it is byte-identical
-# to js/ + pkg/. The flag build is for browsers and is not copied.
+# to js/ + pkg/. Of the flag build only its type declarations are copied (js/trimtab.d.ts
+# re-exports the flag API's from js/trimtab-flags.d.ts); its .wasm is for browsers.
 dest=supabase/functions/_shared/wasm
 tmp="$dest.tmp.$$"
 rm -rf "$tmp"
 mkdir -p "$tmp/js" "$tmp/pkg"
-cp js/trimtab.js js/trimtab.d.ts js/error.js js/flag-engine.js js/load.js "$tmp/js/"
-cp pkg/trimtab.js pkg/trimtab.d.ts pkg/trimtab_bg.wasm pkg/trimtab_bg.wasm.d.ts "$tmp/pkg/"
+cp js/trimtab.js js/trimtab.d.ts js/trimtab-flags.d.ts js/error.js js/flag-engine.js js/load.js "$tmp/js/"
+cp pkg/trimtab.js pkg/trimtab.d.ts pkg/trimtab_bg.wasm pkg/trimtab_bg.wasm.d.ts pkg/trimtab_flags.d.ts "$tmp/pkg/"
 rm -rf "$dest"
 mv "$tmp" "$dest"
 log "copied js/ + pkg/ to $dest/ (for supabase functions deploy)"

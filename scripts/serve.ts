@@ -315,10 +315,12 @@ export function describeDatabase(): string {
   return `PGlite ${dir}`;
 }
 
-/** What scripts/build.sh copies to supabase/functions/_shared/wasm/: the full build and its wrapper. */
+/** What scripts/build.sh copies to supabase/functions/_shared/wasm/: the full build, its wrapper,
+ *  and the flag API's type declarations that js/trimtab.d.ts re-exports. */
 export const WASM_COPY = [
   "js/trimtab.js",
   "js/trimtab.d.ts",
+  "js/trimtab-flags.d.ts",
   "js/error.js",
   "js/flag-engine.js",
   "js/load.js",
@@ -326,6 +328,7 @@ export const WASM_COPY = [
   "pkg/trimtab.d.ts",
   "pkg/trimtab_bg.wasm",
   "pkg/trimtab_bg.wasm.d.ts",
+  "pkg/trimtab_flags.d.ts",
 ];
 
 /**
