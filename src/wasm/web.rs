@@ -1,5 +1,7 @@
 //! Web platform APIs through `web-sys`, found on `globalThis` so they work alike in Deno, browsers
-//! and workers (no `window`): `crypto.getRandomValues` and `performance`.
+//! and workers (no `window`): `crypto.getRandomValues` and `performance`. The objects are not
+//! checked with `instanceof` (a runtime may provide `crypto` without exposing its `Crypto` class);
+//! a missing method is an error or a non-finite time, and handled as such.
 
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -11,7 +13,7 @@ fn global(name: &str) -> Option<JsValue> {
 
 /// Fills `buf` from `globalThis.crypto.getRandomValues`; `None` where there is no Web Crypto.
 pub fn random_bytes(buf: &mut [u8]) -> Option<()> {
-    let crypto: web_sys::Crypto = global("crypto")?.dyn_into().ok()?;
+    let crypto: web_sys::Crypto = global("crypto")?.unchecked_into();
     crypto.get_random_values_with_u8_array(buf).ok().map(|_| ())
 }
 
@@ -19,10 +21,11 @@ pub fn random_bytes(buf: &mut [u8]) -> Option<()> {
 /// (`Date.now()` where there is no `performance`). The default clock of the breaker, the rate
 /// limiter and the dedup window; callers may pass their own instead.
 pub fn now_ms() -> f64 {
-    match global("performance").and_then(|p| p.dyn_into::<web_sys::Performance>().ok()) {
-        Some(p) => p.time_origin() + p.now(),
-        None => js_sys::Date::now(),
-    }
+    global("performance")
+        .map(|p| p.unchecked_into::<web_sys::Performance>())
+        .map(|p| p.time_origin() + p.now())
+        .filter(|t| t.is_finite())
+        .unwrap_or_else(js_sys::Date::now)
 }
 
 /// `now_ms` when given (an injected clock), else [`now_ms`].
