@@ -7,8 +7,9 @@
  * Importing this module loads and initialises the Wasm once (top-level await); callers import
  * this wrapper, never pkg/ directly. Values cross the boundary through serde (objects in,
  * objects out) and errors arrive as TrimtabError from the core; the only decoding done in JS is
- * evaluation's packed fast path (js/flag-engine.js). What remains here is argument shaping:
- * strings to UTF-8 bytes, and `String(...)` for text arguments.
+ * evaluation's packed fast path (js/flag-engine.js). What remains here is argument shaping: text
+ * arguments as strings and bodies as bytes, because wasm-bindgen does not check the type of a
+ * string or byte argument (anything else must never reach its encoder).
  */
 import * as glue from "../pkg/trimtab.js";
 import { TrimtabError } from "./error.js";
@@ -28,22 +29,33 @@ export const { FlagEngine, bucket, variantPosition, checkRamp, wasmMemoryBytes }
 // ------------------------------------------------------------------ webhooks
 
 const utf8 = new TextEncoder();
-/** @param {Uint8Array | string} v */
-const bytesOf = (v) => (typeof v === "string" ? utf8.encode(v) : v);
+/** `String(v ?? "")`: the text of a text argument. */
+const text = (v) => (typeof v === "string" ? v : String(v ?? ""));
+/** `undefined` for null or undefined, else the text. */
+const optText = (v) => (v === null || v === undefined ? undefined : text(v));
+/** Bytes as they are (any typed array or ArrayBuffer), anything else as its UTF-8 text. */
+const bytesOf = (v) =>
+  v instanceof Uint8Array
+    ? v
+    : ArrayBuffer.isView(v)
+    ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+    : v instanceof ArrayBuffer
+    ? new Uint8Array(v)
+    : utf8.encode(text(v));
 
 /** Checks Meta's `X-Hub-Signature-256` over the raw body (constant time). */
 export function verifyMetaSignature(appSecret, rawBody, header) {
-  glue.verifyMetaSignature(bytesOf(appSecret), bytesOf(rawBody), header ?? undefined);
+  glue.verifyMetaSignature(bytesOf(appSecret), bytesOf(rawBody), optText(header));
 }
 
 /** Checks a Standard Webhooks v1 delivery (5-minute tolerance both ways; clock: `now`, seconds). */
 export function verifyStandardWebhook(secret, headers, rawBody, now) {
   const h = headers ?? {};
   glue.verifyStandardWebhook(
-    secret,
-    h.id ?? undefined,
-    h.timestamp ?? undefined,
-    h.signature ?? undefined,
+    text(secret),
+    optText(h.id),
+    optText(h.timestamp),
+    optText(h.signature),
     bytesOf(rawBody),
     now ?? undefined,
   );
@@ -51,7 +63,7 @@ export function verifyStandardWebhook(secret, headers, rawBody, now) {
 
 /** Signs like a Standard Webhooks sender: `v1,<base64>`. */
 export function signStandardWebhook(secret, id, timestampSeconds, rawBody) {
-  return glue.signStandardWebhook(secret, id, timestampSeconds, bytesOf(rawBody));
+  return glue.signStandardWebhook(text(secret), text(id), timestampSeconds, bytesOf(rawBody));
 }
 
 /** HMAC-SHA256, lowercase hex. */
@@ -67,22 +79,22 @@ export { checkVoid, generateVoucherCode, RateLimiter, validateIssue } from "../p
 
 /** Throws VOUCHER_NOT_ISSUED, VOUCHER_EXPIRED, NOT_OWNER, INVALID_PHONE or INVALID_STATUS. */
 export function checkRedeem(voucher, callerPhone, nowMs) {
-  glue.checkRedeem(voucher, String(callerPhone ?? ""), nowMs ?? undefined);
+  glue.checkRedeem(voucher, text(callerPhone), nowMs ?? undefined);
 }
 
 /** The canonical form of a voucher code (`TT-XXXX-XXXX-C`); throws INVALID_CODE. */
 export function validateVoucherCode(input) {
-  return glue.validateVoucherCode(String(input ?? ""));
+  return glue.validateVoucherCode(text(input));
 }
 
 /** E.164 normalisation; throws INVALID_PHONE. */
 export function normalizePhone(input) {
-  return glue.normalizePhone(String(input ?? ""));
+  return glue.normalizePhone(text(input));
 }
 
 /** Masks phone numbers (keeping the last two digits), emails and voucher codes. */
-export function redact(text) {
-  return glue.redact(String(text));
+export function redact(input) {
+  return glue.redact(String(input));
 }
 
 // ------------------------------------------------------------------ prompts
@@ -90,8 +102,8 @@ export function redact(text) {
 export { buildAnthropicRequest, buildOpenAIRequest, promptCacheKey, truncatePrompt } from "../pkg/trimtab.js";
 
 /** A deterministic, conservative token estimate. */
-export function estimateTokens(text) {
-  return glue.estimateTokens(String(text ?? ""));
+export function estimateTokens(input) {
+  return glue.estimateTokens(text(input));
 }
 
 // ------------------------------------------------------------------ safety loop

@@ -93,15 +93,27 @@ fn bucketing_vectors() {
     let all = cases(&doc, "cases");
     assert!(all.len() >= 200);
     for c in all {
-        let got = bucket_js(str_of(c, "salt"), str_of(c, "unit")).expect("valid vector");
+        let got = bucket_js(str_of(c, "salt").into(), str_of(c, "unit").into()).expect("valid vector");
         assert_eq!(got as f64, num_of(c, "bucket"), "{:?}", c);
     }
-    let err = bucket_js("a:b", "u").unwrap_err();
+    let err = bucket_js("a:b".into(), "u".into()).unwrap_err();
     assert_eq!(
         (code_of(&err), prop(&err, "field")),
         ("INVALID_SALT".into(), Value::from("salt"))
     );
-    assert_eq!(code_of(&bucket_js("salt", "").unwrap_err()), "MISSING_UNIT");
+    assert_eq!(
+        code_of(&bucket_js("salt".into(), "".into()).unwrap_err()),
+        "MISSING_UNIT"
+    );
+    // Other types never reach the string encoder: coded errors instead.
+    assert_eq!(
+        code_of(&bucket_js("salt".into(), 42.into()).unwrap_err()),
+        "MISSING_UNIT"
+    );
+    assert_eq!(
+        code_of(&bucket_js(JsValue::NULL, "u".into()).unwrap_err()),
+        "INVALID_SALT"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -112,7 +124,7 @@ fn variant_vectors_by_position_and_through_an_engine() {
     for c in all {
         let (salt, unit) = (str_of(c, "salt"), str_of(c, "unit"));
         assert_eq!(
-            variant_position_js(salt, unit).unwrap() as f64,
+            variant_position_js(salt.into(), unit.into()).unwrap() as f64,
             num_of(c, "position"),
             "{c:?}"
         );

@@ -37,6 +37,19 @@ pub fn from_js<T: DeserializeOwned>(v: JsValue, name: &'static str) -> Result<T,
 #[cfg(feature = "edge")]
 pub use lenient::{Num, Text};
 
+/// A JS argument as text, the way [`Text`] reads it (`String(x ?? "")` for strings, numbers and
+/// booleans; `""` otherwise). For text arguments of the classes the wrapper exports as they are:
+/// wasm-bindgen does not check the type of a `&str` argument.
+#[cfg(feature = "edge")]
+pub fn text_of(v: JsValue) -> String {
+    match v.as_string() {
+        Some(s) => s,
+        None => serde_wasm_bindgen::from_value::<Text>(v)
+            .map(|t| t.0)
+            .unwrap_or_default(),
+    }
+}
+
 #[cfg(feature = "edge")]
 mod lenient {
     use crate::value::Value;

@@ -56,17 +56,38 @@ pub(crate) fn install_host() {
     });
 }
 
+/// Salt and unit as strings: a salt that is not a string is `INVALID_SALT`, a unit that is not
+/// one is `MISSING_UNIT` (numbers are not units). Taken as `JsValue`, not `&str`: wasm-bindgen
+/// does not check the type of a string argument, and anything else must not reach its encoder.
+fn salt_and_unit(salt: &JsValue, unit: &JsValue) -> Result<(String, String), JsValue> {
+    let salt = salt
+        .as_string()
+        .ok_or_else(|| js_error(&bucket::BucketError::InvalidSalt("not a string".into())))?;
+    let unit = unit
+        .as_string()
+        .ok_or_else(|| js_error(&bucket::BucketError::MissingUnit))?;
+    Ok((salt, unit))
+}
+
 /// The rollout bucket (0..=999999) of `unit` under `salt`. Throws `INVALID_SALT` or
 /// `MISSING_UNIT`.
 #[wasm_bindgen(js_name = bucket)]
-pub fn bucket_js(salt: &str, unit: &str) -> Result<u32, JsValue> {
-    bucket::bucket(salt, unit).map_err(|e| js_error(&e))
+pub fn bucket_js(
+    #[wasm_bindgen(unchecked_param_type = "string")] salt: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] unit: JsValue,
+) -> Result<u32, JsValue> {
+    let (salt, unit) = salt_and_unit(&salt, &unit)?;
+    bucket::bucket(&salt, &unit).map_err(|e| js_error(&e))
 }
 
 /// The variant position (0..=999999) of `unit` under `salt`, independent of its bucket.
 #[wasm_bindgen(js_name = variantPosition)]
-pub fn variant_position_js(salt: &str, unit: &str) -> Result<u32, JsValue> {
-    bucket::variant_position(salt, unit).map_err(|e| js_error(&e))
+pub fn variant_position_js(
+    #[wasm_bindgen(unchecked_param_type = "string")] salt: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] unit: JsValue,
+) -> Result<u32, JsValue> {
+    let (salt, unit) = salt_and_unit(&salt, &unit)?;
+    bucket::variant_position(&salt, &unit).map_err(|e| js_error(&e))
 }
 
 /// Refuses a rollout change that skips a stage. Throws `RAMP_SKIPS_STAGE` (with `from`, `to`

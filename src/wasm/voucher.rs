@@ -1,7 +1,7 @@
 //! JS bindings of [`crate::voucher`], [`crate::redact`] and [`crate::guard`]'s rate limiter.
 //! Requests, voucher views and results cross as objects (serde).
 
-use super::convert::{from_js, to_js, Num, Text};
+use super::convert::{from_js, text_of, to_js, Num, Text};
 use super::error::{js_error, HostUnavailable};
 use super::web;
 use crate::guard;
@@ -235,9 +235,14 @@ impl RateLimiter {
         ))
     }
 
-    /// Takes a token for `key` (`RateDecision`; clock: `now_ms`, default the isolate's).
+    /// Takes a token for `key` (read as `String(key)`; `RateDecision`; clock: `now_ms`, default
+    /// the isolate's).
     #[wasm_bindgen(unchecked_return_type = "RateDecision")]
-    pub fn check(&mut self, key: &str, now_ms: Option<f64>) -> Result<JsValue, JsValue> {
-        to_js(&self.0.check(key, web::clock(now_ms)))
+    pub fn check(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        now_ms: Option<f64>,
+    ) -> Result<JsValue, JsValue> {
+        to_js(&self.0.check(&text_of(key), web::clock(now_ms)))
     }
 }

@@ -1,7 +1,7 @@
 //! JS bindings of [`crate::webhook`]: signature checks, WhatsApp events, the dedup window.
 //! Events cross as objects (serde); signatures and bodies as strings and bytes.
 
-use super::convert::{to_js, value_from_js};
+use super::convert::{text_of, to_js, value_from_js};
 use super::error::js_error;
 use super::web;
 use crate::webhook::{self, WebhookError, WhatsAppEvent};
@@ -177,15 +177,20 @@ impl DedupWindow {
         ))
     }
 
-    /// True the first time `id` is seen within the TTL (clock: `now_ms`, default the isolate's).
+    /// True the first time `id` (read as `String(id)`) is seen within the TTL (clock: `now_ms`,
+    /// default the isolate's).
     #[wasm_bindgen(js_name = firstSeen)]
-    pub fn first_seen(&mut self, id: &str, now_ms: Option<f64>) -> bool {
-        self.0.check_and_insert(id, web::clock(now_ms))
+    pub fn first_seen(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
+        now_ms: Option<f64>,
+    ) -> bool {
+        self.0.check_and_insert(&text_of(id), web::clock(now_ms))
     }
 
     /// Forgets `id`; true when it was held.
-    pub fn forget(&mut self, id: &str) -> bool {
-        self.0.forget(id)
+    pub fn forget(&mut self, #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue) -> bool {
+        self.0.forget(&text_of(id))
     }
 
     /// Ids remembered now.

@@ -91,3 +91,32 @@ Deno.test("edge errors carry their fields", () => {
   const e5 = fields(() => new lib.CircuitBreaker({ windowMs: "soon" as unknown as number }));
   if (e5.code !== "INVALID_ARGUMENT" || e5.field !== "config") throw new Error(JSON.stringify(e5));
 });
+
+Deno.test("arguments of the wrong type give coded errors and leave the module sound", () => {
+  const codeOf = (fn: () => unknown) => {
+    try {
+      fn();
+      return "OK";
+    } catch (e) {
+      if (e instanceof lib.TrimtabError) return e.code;
+      throw e;
+    }
+  };
+  const anyArg = (v: unknown) => v as never;
+  for (const build of [lib, flags]) {
+    if (codeOf(() => build.bucket("salt", anyArg(42))) !== "MISSING_UNIT") throw new Error("number unit");
+    if (codeOf(() => build.variantPosition(anyArg(null), "u")) !== "INVALID_SALT") throw new Error("null salt");
+  }
+  const w = new lib.DedupWindow(10, 1000);
+  if (!w.firstSeen(anyArg(123), 0) || w.firstSeen("123", 1)) throw new Error("ids are read as String(id)");
+  if (!new lib.RateLimiter(1, 1, 10).check(anyArg(7), 0).allowed) throw new Error("limiter key");
+  const noHeaders = { id: anyArg(5), timestamp: anyArg(6), signature: null };
+  if (codeOf(() => lib.verifyStandardWebhook(anyArg(undefined), noHeaders, anyArg(42), 0)) !== "INVALID_SECRET") {
+    throw new Error("secret");
+  }
+  const meta = codeOf(() => lib.verifyMetaSignature("s", anyArg(new ArrayBuffer(2)), anyArg(7)));
+  if (meta !== "MALFORMED_SIGNATURE") throw new Error(`meta: ${meta}`);
+  // The allocator is intact: the module still hashes and evaluates.
+  if (lib.bucket("phoenix_pipeline", "user-1") !== 968658) throw new Error("bucket after bad input");
+  if (flags.bucket("phoenix_pipeline", "user-1") !== 968658) throw new Error("bucket after bad input (flags)");
+});

@@ -126,22 +126,29 @@ fn the_dedup_cases_through_the_window() {
     let batched = dedup_ids(deliveries[1].get("payload").expect("payload"));
     let mut window = w::DedupWindow::new(Some(1000), Some(60_000.0));
     // Four statuses of one message are four distinct events: all fresh.
-    assert!(batched.iter().all(|id| window.first_seen(id, Some(0.0))));
+    assert!(batched
+        .iter()
+        .all(|id| window.first_seen(JsValue::from_str(id), Some(0.0))));
     assert_eq!(window.size() as usize, batched.len());
     // Redelivered a minute later minus one millisecond: every one a duplicate.
-    assert!(batched.iter().all(|id| !window.first_seen(id, Some(59_999.0))));
+    assert!(batched
+        .iter()
+        .all(|id| !window.first_seen(JsValue::from_str(id), Some(59_999.0))));
     // The text delivery carries a message that the batch already held.
     let single = dedup_ids(deliveries[0].get("payload").expect("payload"));
-    assert!(!window.first_seen(&single[0], Some(1.0)));
+    assert!(!window.first_seen(JsValue::from_str(&single[0]), Some(1.0)));
     // A delivery holding the same message twice: two events, one of them fresh.
     assert!(str_of(&deliveries[2], "name").starts_with("a duplicate inside"));
     let twice = dedup_ids(deliveries[2].get("payload").expect("payload"));
     let mut window = w::DedupWindow::new(None, None);
-    let fresh = twice.iter().filter(|id| window.first_seen(id, Some(0.0))).count();
+    let fresh = twice
+        .iter()
+        .filter(|id| window.first_seen(JsValue::from_str(id), Some(0.0)))
+        .count();
     assert_eq!((twice.len(), fresh), (2, 1));
     // Forgotten ids are new again; ids expire after the TTL.
-    assert!(window.forget(&twice[0]) && window.first_seen(&twice[0], Some(0.0)));
-    assert!(window.first_seen(&twice[0], Some(600_000.0)));
+    assert!(window.forget(JsValue::from_str(&twice[0])) && window.first_seen(JsValue::from_str(&twice[0]), Some(0.0)));
+    assert!(window.first_seen(JsValue::from_str(&twice[0]), Some(600_000.0)));
 }
 
 fn voucher_view(status: &str, holder: &str, expires: Option<&Value>) -> JsValue {
@@ -292,7 +299,7 @@ fn voucher_redeem_void_and_transition_vectors() {
 fn rate_limiter_through_the_binding() {
     let mut rl = v::RateLimiter::new(Some(2), Some(2), Some(10));
     let d: Vec<Value> = (0..3)
-        .map(|_| val(&rl.check("k", Some(0.0)).expect("decision")))
+        .map(|_| val(&rl.check("k".into(), Some(0.0)).expect("decision")))
         .collect();
     let allowed: Vec<_> = d.iter().map(|x| x.get("allowed").and_then(Value::as_bool)).collect();
     assert_eq!(allowed, [Some(true), Some(true), Some(false)]);
