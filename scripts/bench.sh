@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run bench`: builds the release package and measures it. Prints a table and writes
 # .bench/*.json. Benchmarks measure; they never fail on a timing.
-#   bench/core.js   the Wasm core in Deno: size, start-up, evaluation speed, memory
+#   bench/core.js   the Wasm core in Deno, both builds: size, start-up, evaluation speed, memory;
+#                   and evaluateAll without the SIMD batch
 #   scripts/dev/bundle.ts  each edge function's deploy bundle (module graph with its deno.json)
 #   bench/peers.js  trimtab side by side with @openfeature/flagd-core, unleash-client and
 #                   @growthbook/growthbook on one 50-flag scenario (speed, ready time, shipped
@@ -15,6 +16,11 @@
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/build.sh
+# The flag build once more without Wasm SIMD (RUSTFLAGS replaces .cargo/config.toml's +simd128),
+# so the batch falls back to sha2 for every digest: bench/core.js weighs the SIMD batch with it.
+log "building the flag build without SIMD for comparison (target/bench-nosimd)"
+RUSTFLAGS="-C target-feature=-simd128" CARGO_TARGET_DIR=target/nosimd wasm-pack --quiet build --target web \
+  --release --mode no-install --out-dir target/bench-nosimd --out-name trimtab_flags --no-pack -- --no-default-features
 "$DENO" run --allow-read --allow-write=.bench --allow-run --allow-env --v8-flags=--expose-gc --no-check bench/core.js
 log "edge function bundles (deno info with each function's deno.json)"
 mkdir -p .bench

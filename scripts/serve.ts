@@ -338,15 +338,22 @@ export function describeDatabase(): string {
   return `PGlite ${dir}`;
 }
 
-const WASM_COPY = [
+/** What scripts/build.sh copies to supabase/functions/_shared/wasm/: the full build, its wrapper,
+ *  and the flag API's type declarations that js/trimtab.d.ts re-exports. */
+export const WASM_COPY = [
   "js/trimtab.js",
   "js/trimtab.d.ts",
   "js/claims.js",
   "js/claims.d.ts",
+  "js/trimtab-flags.d.ts",
+  "js/error.js",
+  "js/flag-engine.js",
+  "js/load.js",
   "pkg/trimtab.js",
   "pkg/trimtab.d.ts",
   "pkg/trimtab_bg.wasm",
   "pkg/trimtab_bg.wasm.d.ts",
+  "pkg/trimtab_flags.d.ts",
 ];
 
 /**

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: installs what is missing, checks format and lint, builds, and runs every suite:
 #   native Rust (unit, integration, property tests), wasm-bindgen-test in Node and headless
-#   Chromium, Deno against the built package (twice: today, and a year ahead under faketime),
-#   and Chromium (playwright-core) against it.
+#   Chromium (the full build, then the flag-only build), Deno against the built packages (twice:
+#   today, and a year ahead under faketime), and Chromium (playwright-core) against them.
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/setup.sh --system
@@ -12,12 +12,18 @@ export CHROMEDRIVER
 
 log "native Rust tests"
 cargo test --quiet
+log "native Rust tests, flag-only build (--no-default-features)"
+cargo test --quiet --no-default-features
 
-log "wasm-bindgen-test in Node"
-wasm-pack test --node --mode no-install -- --test wasm
+# Every vector file through the bindings: the full build (default features), then the flag-only
+# build the browsers load (--no-default-features: the flag vectors).
+for features in "" "--no-default-features"; do
+  log "wasm-bindgen-test in Node ${features:-(full build)}"
+  wasm-pack test --node --mode no-install -- $features --test wasm
 
-log "wasm-bindgen-test in headless Chromium"
-WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --mode no-install -- --test wasm
+  log "wasm-bindgen-test in headless Chromium ${features:-(full build)}"
+  WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome --mode no-install -- $features --test wasm
+done
 
 # --allow-sys=hostname: unleash-client (tests/deno/peers_test.ts) reads the host name on import.
 deno_suite=("$DENO" test --allow-read --allow-run --allow-env --allow-sys=hostname --allow-net=127.0.0.1,localhost

@@ -1,10 +1,14 @@
 //! trimtab: the deterministic core that makes shipping AI features safe.
 //!
-//! One crate, compiled natively for tests and to one WebAssembly module that Supabase edge
-//! functions (Deno) and the browser both load, so a user lands in the same rollout bucket
-//! everywhere. The domain modules are plain Rust; only [`wasm`] knows about JavaScript.
+//! One crate, compiled natively for tests and to WebAssembly that Supabase edge functions (Deno)
+//! and the browser both load, so a user lands in the same rollout bucket everywhere. The domain
+//! modules are plain Rust; only `wasm` knows about JavaScript.
 //!
-//! - [`bucket`]: the one SHA-256 bucketing function (spec v1 in `design.md`).
+//! Two builds from this crate: the default `edge` feature compiles every domain (the edge
+//! functions' module); `--no-default-features` compiles the flag core alone (bucketing, flags,
+//! conditions: the browser's module). Features are additive.
+//!
+//! - [`bucket`]: the one SHA-256 bucketing function (spec v1 in `design.md`), on `sha2`.
 //! - [`flags`]: snapshot validation, evaluation with reasons, ramps and schedules.
 //! - [`conditions`]: GrowthBook-style targeting conditions.
 //! - [`webhook`]: webhook signatures (WhatsApp, Standard Webhooks), event ids, the dedup window.
@@ -19,14 +23,19 @@ pub mod conditions;
 pub mod context;
 pub mod error;
 pub mod flags;
+#[cfg(feature = "edge")]
 pub mod guard;
 pub mod host;
 pub mod keymap;
+#[cfg(feature = "edge")]
 pub mod prompt;
+#[cfg(feature = "edge")]
 pub mod redact;
 pub mod time;
 pub mod value;
+#[cfg(feature = "edge")]
 pub mod voucher;
+#[cfg(feature = "edge")]
 pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]

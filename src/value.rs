@@ -1,7 +1,8 @@
 //! A small JSON value model shared by snapshots, contexts and conditions.
 //!
-//! Natively it deserialises from any serde source (the tests use serde_json); in Wasm,
-//! `src/wasm/` builds it from JS values directly. The core never depends on a JSON library.
+//! It serialises and deserialises with serde: natively from serde_json (the tests' vectors), in
+//! Wasm from and to JS values through serde-wasm-bindgen (`src/wasm/`). The core never depends on
+//! a JSON library.
 
 /// A JSON value. Objects keep their keys in input order; lookups are linear, which is fastest
 /// for the handful of keys a flag definition or a condition has.
@@ -139,15 +140,72 @@ impl From<bool> for Value {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-mod de {
-    use super::Value;
+/// Deepest nesting of arrays and objects accepted when deserialising a [`Value`] (guards against
+/// cyclic JS objects and runaway recursion).
+pub const MAX_DEPTH: usize = 64;
+
+mod serde_impl {
+    use super::{Value, MAX_DEPTH};
     use core::fmt;
-    use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-    struct ValueVisitor;
+    /// Objects keep their key order; `null` is a unit.
+    impl Serialize for Value {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self {
+                Value::Null => s.serialize_unit(),
+                Value::Bool(b) => s.serialize_bool(*b),
+                Value::Number(n) => s.serialize_f64(*n),
+                Value::String(t) => s.serialize_str(t),
+                Value::Array(items) => {
+                    let mut seq = s.serialize_seq(Some(items.len()))?;
+                    for v in items {
+                        seq.serialize_element(v)?;
+                    }
+                    seq.end()
+                }
+                Value::Object(members) => {
+                    let mut map = s.serialize_map(Some(members.len()))?;
+                    for (k, v) in members {
+                        map.serialize_entry(k, v)?;
+                    }
+                    map.end()
+                }
+            }
+        }
+    }
 
-    impl<'de> Visitor<'de> for ValueVisitor {
+    /// Any self-describing serde source (serde_json natively, serde-wasm-bindgen from JS), at most
+    /// [`MAX_DEPTH`] levels deep. A unit (JSON `null`, JS `null` or `undefined`) is `Null`; bytes
+    /// (a JS `Uint8Array`) are an array of numbers.
+    impl<'de> de::Deserialize<'de> for Value {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+            At(0).deserialize(d)
+        }
+    }
+
+    /// A value at a nesting depth.
+    struct At(usize);
+
+    impl<'de> DeserializeSeed<'de> for At {
+        type Value = Value;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl At {
+        fn deeper<E: de::Error>(&self) -> Result<At, E> {
+            if self.0 >= MAX_DEPTH {
+                return Err(E::custom("value nested more than 64 levels deep (or cyclic)"));
+            }
+            Ok(At(self.0 + 1))
+        }
+    }
+
+    impl<'de> Visitor<'de> for At {
         type Value = Value;
 
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -160,7 +218,7 @@ mod de {
             Ok(Value::Null)
         }
         fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-            Value::deserialize(d)
+            d.deserialize_any(self)
         }
         fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
             Ok(Value::Bool(b))
@@ -180,16 +238,20 @@ mod de {
         fn visit_string<E>(self, s: String) -> Result<Value, E> {
             Ok(Value::String(s))
         }
+        fn visit_bytes<E>(self, b: &[u8]) -> Result<Value, E> {
+            Ok(Value::Array(b.iter().map(|&x| Value::Number(x.into())).collect()))
+        }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
             let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-            while let Some(v) = seq.next_element()? {
+            while let Some(v) = seq.next_element_seed(self.deeper()?)? {
                 out.push(v);
             }
             Ok(Value::Array(out))
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
             let mut out: Vec<(String, Value)> = Vec::new();
-            while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            while let Some(k) = map.next_key::<String>()? {
+                let v = map.next_value_seed(self.deeper()?)?;
                 // Later duplicates win, as in JSON.parse.
                 match out.iter_mut().find(|(key, _)| *key == k) {
                     Some(slot) => slot.1 = v,
@@ -199,10 +261,29 @@ mod de {
             Ok(Value::Object(out))
         }
     }
+}
 
-    impl<'de> Deserialize<'de> for Value {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-            d.deserialize_any(ValueVisitor)
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_capped() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(serde_json::from_str::<Value>(&deep(MAX_DEPTH)).is_ok());
+        let err = serde_json::from_str::<Value>(&deep(MAX_DEPTH + 1)).unwrap_err();
+        assert!(err.to_string().contains("64 levels"), "{err}");
+    }
+
+    #[test]
+    fn round_trips_through_serde_keeping_key_order() {
+        let text = r#"{"b":1,"a":[true,null,"x",2.5],"c":{"z":{},"y":[]}}"#;
+        let v: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            r#"{"b":1.0,"a":[true,null,"x",2.5],"c":{"z":{},"y":[]}}"#
+        );
+        let dup: Value = serde_json::from_str(r#"{"a":1,"a":2}"#).unwrap();
+        assert_eq!(dup, Value::Object(vec![("a".into(), Value::Number(2.0))]));
     }
 }

@@ -131,9 +131,15 @@ proptest! {
 
 proptest! {
     #[test]
-    fn own_sha256_matches_the_sha2_crate(data in proptest::collection::vec(any::<u8>(), 0..400)) {
-        use sha2::Digest;
-        let theirs: [u8; 32] = sha2::Sha256::digest(&data).into();
-        prop_assert_eq!(trimtab::bucket::sha256::sha256(&data), theirs);
+    fn the_simd_batch_matches_sha2(salts in proptest::array::uniform4("[A-Za-z0-9_./-]{1,40}"),
+                                   units in proptest::array::uniform4("\\PC{1,40}")) {
+        // Natively the batch is the scalar path; tests/wasm.rs runs the SIMD lanes in Wasm.
+        let batch = trimtab::bucket::positions4(
+            [&salts[0], &salts[1], &salts[2], &salts[3]],
+            [&units[0], &units[1], &units[2], &units[3]],
+        );
+        for k in 0..4 {
+            prop_assert_eq!(batch[k], positions(&salts[k], &units[k]));
+        }
     }
 }

@@ -37,7 +37,7 @@ fn hmac_vectors() {
         let key = hex_decode(str_of(c, "key")).unwrap();
         let msg = hex_decode(str_of(c, "msg")).unwrap();
         assert_eq!(
-            hex_encode(&hmac_sha256(&key, &msg)),
+            hex_encode(&hmac_sha256(&key, &msg).unwrap()),
             str_of(c, "mac"),
             "key {}",
             str_of(c, "key")
@@ -107,7 +107,7 @@ fn meta_vectors() {
         if got == "OK" {
             // Our signer agrees with Python's (in lowercase).
             let header = str_of(c, "header");
-            assert_eq!(sign_meta(secret, body), header.to_ascii_lowercase());
+            assert_eq!(sign_meta(secret, body).unwrap(), header.to_ascii_lowercase());
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
@@ -337,7 +337,7 @@ proptest! {
         let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
         let inner = Sha256::new().chain_update(&ipad).chain_update(&msg).finalize();
         let want = Sha256::new().chain_update(&opad).chain_update(inner).finalize();
-        prop_assert_eq!(&hmac_sha256(&key, &msg)[..], &want[..]);
+        prop_assert_eq!(&hmac_sha256(&key, &msg).unwrap()[..], &want[..]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-import type { Evaluation, EvaluationContext, Snapshot } from "../js/trimtab.js";
+import type { Evaluation, EvaluationContext, Snapshot } from "../js/trimtab-flags.js";
 
 export interface FlagClientOptions {
   /** Base URL of the Supabase project (or the local stack), e.g. "http://127.0.0.1:54321". */

@@ -9,7 +9,7 @@
 //   if (flags.evaluate("FEATURE_AGENT_CHAT").enabled) { ... }
 //   flags.on("change", ({ changed }) => rerender(changed));
 //   flags.on("stale", ({ stale }) => banner(stale));
-import { FlagEngine } from "../js/trimtab.js";
+import { FlagEngine } from "../js/trimtab-flags.js";
 import { contextFromClaims } from "../js/claims.js";
 
 const STORAGE_PREFIX = "trimtab-flags:v1:";

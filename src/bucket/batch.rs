@@ -1,7 +1,8 @@
-//! Four bucket derivations at once: the same SHA-256 (spec v1), computed for four messages in
-//! the four 32-bit lanes of a Wasm SIMD register. `evaluateAll` hashes one unit under many
-//! flags' salts, so batching four at a time roughly doubles its hashing throughput. Natively,
-//! and for messages longer than one block, it falls back to the scalar path.
+//! Four bucket derivations at once: the same SHA-256 (spec v1), computed for four one-block
+//! messages in the four 32-bit lanes of a Wasm SIMD register. An accelerator of `evaluateAll`,
+//! which hashes one unit under many flags' salts; every other digest is the `sha2` crate's.
+//! Natively, and for messages longer than one block, it falls back to [`positions`] (`sha2`).
+//! `tests/wasm.rs` checks it against `sha2` on random inputs in Node and Chromium.
 
 use super::{positions, Positions};
 
@@ -18,9 +19,25 @@ pub fn positions4(salts: [&str; 4], units: [&str; 4]) -> [Positions; 4] {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
-    use super::super::sha256::{IV as SHA256_IV, K};
     use super::super::{ppm_of_words, Positions};
     use core::arch::wasm32::*;
+
+    /// SHA-256's initial hash value (FIPS 180-4, 5.3.3).
+    const SHA256_IV: [u32; 8] = [
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+    ];
+
+    /// SHA-256's round constants (FIPS 180-4, 4.2.2).
+    const K: [u32; 64] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+        0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+        0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+        0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+        0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+        0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+        0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2,
+    ];
 
     /// One padded block (`salt ":" unit`, at most 55 bytes) as 16 big-endian words.
     fn block(salt: &str, unit: &str) -> [u32; 16] {

@@ -15,7 +15,7 @@ pub use eval::{now_from_slots, DigestCache, EvalContext, Evaluation, Reason};
 pub use model::{Flag, FlagEngine, Override, Prerequisite, Rule, ScheduleStep, Variant};
 pub use ramp::{check_ramp, validate_stages};
 
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, ErrorFields};
 use crate::value::format_number as num;
 use core::fmt;
 
@@ -64,6 +64,27 @@ impl ErrorCode for FlagError {
             FlagError::InvalidPercent(_) => "INVALID_PERCENT",
             FlagError::InvalidStages(_) => "INVALID_STAGES",
         }
+    }
+
+    fn fields(&self) -> ErrorFields {
+        let mut out = ErrorFields::default();
+        match self {
+            FlagError::InvalidSnapshot { flag, field, .. } => {
+                out.flag = flag.clone();
+                out.field = Some(field.clone());
+            }
+            FlagError::RampSkipsStage { from, to, skipped } => {
+                out.from = Some(*from);
+                out.to = Some(*to);
+                out.skipped = Some(*skipped);
+            }
+            FlagError::InvalidPercent(p) => out.value = Some(*p),
+            FlagError::InvalidStages(why) => {
+                out.field = Some("stages".into());
+                out.reason = Some(why.clone());
+            }
+        }
+        out
     }
 }
 

@@ -57,8 +57,9 @@ impl Default for BreakerConfig {
     }
 }
 
-/// The breaker's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The breaker's state (serialised as its JS name, [`BreakerState::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum BreakerState {
     Closed,
     Open,
@@ -77,7 +78,7 @@ impl BreakerState {
 }
 
 /// The answer to [`CircuitBreaker::allow`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Permission {
     /// Whether the call may go out.
     pub allowed: bool,

@@ -25,7 +25,8 @@ pub const DEFAULT_MAX_KEYS: usize = 10_000;
 const UNIT: u64 = 60_000;
 
 /// The answer to one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Decision {
     /// Whether the request may go ahead (it has taken a token).
     pub allowed: bool,

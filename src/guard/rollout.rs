@@ -76,8 +76,9 @@ impl Default for RolloutThresholds {
     }
 }
 
-/// What to do with the rollout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What to do with the rollout (serialised as its JS name, [`Action::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Action {
     Advance,
     Hold,
@@ -96,14 +97,14 @@ impl Action {
 }
 
 /// One reason: a stable code and a message with the numbers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Reason {
     pub code: &'static str,
     pub message: String,
 }
 
 /// The decision and every reason for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RolloutDecision {
     pub action: Action,
     pub reasons: Vec<Reason>,

@@ -227,7 +227,7 @@ pub fn text_similarity(a: &str, b: &str) -> f64 {
 }
 
 /// The cutover check's answer: `ok` when every reason is absent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CutoverResult {
     pub ok: bool,
     /// One per failed condition: `SIMILARITY`, `LATENCY`, `ERROR_RATE`.

@@ -7,9 +7,8 @@
 //! escape them: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, other control characters as
 //! `\u00xx`; everything else verbatim.
 
-use crate::bucket::sha256::sha256;
+use crate::bucket::sha256;
 use crate::value::{format_number, Value};
-use crate::webhook::hex_encode;
 
 /// Compact JSON (no insignificant whitespace), object keys in their order.
 pub fn to_json(v: &Value) -> String {
@@ -30,7 +29,7 @@ pub fn canonical_json(v: &Value) -> String {
 /// Lowercase hex SHA-256 of the UTF-8 bytes of [`canonical_json`]: equal prompts (up to key
 /// order and whitespace inside strings) get equal keys.
 pub fn cache_key(v: &Value) -> String {
-    hex_encode(&sha256(canonical_json(v).as_bytes()))
+    hex::encode(sha256(canonical_json(v).as_bytes()))
 }
 
 /// Trims the string and turns every run of whitespace (Unicode `White_Space`, as

@@ -29,7 +29,7 @@ pub use openai::{build_openai, strict_schema};
 pub use spec::{PromptMessage, PromptSection, PromptSpec, PromptTool, ResponseSchema, Role};
 pub use tokens::{estimate_spec_tokens, estimate_tokens, truncate, ITEM_OVERHEAD, REQUEST_OVERHEAD};
 
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, ErrorFields};
 use crate::value::Value;
 use core::fmt;
 
@@ -59,6 +59,21 @@ impl ErrorCode for PromptError {
             PromptError::Invalid { .. } => "INVALID_PROMPT",
             PromptError::TooLarge { .. } => "PROMPT_TOO_LARGE",
         }
+    }
+
+    fn fields(&self) -> ErrorFields {
+        let mut out = ErrorFields::default();
+        match self {
+            PromptError::Invalid { field, reason } => {
+                out.field = Some(field.clone());
+                out.reason = Some((*reason).into());
+            }
+            PromptError::TooLarge { needed, budget } => {
+                out.needed = Some(f64::from(*needed));
+                out.budget = Some(f64::from(*budget));
+            }
+        }
+        out
     }
 }
 

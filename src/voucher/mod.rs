@@ -14,6 +14,7 @@
 //! | `INVALID_PHONE` | not an E.164 number ([`normalize_phone`]) |
 //! | `INVALID_CODE` | a voucher code of the wrong shape or with a wrong check character |
 //! | `INVALID_EXPIRY` | not RFC 3339, or not in the future at issue time |
+//! | `INVALID_STATUS` | a status name other than `issued`, `redeemed`, `voided` |
 //!
 //! Codes ([`generate_code`], [`validate_code`]) are `TT-XXXX-XXXX-C`; see [`code`].
 
@@ -23,7 +24,7 @@ pub mod phone;
 pub use code::{generate_code, validate_code, CODE_RANDOM_BYTES};
 pub use phone::normalize_phone;
 
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, ErrorFields};
 use crate::time::parse_rfc3339;
 use core::fmt;
 
@@ -52,6 +53,8 @@ pub enum VoucherError {
     InvalidCode(&'static str),
     /// A bad expiry; says why.
     InvalidExpiry(&'static str),
+    /// A voucher status that is not `issued`, `redeemed` or `voided` (the name given).
+    InvalidStatus(String),
 }
 
 impl ErrorCode for VoucherError {
@@ -65,7 +68,33 @@ impl ErrorCode for VoucherError {
             VoucherError::InvalidPhone(_) => "INVALID_PHONE",
             VoucherError::InvalidCode(_) => "INVALID_CODE",
             VoucherError::InvalidExpiry(_) => "INVALID_EXPIRY",
+            VoucherError::InvalidStatus(_) => "INVALID_STATUS",
         }
+    }
+
+    fn fields(&self) -> ErrorFields {
+        let mut out = ErrorFields::default();
+        match self {
+            VoucherError::NotIssued(status) => out.status = Some(status.as_str().into()),
+            VoucherError::Expired { expired_at_ms } => out.expired_at_ms = Some(*expired_at_ms as f64),
+            VoucherError::InvalidAmount { max } => {
+                out.field = Some("amount".into());
+                out.limit = Some(*max as f64);
+            }
+            VoucherError::InvalidCurrency(code) => {
+                out.field = Some("currency".into());
+                out.currency = code.clone();
+            }
+            VoucherError::InvalidPhone(_) => out.field = Some("phone".into()),
+            VoucherError::InvalidCode(_) => out.field = Some("code".into()),
+            VoucherError::InvalidExpiry(_) => out.field = Some("expiresAt".into()),
+            VoucherError::InvalidStatus(name) => {
+                out.field = Some("status".into());
+                out.status = Some(name.clone());
+            }
+            VoucherError::NotOwner => {}
+        }
+        out
     }
 }
 
@@ -93,6 +122,10 @@ impl fmt::Display for VoucherError {
             }
             VoucherError::InvalidPhone(why) | VoucherError::InvalidCode(why) | VoucherError::InvalidExpiry(why) => {
                 f.write_str(why)
+            }
+            VoucherError::InvalidStatus(name) => {
+                f.write_str("unknown voucher status ")?;
+                fmt::Debug::fmt(name, f)
             }
         }
     }

@@ -1,93 +1,194 @@
 //! JS bindings of [`crate::voucher`], [`crate::redact`] and [`crate::guard`]'s rate limiter.
-//!
-//! Arguments cross as primitives and results as short string lists or packed numbers, which the
-//! wrapper (`js/trimtab.js`) turns into objects: building JS objects here costs module size.
+//! Requests, voucher views and results cross as objects (serde).
 
-use super::js_error;
+use super::convert::{from_js, text_of, to_js, Num, Text};
+use super::error::{js_error, HostUnavailable};
+use super::web;
 use crate::guard;
-use crate::voucher::{self, IssueRequest, Status, VoucherError, VoucherPolicy, VoucherView};
+use crate::voucher::{self, IssueRequest, Status, VoucherError, VoucherPolicy, VoucherView, CODE_RANDOM_BYTES};
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_VOUCHERS: &str = r#"
+export type VoucherStatus = "issued" | "redeemed" | "voided";
+
+export interface VoucherPolicy {
+  /** Largest amount in minor units. */
+  maxAmountMinor: number;
+  /** Allowed ISO 4217 codes; empty or missing: any 3-letter code. */
+  currencies?: string[];
+  /** Expiry when a request gives none (days). */
+  defaultTtlDays?: number;
+}
+
+export interface IssueRequest {
+  amount: number;
+  currency: string;
+  holderPhone: string;
+  expiresAt?: string | null;
+}
+
+export interface IssueChecked {
+  amountMinor: number;
+  currency: string;
+  holderPhone: string;
+  /** RFC 3339; absent when neither the request nor the policy sets an expiry. */
+  expiresAt?: string;
+}
+
+export interface VoucherView {
+  status: VoucherStatus | string;
+  holderPhone: string;
+  /** RFC 3339 string, epoch ms or Date; null or absent: never expires. */
+  expiresAt?: string | number | Date | null;
+}
+
+/** The answer of a RateLimiter. */
+export interface RateDecision {
+  allowed: boolean;
+  remaining: number;
+  retryAfterMs: number;
+}
+"#;
 
 fn err(e: VoucherError) -> JsValue {
     js_error(&e)
 }
 
-fn ms(v: f64) -> Option<i64> {
-    v.is_finite().then_some(v as i64)
+fn wall_clock(now_ms: Option<f64>) -> i64 {
+    now_ms.unwrap_or_else(js_sys::Date::now) as i64
 }
 
-/// Validates an issue request: `[amountMinor, currency, holderPhone, expiresAtMs | ""]`.
-#[wasm_bindgen(js_name = validateIssueFields)]
-#[allow(clippy::too_many_arguments)]
-pub fn validate_issue_js(
-    max_amount_minor: f64,
-    currencies: Vec<String>,
-    default_ttl_days: Option<u32>,
-    amount: f64,
-    currency: &str,
-    holder_phone: &str,
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct PolicyIn {
+    max_amount_minor: Num,
+    currencies: Vec<Text>,
+    default_ttl_days: Option<Num>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct IssueIn {
+    amount: Num,
+    currency: Text,
+    holder_phone: Text,
+    expires_at: Option<Text>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IssueOut {
+    amount_minor: u64,
+    currency: String,
+    holder_phone: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     expires_at: Option<String>,
-    now_ms: f64,
-) -> Result<Vec<String>, JsValue> {
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct ViewIn {
+    status: Text,
+    holder_phone: Text,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    expires_at: JsValue,
+}
+
+impl ViewIn {
+    fn status(&self) -> Result<Status, JsValue> {
+        Status::parse(&self.status.0).ok_or_else(|| err(VoucherError::InvalidStatus(self.status.0.clone())))
+    }
+
+    /// The expiry in epoch ms: a number, a `Date` or a date string (as `Date.parse` reads it);
+    /// `null` or absent: never expires.
+    fn expires_at_ms(&self) -> Result<Option<i64>, JsValue> {
+        let v = &self.expires_at;
+        if v.is_null() || v.is_undefined() {
+            return Ok(None);
+        }
+        let ms = if let Some(d) = v.dyn_ref::<js_sys::Date>() {
+            d.get_time()
+        } else if let Some(n) = v.as_f64() {
+            n
+        } else if let Some(s) = v.as_string() {
+            js_sys::Date::parse(&s)
+        } else {
+            f64::NAN
+        };
+        if ms.is_finite() {
+            Ok(Some(ms as i64))
+        } else {
+            Err(err(VoucherError::InvalidExpiry("expiresAt is not a date")))
+        }
+    }
+}
+
+/// Validates an issue request against the policy (`IssueChecked`).
+#[wasm_bindgen(js_name = validateIssue, unchecked_return_type = "IssueChecked")]
+pub fn validate_issue_js(
+    #[wasm_bindgen(unchecked_param_type = "VoucherPolicy")] policy: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "IssueRequest")] request: JsValue,
+    now_ms: Option<f64>,
+) -> Result<JsValue, JsValue> {
+    let p: PolicyIn = from_js(policy, "policy")?;
+    let r: IssueIn = from_js(request, "request")?;
+    let max = p.max_amount_minor.0;
     let policy = VoucherPolicy {
-        max_amount_minor: max_amount_minor as u64,
-        currencies,
-        default_ttl_days,
+        max_amount_minor: if max.is_finite() && max > 0.0 { max as u64 } else { 0 },
+        currencies: p.currencies.into_iter().map(|t| t.0).collect(),
+        default_ttl_days: p
+            .default_ttl_days
+            .map(|d| d.0)
+            .filter(|d| d.is_finite() && *d >= 0.0)
+            .map(|d| d as u32),
     };
     let req = IssueRequest {
-        amount,
-        currency,
-        holder_phone,
-        expires_at: expires_at.as_deref(),
+        amount: r.amount.0,
+        currency: &r.currency.0,
+        holder_phone: &r.holder_phone.0,
+        expires_at: r.expires_at.as_ref().map(|t| t.0.as_str()),
     };
-    let ok = voucher::validate_issue(&policy, &req, now_ms as i64).map_err(err)?;
-    let expiry = ok
-        .expires_at_ms
-        .map(|m| crate::value::format_number(m as f64))
-        .unwrap_or_default();
-    Ok(vec![
-        crate::value::format_number(ok.amount_minor as f64),
-        ok.currency,
-        ok.holder_phone,
-        expiry,
-    ])
+    let ok = voucher::validate_issue(&policy, &req, wall_clock(now_ms)).map_err(err)?;
+    to_js(&IssueOut {
+        amount_minor: ok.amount_minor,
+        currency: ok.currency,
+        holder_phone: ok.holder_phone,
+        expires_at: ok
+            .expires_at_ms
+            .map(|ms| String::from(js_sys::Date::new(&JsValue::from_f64(ms as f64)).to_iso_string())),
+    })
 }
 
-/// Throws `VOUCHER_NOT_ISSUED`, `VOUCHER_EXPIRED`, `NOT_OWNER` or `INVALID_PHONE`.
-#[wasm_bindgen(js_name = checkRedeemFields)]
+/// Throws `VOUCHER_NOT_ISSUED`, `VOUCHER_EXPIRED`, `NOT_OWNER`, `INVALID_PHONE`, or
+/// `INVALID_STATUS` / `INVALID_EXPIRY` for a view it cannot read.
+#[wasm_bindgen(js_name = checkRedeem)]
 pub fn check_redeem_js(
-    status: u8,
-    holder_phone: &str,
-    expires_at_ms: f64,
+    #[wasm_bindgen(unchecked_param_type = "VoucherView")] voucher: JsValue,
     caller: &str,
-    now_ms: f64,
+    now_ms: Option<f64>,
 ) -> Result<(), JsValue> {
+    let v: ViewIn = from_js(voucher, "voucher")?;
     let view = VoucherView {
-        status: status_of(status),
-        holder_phone,
-        expires_at_ms: ms(expires_at_ms),
+        status: v.status()?,
+        holder_phone: &v.holder_phone.0,
+        expires_at_ms: v.expires_at_ms()?,
     };
-    voucher::check_redeem(&view, caller, now_ms as i64).map_err(err)
+    voucher::check_redeem(&view, caller, wall_clock(now_ms)).map_err(err)
 }
 
-/// Throws `VOUCHER_NOT_ISSUED`.
-#[wasm_bindgen(js_name = checkVoidFields)]
-pub fn check_void_js(status: u8) -> Result<(), JsValue> {
+/// Throws `VOUCHER_NOT_ISSUED` (or `INVALID_STATUS`).
+#[wasm_bindgen(js_name = checkVoid)]
+pub fn check_void_js(#[wasm_bindgen(unchecked_param_type = "VoucherView")] voucher: JsValue) -> Result<(), JsValue> {
+    let v: ViewIn = from_js(voucher, "voucher")?;
     let view = VoucherView {
-        status: status_of(status),
+        status: v.status()?,
         holder_phone: "",
         expires_at_ms: None,
     };
     voucher::check_void(&view).map_err(err)
-}
-
-/// 0 issued, 1 redeemed, anything else voided (the wrapper refuses unknown names first).
-fn status_of(n: u8) -> Status {
-    match n {
-        0 => Status::Issued,
-        1 => Status::Redeemed,
-        _ => Status::Voided,
-    }
 }
 
 /// The canonical form of a voucher code; throws `INVALID_CODE`.
@@ -96,10 +197,13 @@ pub fn validate_code_js(input: &str) -> Result<String, JsValue> {
     voucher::validate_code(input).map_err(err)
 }
 
-/// A voucher code from 5 random bytes.
-#[wasm_bindgen(js_name = voucherCodeFrom)]
-pub fn generate_code_js(random: &[u8]) -> String {
-    voucher::generate_code(random)
+/// A new voucher code from 40 bits of `crypto.getRandomValues`; throws `HOST_UNAVAILABLE`
+/// where there is no Web Crypto.
+#[wasm_bindgen(js_name = generateVoucherCode)]
+pub fn generate_code_js() -> Result<String, JsValue> {
+    let mut random = [0u8; CODE_RANDOM_BYTES];
+    web::random_bytes(&mut random).ok_or_else(|| js_error(&HostUnavailable("crypto.getRandomValues")))?;
+    Ok(voucher::generate_code(&random))
 }
 
 /// E.164 normalisation; throws `INVALID_PHONE`.
@@ -120,15 +224,25 @@ pub struct RateLimiter(guard::RateLimiter);
 
 #[wasm_bindgen(js_class = RateLimiter)]
 impl RateLimiter {
-    /// `capacity` tokens per key, refilled at `refill_per_minute`, at most `max_keys` keys.
+    /// `capacity` tokens per key (default 10), refilled at `refill_per_minute` (default 10), at
+    /// most `max_keys` keys (default 10,000).
     #[wasm_bindgen(constructor)]
-    pub fn new(capacity: u32, refill_per_minute: u32, max_keys: u32) -> RateLimiter {
-        RateLimiter(guard::RateLimiter::new(capacity, refill_per_minute, max_keys as usize))
+    pub fn new(capacity: Option<u32>, refill_per_minute: Option<u32>, max_keys: Option<u32>) -> RateLimiter {
+        RateLimiter(guard::RateLimiter::new(
+            capacity.unwrap_or(guard::rate_limit::DEFAULT_CAPACITY),
+            refill_per_minute.unwrap_or(guard::rate_limit::DEFAULT_REFILL_PER_MINUTE),
+            max_keys.map_or(guard::rate_limit::DEFAULT_MAX_KEYS, |n| n as usize),
+        ))
     }
 
-    /// Takes a token for `key`: `retryAfterMs * 2^32 + remaining * 2 + allowed`.
-    pub fn check(&mut self, key: &str, now_ms: f64) -> f64 {
-        let d = self.0.check(key, now_ms as i64);
-        d.retry_after_ms.max(0) as f64 * 4_294_967_296.0 + d.remaining as f64 * 2.0 + d.allowed as u8 as f64
+    /// Takes a token for `key` (read as `String(key)`; `RateDecision`; clock: `now_ms`, default
+    /// the isolate's).
+    #[wasm_bindgen(unchecked_return_type = "RateDecision")]
+    pub fn check(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        now_ms: Option<f64>,
+    ) -> Result<JsValue, JsValue> {
+        to_js(&self.0.check(&text_of(key), web::clock(now_ms)))
     }
 }

@@ -6,7 +6,6 @@
 //! `sent`, `delivered` and `read` of one message are three events). Changes of other fields
 //! (`account_update`, templates, ...) are skipped.
 
-use super::crypto::push_u64;
 use super::{check_event_id, WebhookError};
 use crate::value::Value;
 
@@ -73,18 +72,18 @@ struct At<'a> {
 impl At<'_> {
     fn err(&self, field: &str, reason: &'static str) -> WebhookError {
         let mut path = String::from("entry[");
-        push_u64(&mut path, self.entry as u64);
+        path.push_str(&self.entry.to_string());
         path.push(']');
         if let Some(c) = self.change {
             path.push_str(".changes[");
-            push_u64(&mut path, c as u64);
+            path.push_str(&c.to_string());
             path.push(']');
         }
         if let Some((list, i)) = self.item {
             path.push_str(".value.");
             path.push_str(list);
             path.push('[');
-            push_u64(&mut path, i as u64);
+            path.push_str(&i.to_string());
             path.push(']');
         }
         if !field.is_empty() {

@@ -13,7 +13,8 @@
 //!   `webhook-id` of a Standard Webhooks delivery.
 //! - [`DedupWindow`]: a bounded, TTL'd, O(1) cache of event ids seen by this isolate; the first
 //!   line of defence in front of the durable dedup in the database.
-//! - [`hmac_sha256`], [`ct_eq`] and small hex / base64 codecs underneath.
+//! - [`hmac_sha256`], [`ct_eq`], hex and base64 underneath: the `hmac`, `sha2`, `subtle`, `hex`
+//!   and `base64` crates.
 //!
 //! Every failure is a [`WebhookError`] with a stable [`ErrorCode::code`]; no input panics.
 
@@ -22,14 +23,16 @@ mod dedup;
 mod events;
 mod verify;
 
-pub use crypto::{base64_decode, base64_encode, ct_eq, hex_decode, hex_encode, hmac_sha256, HmacSha256};
+pub use crypto::{
+    base64_decode, base64_encode, ct_eq, hex_decode, hex_encode, hmac_sha256, hmac_sha256_keyed, HmacSha256,
+};
 pub use dedup::DedupWindow;
 pub use events::{whatsapp_events, InboundMessage, StatusUpdate, WhatsAppEvent};
 pub use verify::{
     sign_meta, sign_standard, standard_event_id, verify_meta_signature, verify_standard, TOLERANCE_SECONDS,
 };
 
-use crate::error::ErrorCode;
+use crate::error::{ErrorCode, ErrorFields};
 use core::fmt;
 
 /// Longest accepted event id (`webhook-id`, a WhatsApp `wamid`), in bytes.
@@ -96,6 +99,31 @@ impl ErrorCode for WebhookError {
             WebhookError::InvalidEncoding(_) => "INVALID_ENCODING",
             WebhookError::MalformedPayload { .. } => "MALFORMED_PAYLOAD",
         }
+    }
+
+    fn fields(&self) -> ErrorFields {
+        let mut out = ErrorFields::default();
+        match self {
+            WebhookError::MissingSignature => out.header = Some("x-hub-signature-256".into()),
+            WebhookError::MissingHeader(h) => out.header = Some((*h).into()),
+            WebhookError::InvalidHeader { header, reason } => {
+                out.header = Some((*header).into());
+                out.reason = Some((*reason).into());
+            }
+            WebhookError::TimestampTooOld { timestamp, now } | WebhookError::TimestampTooNew { timestamp, now } => {
+                out.timestamp = Some(*timestamp as f64);
+                out.now = Some(*now as f64);
+            }
+            WebhookError::MalformedPayload { path, reason } => {
+                out.path = Some(path.clone());
+                out.reason = Some((*reason).into());
+            }
+            WebhookError::InvalidSecret(why)
+            | WebhookError::MalformedSignature(why)
+            | WebhookError::InvalidEncoding(why) => out.reason = Some((*why).into()),
+            WebhookError::BadSignature => {}
+        }
+        out
     }
 }
 

@@ -1,7 +1,8 @@
 //! Signature verification: WhatsApp / Meta and Standard Webhooks v1.
 
-use super::crypto::{base64_decode, base64_encode, ct_eq, hex_decode, hex_encode, hmac_sha256, push_u64, HmacSha256};
+use super::crypto::{base64_decode, base64_encode, ct_eq, hex_decode, hex_encode, hmac_sha256, hmac_sha256_keyed};
 use super::{check_event_id, WebhookError};
+use hmac::Mac;
 
 /// Standard Webhooks timestamp tolerance: a delivery signed more than this many seconds before
 /// or after the verifier's clock is refused (exactly 300 s either way is accepted).
@@ -30,7 +31,7 @@ pub fn verify_meta_signature(app_secret: &[u8], raw_body: &[u8], header: Option<
         return Err(WebhookError::MalformedSignature("expected 64 hex digits after sha256="));
     }
     let given = hex_decode(hex).map_err(|_| WebhookError::MalformedSignature("not hex after sha256="))?;
-    if ct_eq(&hmac_sha256(app_secret, raw_body), &given) {
+    if ct_eq(&hmac_sha256(app_secret, raw_body)?, &given) {
         Ok(())
     } else {
         Err(WebhookError::BadSignature)
@@ -39,10 +40,10 @@ pub fn verify_meta_signature(app_secret: &[u8], raw_body: &[u8], header: Option<
 
 /// The `X-Hub-Signature-256` value Meta would send for `raw_body`: `sha256=<lowercase hex>`
 /// (for tests and local stand-ins of Meta).
-pub fn sign_meta(app_secret: &[u8], raw_body: &[u8]) -> String {
+pub fn sign_meta(app_secret: &[u8], raw_body: &[u8]) -> Result<String, WebhookError> {
     let mut s = String::from(META_PREFIX);
-    s.push_str(&hex_encode(&hmac_sha256(app_secret, raw_body)));
-    s
+    s.push_str(&hex_encode(&hmac_sha256(app_secret, raw_body)?));
+    Ok(s)
 }
 
 /// The HMAC key of a Standard Webhooks secret: base64 after an optional `whsec_` prefix (the
@@ -56,14 +57,12 @@ fn secret_key(secret: &str) -> Result<Vec<u8>, WebhookError> {
     Ok(key)
 }
 
-fn standard_tag(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> [u8; 32] {
-    HmacSha256::new(key)
-        .update(id.as_bytes())
-        .update(b".")
-        .update(timestamp.as_bytes())
-        .update(b".")
-        .update(body)
-        .finish()
+fn standard_tag(key: &[u8], id: &str, timestamp: &str, body: &[u8]) -> Result<[u8; 32], WebhookError> {
+    let mut mac = hmac_sha256_keyed(key)?;
+    for part in [id.as_bytes(), b".", timestamp.as_bytes(), b".", body] {
+        mac.update(part);
+    }
+    Ok(mac.finalize().into_bytes().into())
 }
 
 fn present<'a>(value: Option<&'a str>, header: &'static str) -> Result<&'a str, WebhookError> {
@@ -132,7 +131,7 @@ pub fn verify_standard(
             now: now_seconds,
         });
     }
-    let expected = standard_tag(&key, id_header, ts_header, body);
+    let expected = standard_tag(&key, id_header, ts_header, body)?;
     let mut well_formed = false;
     let mut matched = false;
     for entry in sig_header.split(' ').filter(|e| !e.is_empty()) {
@@ -170,10 +169,9 @@ pub fn sign_standard(secret: &str, id: &str, timestamp_seconds: i64, body: &[u8]
             reason: "negative",
         });
     }
-    let mut ts = String::new();
-    push_u64(&mut ts, timestamp_seconds as u64);
+    let ts = timestamp_seconds.to_string();
     let mut out = String::from("v1,");
-    out.push_str(&base64_encode(&standard_tag(&key, id, &ts, body)));
+    out.push_str(&base64_encode(&standard_tag(&key, id, &ts, body)?));
     Ok(out)
 }
 
@@ -288,7 +286,7 @@ mod tests {
     #[test]
     fn meta() {
         let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
-        let header = sign_meta(b"app-secret", body);
+        let header = sign_meta(b"app-secret", body).unwrap();
         assert!(header.starts_with("sha256=") && header.len() == 71);
         assert_eq!(code(verify_meta_signature(b"app-secret", body, Some(&header))), "OK");
         assert_eq!(

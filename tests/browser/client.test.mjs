@@ -38,7 +38,7 @@ const PAGE = `<!doctype html>
 <script type="module">
   import { createFlagClient } from "/www/trimtab-flags.js";
   import { TrimtabWebProvider } from "/www/openfeature-web.js";
-  import { FlagEngine } from "/js/trimtab.js";
+  import { FlagEngine } from "/js/trimtab-flags.js";
   import { OpenFeature } from "@openfeature/web-sdk";
   const status = document.getElementById("status");
   const q = new URLSearchParams(location.search);

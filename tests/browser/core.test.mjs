@@ -16,11 +16,14 @@ after(async () => {
   await server?.close();
 });
 
-test("vectors agree in Chromium", async () => {
+test("vectors agree in Chromium, through the flag-only build and the full build", async () => {
   const { page, errors } = await open(browser, `${server.url}/tests/browser/vectors.html`);
   await page.waitForFunction(() => globalThis.__result !== undefined, null, { timeout: 60_000 });
   const result = await page.evaluate(() => globalThis.__result);
   assert.deepEqual(result.failures, []);
-  assert.ok(result.checks >= 600, `only ${result.checks} checks ran`);
+  const { flags, full, edge, flagsContext, errorClass } = result.checks;
+  assert.ok(flags >= 600 && full >= 600, `only ${flags} / ${full} flag checks ran`);
+  assert.ok(edge >= 450, `only ${edge} edge checks ran`);
+  assert.ok(flagsContext >= 10 && errorClass === 1, JSON.stringify(result.checks));
   assert.deepEqual(errors, []);
 });

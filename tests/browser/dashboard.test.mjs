@@ -239,6 +239,11 @@ test("keyboard: controls are reachable with Tab and show a focus outline", async
   assert.ok([...seen].some((l) => /Next stage/.test(l)), [...seen].join(" | "));
 });
 
+test("the page loads the flag-only Wasm build, not the edge functions' module", () => {
+  const wasm = new Set(bodies.map(([u]) => new URL(u).pathname).filter((p) => p.endsWith(".wasm")));
+  assert.deepEqual([...wasm], ["/pkg/trimtab_flags_bg.wasm"]);
+});
+
 test("no secret reaches the page, and no console errors", () => {
   assert.ok(bodies.some(([u]) => u.endsWith("/admin/app.js")), "the page's JS was captured");
   assert.ok(bodies.some(([u]) => u.includes("/functions/v1/rollout-status")), "API responses were captured");

@@ -5,7 +5,13 @@
 //
 //   deno test --allow-read --allow-run --allow-env --allow-net=127.0.0.1,localhost \
 //     --allow-write=tests/artifacts,.data tests/deno/stack_test.ts
-import { describeDatabase, functionSettings, parseFunctionSettings, verifiesJwt } from "../../scripts/serve.ts";
+import {
+  describeDatabase,
+  functionSettings,
+  parseFunctionSettings,
+  verifiesJwt,
+  WASM_COPY as WASM_FILES,
+} from "../../scripts/serve.ts";
 import { createClient } from "@supabase/supabase-js";
 import {
   legacyToken,
@@ -18,16 +24,6 @@ import {
 import { assert, eq, ROOT } from "./support.ts";
 
 const root = decodeURIComponent(ROOT.pathname);
-const WASM_FILES = [
-  "js/trimtab.js",
-  "js/trimtab.d.ts",
-  "js/claims.js",
-  "js/claims.d.ts",
-  "pkg/trimtab.js",
-  "pkg/trimtab.d.ts",
-  "pkg/trimtab_bg.wasm",
-  "pkg/trimtab_bg.wasm.d.ts",
-];
 const STATIC_WASM = "./functions/_shared/wasm/pkg/trimtab_bg.wasm";
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -281,15 +277,19 @@ Deno.test({
         assert(!JSON.stringify(body).includes(String(keys.signing[0].privateJwk.d)), "no private part");
       });
 
-      await t.step("/ serves www/index.html; /pkg/trimtab_bg.wasm is application/wasm", async () => {
+      await t.step("/ serves www/index.html", async () => {
         const r = await get("/");
         eq(r.status, 200);
         eq(await r.text(), await Deno.readTextFile(new URL("www/index.html", ROOT)));
-        const w = await get("/pkg/trimtab_bg.wasm");
-        eq(w.headers.get("content-type"), "application/wasm");
-        assert(
-          sameBytes(new Uint8Array(await w.arrayBuffer()), await Deno.readFile(new URL("pkg/trimtab_bg.wasm", ROOT))),
-        );
+      });
+
+      await t.step("/pkg/*.wasm (the flag build the page loads, the full build) are application/wasm", async () => {
+        for (const wasm of ["pkg/trimtab_flags_bg.wasm", "pkg/trimtab_bg.wasm"]) {
+          const r = await get(`/${wasm}`);
+          eq(r.status, 200);
+          eq(r.headers.get("content-type"), "application/wasm");
+          assert(sameBytes(new Uint8Array(await r.arrayBuffer()), await Deno.readFile(new URL(wasm, ROOT))), wasm);
+        }
       });
 
       await t.step("health needs no credentials", async () => {

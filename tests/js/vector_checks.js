@@ -1,7 +1,10 @@
 /**
- * The shared vectors, checked through the public JS wrapper. Runtime-neutral: Deno's test and
- * the browser page both import this module and pass in the wrapper and a JSON loader.
- * Returns { checks, failures }: `checks` counts assertions made, `failures` lists what broke.
+ * The shared vectors, checked through the public JS wrappers. Runtime-neutral: Deno's test and
+ * the browser page both import this module and pass in a wrapper and a JSON loader.
+ * - runVectorChecks: the flag vectors (bucketing, variants, evaluation, invalid snapshots, ramps,
+ *   conditions), for either build: js/trimtab-flags.js (browsers) or js/trimtab.js (edge).
+ * - runEdgeVectorChecks: webhooks, vouchers, guard and prompts, for the full build.
+ * Each returns { checks, failures }: `checks` counts assertions made, `failures` lists what broke.
  */
 
 const CLOCK_NOTE = "cases that depend on time pin context.now";
@@ -82,6 +85,12 @@ export async function runVectorChecks(lib, load) {
         for (const needle of c.messageIncludes) {
           check(err.message.includes(needle), `${c.name}: message ${err.message} lacks ${needle}`);
         }
+        // The flag and field the message names are fields of the error too.
+        check(
+          typeof err.field === "string" && err.message.includes(`"${err.field}"`) &&
+            (err.flag === undefined || err.message.includes(`flag "${err.flag}"`)),
+          `${c.name}: fields flag=${err.flag} field=${err.field} (${err.message})`,
+        );
       }
     }
   }
@@ -90,8 +99,15 @@ export async function runVectorChecks(lib, load) {
       lib.checkRamp(c.current, c.next, c.stages);
       check(c.code === undefined, `checkRamp(${c.current}, ${c.next}) passed, want ${c.code}`);
     } catch (err) {
-      check(err.code === c.code, `checkRamp(${c.current}, ${c.next}): ${err.code}, want ${c.code ?? "ok"}`);
+      check(
+        err instanceof lib.TrimtabError && err.code === c.code,
+        `checkRamp(${c.current}, ${c.next}): ${err.code}, want ${c.code ?? "ok"}`,
+      );
       if (c.skipped !== undefined) {
+        check(
+          err.skipped === c.skipped && err.from === c.current && err.to === c.next,
+          `checkRamp carries the skipped stage: ${JSON.stringify(err)}`,
+        );
         check(err.message.includes(`the ${c.skipped}% stage`), `checkRamp names the skipped stage: ${err.message}`);
       }
     }
@@ -125,6 +141,17 @@ export async function runVectorChecks(lib, load) {
       check(e.enabled === c.expected, `condition ${c.name}: ${e.enabled}, want ${c.expected}`);
     }
   }
+  return { checks, failures };
+}
+
+/** @param {any} lib the full wrapper (js/trimtab.js)  @param {(name: string) => Promise<any>} load */
+export async function runEdgeVectorChecks(lib, load) {
+  const failures = [];
+  let checks = 0;
+  const check = (ok, what) => {
+    checks++;
+    if (!ok) failures.push(what);
+  };
   await webhookChecks(lib, load, check);
   await voucherChecks(lib, load, check);
   await guardChecks(lib, load, check);
@@ -133,13 +160,24 @@ export async function runVectorChecks(lib, load) {
 }
 
 const hex = (s) => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+/** "OK", the code of the TrimtabError `fn` throws, or what else it threw. */
 const codeOf = (fn) => {
   try {
     fn();
     return "OK";
   } catch (e) {
-    return e.code ?? String(e);
+    return e instanceof Error && e.name === "TrimtabError" ? e.code : `not a TrimtabError: ${e}`;
   }
+};
+
+/** The TrimtabError `fn` throws (null when it returns or throws something else). */
+const errorOf = (lib, fn) => {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof lib.TrimtabError) return e;
+  }
+  return null;
 };
 
 /** tests/vectors/webhooks.json: HMAC, Standard Webhooks, Meta signatures, WhatsApp event ids. */
@@ -170,8 +208,8 @@ async function webhookChecks(lib, load, check) {
     check(same(got, want), `whatsapp ${c.name}: ${JSON.stringify(got)}`);
   }
   for (const c of v.whatsappInvalid) {
-    const got = codeOf(() => lib.whatsappEvents(c.payload));
-    check(got === c.code, `whatsapp invalid ${c.name}: ${got}`);
+    const err = errorOf(lib, () => lib.whatsappEvents(c.payload));
+    check(err?.code === c.code && err.path === c.path, `whatsapp invalid ${c.name}: ${err?.code} at ${err?.path}`);
   }
 }
 
@@ -367,6 +405,7 @@ async function promptChecks(lib, load, check) {
     check(lib.promptCacheKey(c.value) === c.key, `cache key ${JSON.stringify(c.value).slice(0, 30)}`);
   }
   for (const c of v.invalid) {
-    check(codeOf(() => lib.buildOpenAIRequest(c.spec)) === c.code, `invalid ${c.name}`);
+    const err = errorOf(lib, () => lib.buildOpenAIRequest(c.spec));
+    check(err?.code === c.code && err.field === c.field, `invalid ${c.name}: ${err?.code} at ${err?.field}`);
   }
 }

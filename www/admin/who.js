@@ -1,6 +1,6 @@
 // "Who is in?": the admin-visible snapshot (every flag + the unit's overrides) evaluated in the page
 // with the same Wasm module the edge functions use, explaining bucket, rule and reason per flag.
-import { FlagEngine } from "/js/trimtab.js";
+import { FlagEngine } from "/js/trimtab-flags.js";
 import { api, el } from "./api.js";
 
 const FIELDS = [

@@ -40,7 +40,7 @@ import type { Param, Tx } from "../platform/db.ts";
 import { loadSnapshot, type Snapshot } from "./snapshot.ts";
 import { HttpError, json, readJson } from "../platform/http.ts";
 import { getDb } from "../platform/store.ts";
-import { checkRamp } from "../platform/trimtab.ts";
+import { checkRamp, TrimtabError } from "../platform/trimtab.ts";
 
 export { dbError } from "./admin_validate.ts";
 
@@ -214,13 +214,6 @@ export async function createFlag(req: Request, c: Caller): Promise<Response> {
   return json(201, { version: out.version, flag: out.flag });
 }
 
-/** The first stage strictly between from and to (what checkRamp refuses), for the error body. */
-function firstSkipped(message: string, from: number, to: number, stages: number[]): number | undefined {
-  const m = /skips the ([0-9.]+)% stage/.exec(message);
-  if (m && Number.isFinite(Number(m[1]))) return Number(m[1]);
-  return stages.find((s) => s > from && s < to);
-}
-
 export async function patchFlag(req: Request, c: Caller, key: string): Promise<Response> {
   flagKey(key);
   const b = onlyFields(await body(req), PATCH_FIELDS);
@@ -250,17 +243,17 @@ export async function patchFlag(req: Request, c: Caller, key: string): Promise<R
         try {
           checkRamp(from, to, stages);
         } catch (e) {
-          const code = (e as { code?: unknown })?.code;
-          const message = String((e as Error)?.message);
+          if (!(e instanceof TrimtabError)) throw e;
+          const { code, message } = e;
           if (code === "RAMP_SKIPS_STAGE") {
-            const skipped = firstSkipped(message, from, to, stages);
+            // The core names the stage it refuses to skip (from, to and skipped travel on the error).
+            const skipped = typeof e.skipped === "number" ? e.skipped : undefined;
             if (!force) {
               throw new DetailedError(409, "RAMP_SKIPS_STAGE", message, skipped === undefined ? {} : { skipped });
             }
             forced = { from, to, skipped, stages };
           } else if (code === "INVALID_PERCENT") throw new HttpError(400, "INVALID_PERCENT", message);
-          else if (typeof code === "string") throw new HttpError(400, "INVALID_FLAG", `flag "${key}": ${message}`);
-          else throw e;
+          else throw new HttpError(400, "INVALID_FLAG", `flag "${key}": ${message}`);
         }
       }
     }
