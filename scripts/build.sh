@@ -42,7 +42,7 @@ tmp="$dest.tmp.$$"
 rm -rf "$tmp"
 mkdir -p "$tmp/js" "$tmp/pkg"
 cp js/trimtab.js js/trimtab.d.ts js/trimtab-flags.d.ts js/error.js js/flag-engine.js js/load.js \
-  js/claims.js js/claims.d.ts "$tmp/js/"
+  js/claims.js js/claims.d.ts js/openfeature.js js/openfeature.d.ts "$tmp/js/"
 cp pkg/trimtab.js pkg/trimtab.d.ts pkg/trimtab_bg.wasm pkg/trimtab_bg.wasm.d.ts pkg/trimtab_flags.d.ts "$tmp/pkg/"
 rm -rf "$dest"
 mv "$tmp" "$dest"

@@ -345,6 +345,8 @@ export const WASM_COPY = [
   "js/trimtab.d.ts",
   "js/claims.js",
   "js/claims.d.ts",
+  "js/openfeature.js",
+  "js/openfeature.d.ts",
   "js/trimtab-flags.d.ts",
   "js/error.js",
   "js/flag-engine.js",

@@ -1,150 +1,45 @@
-// An OpenFeature web-SDK provider over a trimtab flag client (./trimtab-flags.js): evaluation is
-// local and synchronous (the Wasm FlagEngine over the browser snapshot), so this is a static-
-// context provider in OpenFeature's terms. No import of the SDK (the Provider interface is
-// structural), so the page chooses how it loads @openfeature/web-sdk.
+// @ts-self-types="./openfeature-web.d.ts"
+// An OpenFeature web-SDK provider over a trimtab flag client (./trimtab-flags.js), published as
+// @trimtab/web/openfeature: evaluation is local and synchronous (the Wasm FlagEngine over the
+// browser snapshot), a static-context provider in OpenFeature's terms.
 //
 //   import { OpenFeature } from "@openfeature/web-sdk";
-//   import { createFlagClient } from "/trimtab-flags.js";
-//   import { TrimtabWebProvider } from "/openfeature-web.js";
-//   await OpenFeature.setProviderAndWait(new TrimtabWebProvider(createFlagClient({ url, token })));
+//   import { createFlagClient } from "@trimtab/web";
+//   import { TrimtabWebProvider } from "@trimtab/web/openfeature";
+//   await OpenFeature.setProviderAndWait(new TrimtabWebProvider(createFlagClient({ url, supabase })));
 //   OpenFeature.getClient().getBooleanValue("FEATURE_AGENT_CHAT", false);
 //
-// The evaluation context the SDK passes is merged into the client's context (targetingKey ->
-// userId) on initialize and onContextChange. Values, reasons and errors map as in
-// supabase/functions/_shared/openfeature-server.ts: boolean = enabled; string = the variant (or
-// "on"/"off"); number = a numeric variant (else TYPE_MISMATCH); object = the trimtab Evaluation.
-// Events: client "change" -> PROVIDER_CONFIGURATION_CHANGED { flagsChanged }, client "stale"
-// (true) -> PROVIDER_STALE, back to fresh -> PROVIDER_READY, "error" without a snapshot -> PROVIDER_ERROR.
-
-/** ProviderEvents (client) as the web SDK spells them. */
-export const ProviderEvents = Object.freeze({
-  Ready: "PROVIDER_READY",
-  Error: "PROVIDER_ERROR",
-  ConfigurationChanged: "PROVIDER_CONFIGURATION_CHANGED",
-  Stale: "PROVIDER_STALE",
-  Reconciling: "PROVIDER_RECONCILING",
-  ContextChanged: "PROVIDER_CONTEXT_CHANGED",
-});
-
-const REASONS = {
-  USER_OVERRIDE: "TARGETING_MATCH",
-  RULE_MATCH: "TARGETING_MATCH",
-  ROLLOUT: "SPLIT",
-  ADMIN_OVERRIDE: "STATIC",
-  DISABLED: "DISABLED",
-  PREREQUISITE_FAILED: "DISABLED",
-  DEFAULT: "DEFAULT",
-};
-
-/** trimtab reason -> OpenFeature reason. */
-export function openFeatureReason(reason) {
-  return REASONS[reason] ?? "UNKNOWN";
-}
-
-/** OpenFeature context -> trimtab context (targetingKey -> userId). */
-export function trimtabContext(ctx) {
-  const out = { ...(ctx ?? {}) };
-  delete out.targetingKey;
-  if (typeof ctx?.targetingKey === "string" && ctx.targetingKey) out.userId = ctx.targetingKey;
-  return out;
-}
-
-/** The event emitter shape the SDK reads from `provider.events`. */
-class Emitter {
-  #handlers = new Map();
-  addHandler(type, fn) {
-    if (!this.#handlers.has(type)) this.#handlers.set(type, new Set());
-    this.#handlers.get(type).add(fn);
-  }
-  removeHandler(type, fn) {
-    this.#handlers.get(type)?.delete(fn);
-  }
-  removeAllHandlers(type) {
-    if (type) this.#handlers.delete(type);
-    else this.#handlers.clear();
-  }
-  getHandlers(type) {
-    return [...(this.#handlers.get(type) ?? [])];
-  }
-  emit(type, details = {}) {
-    for (const fn of this.getHandlers(type)) {
-      try {
-        fn({ providerName: "trimtab", ...details });
-      } catch (e) {
-        setTimeout(() => {
-          throw e;
-        });
-      }
-    }
-  }
-}
-
-/** Maps one trimtab Evaluation to OpenFeature ResolutionDetails of `kind`. */
-export function resolution(ev, kind, defaultValue, stale = false) {
-  const flagMetadata = { trimtabReason: ev.reason, version: String(ev.version), stale };
-  if (typeof ev.bucket === "number") flagMetadata.bucket = ev.bucket;
-  if (typeof ev.ruleIndex === "number") flagMetadata.ruleIndex = ev.ruleIndex;
-  if (ev.reason === "NOT_FOUND") {
-    return {
-      value: defaultValue,
-      reason: "ERROR",
-      errorCode: "FLAG_NOT_FOUND",
-      errorMessage: `unknown flag: ${ev.flag}`,
-      flagMetadata,
-    };
-  }
-  if (ev.reason === "MISSING_UNIT") {
-    return {
-      value: defaultValue,
-      reason: "ERROR",
-      errorCode: "TARGETING_KEY_MISSING",
-      errorMessage: `${ev.flag} needs a targetingKey`,
-      flagMetadata,
-    };
-  }
-  const variant = ev.variant ?? (ev.enabled ? "on" : "off");
-  let value;
-  if (kind === "boolean") value = ev.enabled;
-  else if (kind === "string") value = variant;
-  else if (kind === "number") {
-    const n = ev.variant === undefined || ev.variant.trim() === "" ? NaN : Number(ev.variant);
-    if (!Number.isFinite(n)) {
-      return {
-        value: defaultValue,
-        reason: "ERROR",
-        errorCode: "TYPE_MISMATCH",
-        errorMessage: `${ev.flag} has no numeric variant`,
-        flagMetadata,
-      };
-    }
-    value = n;
-  } else {
-    value = { enabled: ev.enabled, reason: ev.reason, version: String(ev.version) };
-    if (ev.variant !== undefined) value.variant = ev.variant;
-    if (typeof ev.bucket === "number") value.bucket = ev.bucket;
-    if (typeof ev.ruleIndex === "number") value.ruleIndex = ev.ruleIndex;
-  }
-  return { value, variant, reason: openFeatureReason(ev.reason), flagMetadata };
-}
+// Values, reasons and errors: the shared mapping of js/openfeature.js (one implementation for
+// this provider and the edge's). The SDK's context is merged into the client's (targetingKey ->
+// userId) on initialize and onContextChange. Events: client "change" ->
+// PROVIDER_CONFIGURATION_CHANGED { flagsChanged }; "stale" -> PROVIDER_STALE, fresh again ->
+// PROVIDER_READY; "error" while no snapshot serves -> PROVIDER_ERROR, then PROVIDER_READY when the
+// server first answers. track() queues a tracking event for the usage log (client.track).
+import { OpenFeatureEventEmitter, ProviderEvents } from "@openfeature/web-sdk";
+import { flagTypes, resolution, trimtabContext } from "../js/openfeature.js";
 
 export class TrimtabWebProvider {
   metadata = { name: "trimtab" };
   runsOn = "client";
   hooks = [];
-  events = new Emitter();
+  events = new OpenFeatureEventEmitter();
   #client;
   #off = [];
+  #types = { snapshot: null, map: new Map() };
 
   /** `client`: a flag client from createFlagClient (./trimtab-flags.js). */
   constructor(client) {
     this.#client = client;
     this.#off.push(
       client.on("change", (d) => this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: d.changed })),
-      client.on(
-        "stale",
-        (d) =>
-          this.events.emit(d.stale ? ProviderEvents.Stale : ProviderEvents.Ready, { message: d.reason ?? undefined }),
-      ),
+      client.on("stale", (d) => {
+        if (d.stale) this.events.emit(ProviderEvents.Stale, { message: d.reason ?? undefined });
+        else if (client.status === "ready") this.events.emit(ProviderEvents.Ready);
+      }),
+      client.on("ready", () => this.events.emit(ProviderEvents.Ready)),
+      client.on("error", (d) => {
+        if (client.status === "error") this.events.emit(ProviderEvents.Error, { message: d.error?.message });
+      }),
     );
   }
 
@@ -152,11 +47,15 @@ export class TrimtabWebProvider {
     return this.#client;
   }
 
-  /** Waits for a usable snapshot (network, or storage offline); then applies the context. */
+  /** Waits for the first answer (or the stored snapshot). Throws when neither is there, so the
+   *  SDK reports ERROR; the client keeps retrying and the provider emits READY when it is. */
   async initialize(context) {
-    await this.#client.ready;
+    await this.#client.settled;
     if (context && Object.keys(context).length) {
       this.#client.setContext({ ...this.#client.context, ...trimtabContext(context) });
+    }
+    if (this.#client.status !== "ready") {
+      throw new Error("trimtab: no flag snapshot yet (the server cannot be reached); retrying");
     }
   }
 
@@ -167,10 +66,22 @@ export class TrimtabWebProvider {
   onClose() {
     for (const off of this.#off) off();
     this.#off = [];
+    return Promise.resolve();
+  }
+
+  /** Records a tracking event in the usage log (sent in the background, batched). */
+  track(trackingEventName, _context, details) {
+    this.#client.track(trackingEventName, details);
   }
 
   #resolve(kind, flagKey, defaultValue) {
-    return resolution(this.#client.evaluate(flagKey), kind, defaultValue, this.#client.stale);
+    const c = this.#client;
+    if (this.#types.snapshot !== c.snapshot) this.#types = { snapshot: c.snapshot, map: flagTypes(c.snapshot) };
+    const freshness = c.stale ? "stale" : c.source === "storage" ? "cached" : "live";
+    return resolution(c.evaluate(flagKey), kind, defaultValue, {
+      flagType: this.#types.map.get(flagKey),
+      freshness,
+    });
   }
   resolveBooleanEvaluation(flagKey, defaultValue) {
     return this.#resolve("boolean", flagKey, defaultValue);

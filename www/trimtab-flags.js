@@ -1,23 +1,28 @@
-// trimtab client-side flags: fetches the browser snapshot from the `flags` function
-// (GET /functions/v1/flags?snapshot=1: client-visible flags + the caller's own overrides, ETag),
-// evaluates locally with the same Wasm FlagEngine as the edge, keeps the last good snapshot and
-// its ETag in storage for offline starts, and refreshes in the background.
+// @ts-self-types="./trimtab-flags.d.ts"
+// trimtab client-side flags (published as @trimtab/web): fetches the browser snapshot from the
+// `flags` function (GET /functions/v1/flags?snapshot=1: client-visible flags + the caller's own
+// overrides, ETag), evaluates locally with the same Wasm FlagEngine as the edge, keeps the last
+// good snapshot and its ETag in storage for offline starts, and refreshes in the background.
 //
-//   import { createFlagClient } from "/trimtab-flags.js";
-//   const flags = createFlagClient({ url: "http://127.0.0.1:54321", token: session.access_token });
+//   import { createFlagClient } from "@trimtab/web";
+//   const flags = createFlagClient({ url: SUPABASE_URL, publishableKey, supabase });
 //   await flags.ready;
 //   if (flags.evaluate("FEATURE_AGENT_CHAT").enabled) { ... }
 //   flags.on("change", ({ changed }) => rerender(changed));
-//   flags.on("stale", ({ stale }) => banner(stale));
+//
+// The caller's token is read for every fetch (supabase-js session, getToken(), or a fixed token),
+// so a refreshed access token is used without a reload; signing out drops the user's overrides
+// and their stored snapshot. A failed first fetch is retried with exponential backoff and jitter
+// until the server answers.
 import { FlagEngine } from "../js/trimtab-flags.js";
 import { contextFromClaims } from "../js/claims.js";
 
 const STORAGE_PREFIX = "trimtab-flags:v1:";
 const FETCH_TIMEOUT_MS = 10_000;
-const EVENTS = ["change", "stale", "error"];
+const EVENTS = ["ready", "change", "stale", "error", "auth"];
 
 /** The JWT payload (not verified: only used to key storage and seed the context). */
-function claimsOf(token) {
+export function claimsOf(token) {
   try {
     const part = String(token ?? "").split(".")[1];
     if (!part) return {};
@@ -31,43 +36,73 @@ function claimsOf(token) {
 }
 
 const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
+const subOf = (claims) => (typeof claims.sub === "string" && claims.sub ? claims.sub : "anon");
 
 function sameEvaluation(a, b) {
   return !!a && !!b && a.enabled === b.enabled && a.variant === b.variant && a.reason === b.reason;
 }
 
+/** Where the token of the next request comes from: getToken(), a supabase-js client, or fixed. */
+function tokenSource({ token, getToken, supabase }) {
+  if (typeof getToken === "function") return async () => (await getToken()) ?? null;
+  if (supabase?.auth && typeof supabase.auth.getSession === "function") {
+    return async () => (await supabase.auth.getSession())?.data?.session?.access_token ?? null;
+  }
+  return () => Promise.resolve(typeof token === "string" && token ? token : null);
+}
+
+/** Exponential backoff with jitter: attempt 0 waits ~base, doubling up to max. */
+export function backoffMs(attempt, { baseMs = 500, maxMs = 30_000 } = {}, random = Math.random) {
+  const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(cap / 2 + random() * (cap / 2));
+}
+
 /**
- * Creates a flag client. `ready` resolves once a snapshot is usable (from the network, or from
- * storage when the server is unreachable: then `stale` is true); it rejects only when neither is
- * available.
+ * Creates a flag client. `ready` resolves once a snapshot is usable: the server answered, or a
+ * stored snapshot was loaded and the server could not be reached (then `stale` is true). It does
+ * not reject: while the server cannot be reached and nothing is stored, the client keeps retrying
+ * (backoff with jitter) and emits "error"; `status` is "error" meanwhile.
  */
 export function createFlagClient({
   url,
+  publishableKey,
+  supabase,
+  getToken,
   token,
   context = {},
   storage = globalThis.localStorage,
   refreshMs = 30_000,
+  retry = {},
   fetch: fetchFn = globalThis.fetch?.bind(globalThis),
 } = {}) {
   if (typeof url !== "string" || !url) throw new TypeError("createFlagClient: url is required");
   if (typeof fetchFn !== "function") throw new TypeError("createFlagClient: no fetch available");
   const base = url.replace(/\/+$/, "");
   const endpoint = `${base}/functions/v1/flags?snapshot=1`;
-  const claims = claimsOf(token);
-  const storageKey = `${STORAGE_PREFIX}${base}:${typeof claims.sub === "string" && claims.sub ? claims.sub : "anon"}`;
+  const eventsEndpoint = `${base}/functions/v1/flags/events`;
+  const readToken = tokenSource({ token, getToken, supabase });
   const listeners = new Map(EVENTS.map((e) => [e, new Set()]));
 
   let engine = null;
   let snapshot = null;
   let etag = null;
+  let claims = claimsOf(token);
   let userContext = isObject(context) ? { ...context } : {};
   let stale = false;
+  let status = "loading"; // "loading" | "ready" | "error"
   let closed = false;
   let timer = null;
+  let retryTimer = null;
+  let attempt = 0;
   let inflight = null;
   let lastStatus = null;
   let source = null; // "network" | "storage"
+  let resolveReady;
+  const ready = new Promise((r) => (resolveReady = r));
+  let firstSettled;
+  const settled = new Promise((r) => (firstSettled = r));
 
+  const storageKey = (c = claims) => `${STORAGE_PREFIX}${base}:${subOf(c)}`;
   const fullContext = () => ({ ...contextFromClaims(claims), ...userContext });
 
   function emit(event, detail) {
@@ -89,8 +124,23 @@ export function createFlagClient({
     emit("stale", { stale, reason: why });
   }
 
+  function becomeReady() {
+    if (status === "ready") return;
+    status = "ready";
+    attempt = 0;
+    resolveReady();
+    emit("ready", { version: engine?.version ?? null, source });
+    if (!closed && refreshMs > 0 && !timer) timer = setInterval(() => void refresh(), refreshMs);
+  }
+
   function allNow() {
     return engine ? engine.evaluateAll(fullContext()) : {};
+  }
+
+  function emitChanges(before, extra = {}) {
+    const after = allNow();
+    const changed = Object.keys({ ...before, ...after }).filter((k) => !sameEvaluation(before[k], after[k]));
+    if (changed.length || extra.context) emit("change", { changed, version: engine?.version ?? null, ...extra });
   }
 
   /** Installs a snapshot; emits "change" with the keys whose evaluation changed. */
@@ -103,14 +153,12 @@ export function createFlagClient({
     etag = nextEtag;
     source = from;
     old?.free();
-    const after = allNow();
-    const changed = Object.keys({ ...before, ...after }).filter((k) => !sameEvaluation(before[k], after[k]));
-    if (changed.length) emit("change", { changed, version: engine.version });
+    emitChanges(before);
   }
 
   function loadStored() {
     try {
-      const raw = storage?.getItem(storageKey);
+      const raw = storage?.getItem(storageKey());
       if (!raw) return false;
       const saved = JSON.parse(raw);
       if (!isObject(saved) || !isObject(saved.snapshot)) return false;
@@ -123,25 +171,51 @@ export function createFlagClient({
 
   function save(body, tag) {
     try {
-      storage?.setItem(storageKey, JSON.stringify({ etag: tag, snapshot: body, savedAt: Date.now() }));
+      storage?.setItem(storageKey(), JSON.stringify({ etag: tag, snapshot: body, savedAt: Date.now() }));
     } catch { /* storage full or disabled: the client still works online */ }
   }
 
-  async function fetchOnce() {
+  /** The signed-in user changed (or signed out): forget the previous user's overrides, now. */
+  function switchUser(nextClaims) {
+    const was = subOf(claims);
+    claims = nextClaims;
+    if (subOf(nextClaims) === was) return false;
+    if (subOf(nextClaims) === "anon" && was !== "anon") {
+      try {
+        storage?.removeItem?.(`${STORAGE_PREFIX}${base}:${was}`);
+      } catch { /* storage disabled */ }
+    }
+    etag = null;
+    if (snapshot) install({ ...snapshot, overrides: [] }, null, source ?? "network");
+    emit("auth", { userId: subOf(nextClaims) === "anon" ? null : nextClaims.sub });
+    return true;
+  }
+
+  async function headersFor() {
+    const t = await readToken();
     const headers = {};
-    if (token) headers.authorization = `Bearer ${token}`;
+    if (publishableKey) headers.apikey = publishableKey;
+    const bearer = t ?? publishableKey;
+    if (bearer) headers.authorization = `Bearer ${bearer}`;
+    return { headers, token: t };
+  }
+
+  async function fetchOnce() {
+    const { headers, token: t } = await headersFor();
+    switchUser(claimsOf(t));
     if (etag && engine) headers["if-none-match"] = etag;
     const ctl = typeof AbortController === "function" ? new AbortController() : null;
-    const t = ctl ? setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS) : null;
+    const timeout = ctl ? setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS) : null;
     let res;
     try {
       res = await fetchFn(endpoint, { headers, signal: ctl?.signal, cache: "no-store" });
     } finally {
-      if (t) clearTimeout(t);
+      if (timeout) clearTimeout(timeout);
     }
     lastStatus = res.status;
     const serverStale = res.headers.get("x-trimtab-stale") === "true";
     if (res.status === 304) {
+      if (source === "storage") source = "network";
       setStale(serverStale, serverStale ? "server" : null);
       return;
     }
@@ -159,31 +233,92 @@ export function createFlagClient({
     setStale(serverStale, serverStale ? "server" : null);
   }
 
-  /** Fetches the snapshot now (deduplicated); never rejects once a snapshot is loaded. */
+  function scheduleRetry() {
+    if (closed || retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      void refresh();
+    }, backoffMs(attempt++, retry));
+  }
+
+  /** Fetches the snapshot now (deduplicated). Never rejects: failures are "error" events. */
   function refresh() {
     if (closed) return Promise.resolve();
     if (inflight) return inflight;
-    inflight = fetchOnce().catch((error) => {
-      const hadSnapshot = engine !== null;
+    inflight = fetchOnce().then(() => {
+      becomeReady();
+    }, (error) => {
       setStale(true, "unreachable");
+      if (engine) becomeReady(); // the stored snapshot serves, marked stale
+      else status = "error";
       emit("error", { error });
-      if (!hadSnapshot) throw error;
+      if (status !== "ready") scheduleRetry();
     }).finally(() => {
       inflight = null;
+      firstSettled();
     });
     return inflight;
   }
 
-  loadStored();
-  const ready = refresh().then(() => {
-    if (!closed && refreshMs > 0) timer = setInterval(() => void refresh().catch(() => {}), refreshMs);
-  });
-  ready.catch(() => {}); // callers who never await ready must not see an unhandled rejection
+  let unsubscribe = null;
+  if (supabase?.auth && typeof supabase.auth.onAuthStateChange === "function" && typeof getToken !== "function") {
+    // supabase-js calls this inside its own lock: never call back into auth from here directly.
+    const r = supabase.auth.onAuthStateChange((event, session) => {
+      setTimeout(() => {
+        if (closed) return;
+        const changed = switchUser(claimsOf(session?.access_token));
+        if (event === "SIGNED_OUT" || event === "SIGNED_IN" || changed) void refresh();
+      });
+    });
+    unsubscribe = () => r?.data?.subscription?.unsubscribe?.();
+  }
+
+  // A fixed token is known now: the stored snapshot serves at once. Otherwise the session is read
+  // first, so the stored snapshot is the signed-in user's.
+  if (typeof getToken !== "function" && !supabase?.auth) {
+    loadStored();
+    void refresh();
+  } else {
+    readToken().catch(() => null).then((t) => {
+      if (closed) return;
+      claims = claimsOf(t);
+      loadStored();
+      void refresh();
+    });
+  }
 
   const missing = (key) => ({ flag: key, enabled: false, reason: "NOT_FOUND", version: "0" });
 
+  // Tracking events, batched (OpenFeature track() lands here; see docs/design.md "Tracking").
+  let queue = [];
+  let flushTimer = null;
+  async function flushEvents() {
+    clearTimeout(flushTimer);
+    flushTimer = null;
+    const batch = queue.splice(0, 20);
+    if (!batch.length) return { sent: 0 };
+    const { headers } = await headersFor();
+    headers["content-type"] = "application/json";
+    const res = await fetchFn(eventsEndpoint, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ events: batch }),
+      keepalive: true,
+    });
+    if (!res.ok) {
+      const code = (await res.json().catch(() => null))?.error?.code ?? `HTTP_${res.status}`;
+      const error = Object.assign(new Error(`flag events: ${res.status} ${code}`), { code, status: res.status });
+      emit("error", { error });
+      throw error;
+    }
+    const more = queue.length ? await flushEvents() : { sent: 0 };
+    return { sent: batch.length + more.sent };
+  }
+
   return {
     ready,
+    /** Settles after the first fetch attempt, whatever its outcome (see `status`). */
+    settled,
     /** Evaluates one flag for the current context (NOT_FOUND before any snapshot). */
     evaluate(key) {
       return engine ? engine.evaluate(key, fullContext()) : missing(key);
@@ -196,14 +331,12 @@ export function createFlagClient({
     setContext(ctx) {
       const before = allNow();
       userContext = isObject(ctx) ? { ...ctx } : {};
-      const after = allNow();
-      const changed = Object.keys({ ...before, ...after }).filter((k) => !sameEvaluation(before[k], after[k]));
-      emit("change", { changed, version: engine?.version ?? null, context: true });
+      emitChanges(before, { context: true });
     },
     get context() {
       return fullContext();
     },
-    /** Subscribes to "change" | "stale" | "error"; returns an unsubscribe function. */
+    /** Subscribes to "ready" | "change" | "stale" | "error" | "auth"; returns an unsubscribe function. */
     on(event, fn) {
       const set = listeners.get(event);
       if (!set) throw new TypeError(`unknown event: ${event}`);
@@ -213,8 +346,19 @@ export function createFlagClient({
     off(event, fn) {
       listeners.get(event)?.delete(fn);
     },
+    /** Queues a tracking event for POST /functions/v1/flags/events (sent within a second). */
+    track(name, details) {
+      queue.push({ name, ...(details === undefined ? {} : { details }) });
+      if (queue.length >= 20) void flushEvents().catch(() => {});
+      else if (!flushTimer) flushTimer = setTimeout(() => void flushEvents().catch(() => {}), 1000);
+    },
+    /** Sends queued tracking events now. */
+    flushEvents,
     get stale() {
       return stale;
+    },
+    get status() {
+      return status;
     },
     get version() {
       return engine?.version ?? null;
@@ -233,11 +377,18 @@ export function createFlagClient({
     get snapshot() {
       return snapshot;
     },
+    /** The user the snapshot is for (the token's `sub`), or null when anonymous. */
+    get userId() {
+      return subOf(claims) === "anon" ? null : claims.sub;
+    },
     refresh,
     close() {
       closed = true;
       if (timer) clearInterval(timer);
-      timer = null;
+      clearTimeout(retryTimer);
+      clearTimeout(flushTimer);
+      timer = retryTimer = flushTimer = null;
+      unsubscribe?.();
       for (const s of listeners.values()) s.clear();
       engine?.free();
       engine = null;

@@ -62,6 +62,48 @@ let failedAt = 0;
 let lastError: string | null = null;
 let inflight: Promise<void> | null = null;
 let epoch = 0;
+let reportedStale = false;
+
+/** What the cache tells subscribers: a new version was installed, or staleness changed. */
+export type ConfigEvent =
+  | { type: "changed"; version: string; previous: string | null; flagsChanged: string[] }
+  | { type: "stale"; stale: boolean };
+const listeners = new Set<(e: ConfigEvent) => void>();
+
+/** Subscribes to the cache's events (the OpenFeature server provider); returns the unsubscribe. */
+export function onConfigEvent(fn: (e: ConfigEvent) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+function notify(e: ConfigEvent): void {
+  for (const fn of [...listeners]) {
+    try {
+      fn(e);
+    } catch (err) {
+      log.warn("config event listener failed", { err });
+    }
+  }
+}
+
+function reportStale(): void {
+  const stale = config !== null && failedAt > checkedAt;
+  if (stale === reportedStale) return;
+  reportedStale = stale;
+  notify({ type: "stale", stale });
+}
+
+/** Keys whose definition or overrides differ between two snapshots (added and removed too). */
+export function flagsChanged(a: Snapshot | null, b: Snapshot): string[] {
+  const defs = (s: Snapshot | null) => {
+    const m = new Map<string, string>();
+    for (const f of s?.flags ?? []) m.set(f.key, JSON.stringify(f));
+    for (const o of s?.overrides ?? []) m.set(o.flag, `${m.get(o.flag) ?? ""}|${JSON.stringify(o)}`);
+    return m;
+  };
+  const x = defs(a), y = defs(b);
+  return [...new Set([...x.keys(), ...y.keys()])].filter((k) => x.get(k) !== y.get(k)).sort();
+}
 
 onDbChange(reset);
 
@@ -71,6 +113,7 @@ export function reset(): void {
   checkedAt = failedAt = 0;
   lastError = null;
   inflight = null;
+  reportedStale = false;
   epoch++;
 }
 
@@ -132,12 +175,14 @@ async function attempt(mine: number): Promise<void> {
     if (mine !== epoch) return;
     checkedAt = Date.now();
     lastError = null;
+    reportStale();
   } catch (e) {
     if (mine !== epoch) return;
     failedAt = Date.now();
     const code = errorCode(e);
     if (lastError !== code) log.warn("flag config refresh failed; serving the last known good snapshot", { code });
     lastError = code;
+    reportStale();
   }
 }
 
@@ -157,6 +202,14 @@ function install(next: Config): void {
   const old = config;
   config = next;
   if (old) setTimeout(() => old.engine.free(), FREE_AFTER_MS);
+  if (listeners.size) {
+    notify({
+      type: "changed",
+      version: next.version,
+      previous: old?.version ?? null,
+      flagsChanged: flagsChanged(old?.snapshot ?? null, next.snapshot),
+    });
+  }
 }
 
 /** Compiles a snapshot into a Config (throws the engine's INVALID_SNAPSHOT). */

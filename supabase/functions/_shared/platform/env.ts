@@ -61,6 +61,7 @@ export const SETTINGS = {
   AGENT_PROMPT_TOKEN_BUDGET: { default: "4000", doc: "prompt token budget (truncatePrompt)" },
   AGENT_STAFF_PHONES: { default: "", doc: "phones allowed to create and void vouchers (comma-separated)" },
   AGENT_RATE_LIMIT_PER_MIN: { default: "10", doc: "messages per customer and minute" },
+  TRIMTAB_EVENTS_PER_MIN: { default: "120", doc: "tracking events (POST /flags/events) per user and minute" },
   AGENT_LLM_TIMEOUT_MS: { default: "8000", doc: "new pipeline's model timeout" },
   AGENT_VOICE_INSTRUCTIONS: { doc: "instructions of accepted voice calls" },
   WEBHOOK_DEDUP_CAPACITY: { default: "10000", doc: "in-isolate dedup window size" },
