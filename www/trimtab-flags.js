@@ -290,7 +290,7 @@ export function createFlagClient({
   const missing = (key) => ({ flag: key, enabled: false, reason: "NOT_FOUND", version: "0" });
 
   // Tracking events, batched (OpenFeature track() lands here; see docs/design.md "Tracking").
-  let queue = [];
+  const queue = [];
   let flushTimer = null;
   async function flushEvents() {
     clearTimeout(flushTimer);
