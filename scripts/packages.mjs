@@ -70,7 +70,8 @@ write(core, {
     {
       name: "@trimtab/core",
       ...common,
-      description: "trimtab's Wasm core: flag evaluation and sha256 bucketing shared by Deno edge functions and browsers " +
+      description:
+        "trimtab's Wasm core: flag evaluation and sha256 bucketing shared by Deno edge functions and browsers " +
         "(full build), and the flag-only build for browsers",
       exports: {
         ".": entry("./js/trimtab.d.ts", "./js/trimtab.js"),
@@ -89,7 +90,9 @@ write(core, {
   ) + "\n",
   "README.md": readFileSync(`${ROOT}README.md`, "utf8"),
 });
-for (const f of CORE_JS) mkdirSync(`${core}/js`, { recursive: true }), copyFileSync(`${ROOT}js/${f}`, `${core}/js/${f}`);
+for (const f of CORE_JS) {
+  mkdirSync(`${core}/js`, { recursive: true }), copyFileSync(`${ROOT}js/${f}`, `${core}/js/${f}`);
+}
 mkdirSync(`${core}/pkg`, { recursive: true });
 for (const f of CORE_PKG) copyFileSync(`${ROOT}pkg/${f}`, `${core}/pkg/${f}`);
 

@@ -14,6 +14,8 @@
 //                                 pass); every trimtab function sets it false and verifies itself.
 //                                 Functions with enabled = false are not found.
 //   /auth/v1/.well-known/jwks.json -> the local project's public signing keys (scripts/dev/keys.ts)
+//   /auth/v1/token, /user, /logout -> a minimal Supabase Auth stand-in for supabase-js: password
+//                                 sign-in and refresh for two demo users (scripts/dev/auth.ts)
 //   /, /www/...                  -> www/ (index.html for directories); other top-level files of www/
 //   /js/..., /pkg/..., /examples/... -> those directories (application/wasm for .wasm)
 //   anything else                -> 404 { "error": { "code": "NOT_FOUND", ... } }
@@ -36,6 +38,7 @@ import { error, type Handler } from "../supabase/functions/_shared/platform/http
 import { log } from "../supabase/functions/_shared/platform/log.ts";
 import { verifyJwt } from "../supabase/functions/_shared/platform/auth.ts";
 import { functionEnv, jwks, LOCAL_ISSUER, localKeys, userToken } from "./dev/keys.ts";
+import { authRoute, DEMO_USERS, demoPassword } from "./dev/auth.ts";
 import { getDb, setDbFactory } from "../supabase/functions/_shared/platform/store.ts";
 import { openDb } from "./dev/db.ts";
 import { purgeWebhookEvents } from "../supabase/functions/_shared/agent/dedup.ts";
@@ -302,6 +305,11 @@ export async function router(req: Request): Promise<Response> {
   }
   try {
     if (url.pathname === JWKS_PATH) return await serveJwks(req);
+    if (url.pathname.startsWith("/auth/v1/")) {
+      const issuer = Deno.env.get("TRIMTAB_JWT_ISSUER") ?? LOCAL_ISSUER;
+      const res = await authRoute(req, url, await localKeys(), issuer);
+      if (res) return res;
+    }
     if (url.pathname.startsWith("/functions/v1/")) {
       return await routeFunction(req, url, url.pathname.slice("/functions/v1/".length));
     }
@@ -480,6 +488,9 @@ if (import.meta.main) {
     console.log(`  publishable key (for the browser): ${keys.publishable}`);
     console.log(`  secret key (server side only): ${keys.secret}`);
     console.log(`  demo admin token (24 h): ${token}`);
+    console.log(
+      `  demo sign-in (Supabase Auth stand-in): ${DEMO_USERS.map((u) => u.email).join(", ")} / ${await demoPassword()}`,
+    );
     console.log(`  JWKS: ${stack.url}${JWKS_PATH}`);
   }
   for (const sig of ["SIGINT", "SIGTERM"] as const) {

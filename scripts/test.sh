@@ -37,6 +37,11 @@ log "Deno tests against the built package"
 log "Deno tests again, with the clock 400 days ahead (faketime)"
 faketime '+400 days' "${deno_suite[@]}"
 
+# The npm packages (dist/*.tgz) from the build above: tests/browser/packages.test.mjs installs them
+# into an empty folder and uses them from Deno, deno check and a Vite bundle in Chromium.
+log "npm packages (scripts/pack.sh)"
+bash scripts/pack.sh --no-build
+
 log "browser tests (Chromium via playwright-core) and README examples"
 mkdir -p tests/artifacts
 node --test --test-concurrency=1 tests/browser/ tests/readme.test.mjs

@@ -245,18 +245,19 @@ export function createFlagClient({
   function refresh() {
     if (closed) return Promise.resolve();
     if (inflight) return inflight;
-    inflight = fetchOnce().then(() => {
-      becomeReady();
-    }, (error) => {
-      setStale(true, "unreachable");
-      if (engine) becomeReady(); // the stored snapshot serves, marked stale
-      else status = "error";
-      emit("error", { error });
-      if (status !== "ready") scheduleRetry();
-    }).finally(() => {
-      inflight = null;
+    const p = fetchOnce().then(() => null, (error) => ({ error })).then((failed) => {
+      inflight = null; // before any event: a listener may call refresh() again
+      if (failed === null) becomeReady();
+      else {
+        setStale(true, "unreachable");
+        if (engine) becomeReady(); // the stored snapshot serves, marked stale
+        else status = "error";
+        emit("error", { error: failed.error });
+        if (status !== "ready") scheduleRetry();
+      }
       firstSettled();
     });
+    inflight = p;
     return inflight;
   }
 

@@ -219,8 +219,8 @@ test("OpenFeature web SDK over TrimtabWebProvider", async () => {
   assert.equal(r.chat.flagMetadata.trimtabReason, "ROLLOUT");
   assert.equal(r.chat.flagMetadata.bucket, before7.FEATURE_AGENT_CHAT.bucket);
   const p = before7.USE_OPTIMIZED_PROMPTS;
-  assert.equal(r.prompts.value, p.variant ?? (p.enabled ? "on" : "off"));
-  assert.equal(r.prompts.variant, r.prompts.value);
+  assert.equal(r.prompts.value, p.variant ?? "none", "the variant, or the caller's default when none is served");
+  assert.equal(r.prompts.variant, p.variant);
   assert.equal(r.obj.reason, p.reason);
   assert.deepEqual([r.missing.value, r.missing.errorCode], [true, "FLAG_NOT_FOUND"]);
   assert.deepEqual([r.num.value, r.num.errorCode], [3, "TYPE_MISMATCH"]);

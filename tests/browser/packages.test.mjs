@@ -189,7 +189,12 @@ await OpenFeature.setProviderAndWait(new TrimtabWebProvider(client));
 const d = OpenFeature.getClient().getBooleanDetails("kill", true);
 document.getElementById("out").textContent = JSON.stringify({ ...result, kill: [d.value, d.reason] });`,
   );
-  await build({ root: dir, configFile: false, logLevel: "warn", build: { outDir: join(dir, "dist"), target: "es2022" } });
+  await build({
+    root: dir,
+    configFile: false,
+    logLevel: "warn",
+    build: { outDir: join(dir, "dist"), target: "es2022" },
+  });
   const assets = readdirSync(join(dir, "dist/assets"));
   assert.ok(assets.some((f) => /^trimtab_flags_bg-.*\.wasm$/.test(f)), `Vite copied the flag build: ${assets}`);
   assert.ok(!assets.some((f) => /^trimtab_bg-.*\.wasm$/.test(f)), "the full build is not in the browser bundle");
