@@ -47,3 +47,9 @@ cp pkg/trimtab.js pkg/trimtab.d.ts pkg/trimtab_bg.wasm pkg/trimtab_bg.wasm.d.ts 
 rm -rf "$dest"
 mv "$tmp" "$dest"
 log "copied js/ + pkg/ to $dest/ (for supabase functions deploy)"
+
+# The dashboard's supabase-js (www/admin/session.js loads it for the Supabase Auth sign-in): the
+# pinned package's UMD build, served with the page (no CDN). Gitignored, never edited by hand.
+mkdir -p www/admin/vendor
+cp node_modules/@supabase/supabase-js/dist/umd/supabase.js www/admin/vendor/supabase.js
+log "copied supabase-js (UMD) to www/admin/vendor/ for the dashboard"

@@ -1,12 +1,6 @@
-// Admin API calls with the token from sessionStorage; no secret is ever part of the page's source.
-const BASE = "/functions/v1";
-const KEY = "trimtab.admin.token";
-
-export const token = {
-  get: () => sessionStorage.getItem(KEY),
-  set: (t) => sessionStorage.setItem(KEY, t),
-  clear: () => sessionStorage.removeItem(KEY),
-};
+// Admin API calls to the configured project (session.js: URL, publishable key, the signed-in
+// user's current access token); no secret is ever part of the page's source.
+import { apiBase, authHeaders } from "./session.js";
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -19,9 +13,9 @@ export class ApiError extends Error {
 
 /** Calls `path` (e.g. "/flags-admin/flags"); resolves with the JSON body or throws ApiError. */
 export async function api(path, { method = "GET", body } = {}) {
-  const headers = { authorization: `Bearer ${token.get() ?? ""}` };
+  const headers = await authHeaders();
   if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(BASE + path, {
+  const res = await fetch(apiBase() + path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),

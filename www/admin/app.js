@@ -1,6 +1,7 @@
-// trimtab admin dashboard: sign-in, flags + staged ramps, emergency rollback, overrides, audit,
+// trimtab admin dashboard: sign-in (session.js), flags + staged ramps, emergency rollback, overrides, audit,
 // old-vs-new charts and "who is in?". Plain modules, no build step.
-import { api, ApiError, el, pct, token } from "./api.js";
+import { api, ApiError, el, pct } from "./api.js";
+import * as session from "./session.js";
 import { draw, record } from "./charts.js";
 import { whoIsIn } from "./who.js";
 
@@ -17,12 +18,11 @@ const fail = (e) => say(`Error: ${e instanceof ApiError ? `${e.code}: ${e.messag
 
 // ---------------------------------------------------------------- sign-in
 
-async function signIn(t) {
-  token.set(t);
+async function enter() {
   try {
     await api("/flags-admin/flags");
   } catch (e) {
-    token.clear();
+    await session.signOut();
     $("signin-msg").textContent = e.status === 401 || e.status === 403
       ? "That token is not an admin token (or it expired)."
       : `Could not sign in: ${e.message}`;
@@ -37,18 +37,50 @@ async function signIn(t) {
   $("flags").querySelector("button")?.focus();
 }
 
-$("signin-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const t = $("token").value.trim();
-  $("token").value = "";
-  signIn(t);
-});
-$("signout").addEventListener("click", () => {
-  token.clear();
+function leave() {
   clearTimeout(pollTimer);
   $("dash").hidden = true;
   $("signout").hidden = true;
   $("signin").hidden = false;
+}
+
+$("signin-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const t = $("token").value.trim();
+  $("token").value = "";
+  session.signInWithToken(t);
+  enter();
+});
+$("password-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try {
+    await session.signInWithPassword($("email").value.trim(), $("password").value);
+  } catch (e) {
+    $("signin-msg").textContent = `Could not sign in: ${e.message}`;
+    return;
+  } finally {
+    $("password").value = "";
+  }
+  enter();
+});
+$("settings-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  try {
+    session.saveSettings({ url: $("project-url").value, publishableKey: $("project-key").value });
+    $("settings-msg").textContent = `Saved: ${session.settings().url}`;
+  } catch (e) {
+    $("settings-msg").textContent = e.message;
+  }
+});
+$("project-url").value = session.settings().url;
+$("project-key").value = session.settings().publishableKey;
+session.onSignedOut(() => {
+  leave();
+  $("signin-msg").textContent = "Your session ended; sign in again.";
+});
+$("signout").addEventListener("click", async () => {
+  await session.signOut();
+  leave();
   $("token").focus();
 });
 
@@ -364,7 +396,7 @@ async function pollOnce() {
 function poll() {
   clearTimeout(pollTimer);
   pollTimer = setTimeout(async () => {
-    if (!token.get()) return;
+    if (!session.signedIn()) return;
     try {
       await pollOnce();
     } catch (e) {
@@ -392,5 +424,4 @@ async function refreshAll() {
   ]);
 }
 
-if (token.get()) signIn(token.get());
-else $("token").focus();
+session.restore().then((kept) => (kept ? enter() : $("token").focus()));
