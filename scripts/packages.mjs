@@ -83,12 +83,23 @@ write(core, {
         "./package.json": "./package.json",
       },
       types: "./js/trimtab.d.ts",
-      files: ["js/", "pkg/", "README.md"],
+      files: ["js/", "pkg/"],
     },
     null,
     2,
   ) + "\n",
-  "README.md": readFileSync(`${ROOT}README.md`, "utf8"),
+  "README.md": `# @trimtab/core ${version}
+
+trimtab's Wasm core: flag evaluation and sha256 bucketing that Deno (Supabase edge functions) and
+browsers share, so a user lands in the same rollout bucket everywhere.
+
+- \`@trimtab/core\`: the full build (flags, webhooks, vouchers, prompts, the safety loop) for Deno
+- \`@trimtab/core/flags\`: the flag-only build for browsers (FlagEngine, bucket, checkRamp)
+- \`@trimtab/core/claims\`: contextFromClaims (a JWT payload -> evaluation context)
+- \`@trimtab/core/openfeature\`: the OpenFeature mapping the trimtab providers share
+
+Importing a build loads its \`.wasm\` (next to the module, in pkg/) once. Types included.
+`,
 });
 for (const f of CORE_JS) {
   mkdirSync(`${core}/js`, { recursive: true }), copyFileSync(`${ROOT}js/${f}`, `${core}/js/${f}`);
@@ -121,6 +132,12 @@ const files = {
     2,
   ) + "\n",
 };
+files["README.md"] = `# @trimtab/web ${version}
+
+- \`@trimtab/web\`: createFlagClient, trimtab's browser flag client (a supabase-js session or
+  getToken() per fetch, ETag, offline start, retries with backoff, change/stale/error events)
+- \`@trimtab/web/openfeature\`: TrimtabWebProvider for @openfeature/web-sdk (peer dependency)
+`;
 for (const f of WEB) {
   let text = readFileSync(`${ROOT}www/${f}`, "utf8");
   for (const [from, to] of REWRITE) text = text.replaceAll(`"${from}"`, `"${to}"`);

@@ -90,6 +90,7 @@ test("the tarballs hold the builds and types, no Rust; @trimtab/web depends on t
   assert.deepEqual(web.sort(), [
     "package/openfeature-web.d.ts",
     "package/openfeature-web.js",
+    "package/README.md",
     "package/package.json",
     "package/trimtab-flags.d.ts",
     "package/trimtab-flags.js",
