@@ -88,9 +88,9 @@ test("the tarballs hold the builds and types, no Rust; @trimtab/web depends on t
   assert.ok(core.includes("package/pkg/trimtab_bg.wasm") && core.includes("package/pkg/trimtab_flags_bg.wasm"));
   const web = await list(TARBALLS[1]);
   assert.deepEqual(web.sort(), [
+    "package/README.md",
     "package/openfeature-web.d.ts",
     "package/openfeature-web.js",
-    "package/README.md",
     "package/package.json",
     "package/trimtab-flags.d.ts",
     "package/trimtab-flags.js",
