@@ -5,7 +5,7 @@ use super::model::*;
 use super::ramp::{check_ramp_ppm, validate_stages};
 use super::FlagError;
 use crate::bucket::{percent_to_ppm, validate_salt};
-use crate::conditions::{Condition, ConditionError, SavedGroups};
+use crate::conditions::{Condition, ConditionError, SavedGroups, MAX_TEXT};
 use crate::context::SlotTable;
 use crate::keymap::KeyMap;
 use crate::time::parse_rfc3339;
@@ -85,8 +85,9 @@ impl FlagEngine {
         let keys = collect_keys(flag_values)?;
         let index = KeyMap::from_pairs(keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect());
         let mut flags = Vec::with_capacity(flag_values.len());
+        let mut cost = 0;
         for (v, key) in flag_values.iter().zip(&keys) {
-            flags.push(compile_flag(v, key, &mut slots, &groups)?);
+            flags.push(compile_flag(v, key, &mut slots, &groups, &mut cost)?);
         }
         // Prerequisites second: they may name any flag, and that flag's variants.
         for (i, (v, key)) in flag_values.iter().zip(&keys).enumerate() {
@@ -116,6 +117,7 @@ impl FlagEngine {
             index,
             slots,
             time_dependent,
+            cost,
         })
     }
 }
@@ -166,7 +168,8 @@ fn collect_keys(flags: &[Value]) -> Res<Vec<String>> {
     Ok(keys)
 }
 
-fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable, groups: &SavedGroups) -> Res<Flag> {
+/// Compiles one flag; `cost` is the snapshot's condition cost so far, and grows by the flag's.
+fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable, groups: &SavedGroups, cost: &mut u64) -> Res<Flag> {
     let at = At { flag: Some(key) };
     let salt = opt_str(v, "salt", &at)?.unwrap_or(key).to_owned();
     validate_salt(&salt).map_err(|e| at.err("salt", &e.to_string()))?;
@@ -180,7 +183,7 @@ fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable, groups: &SavedGroup
     let stickiness_slot = slots.intern(&stickiness);
     // Slot 0 (`now`) is added below for flags that depend on the time.
     let mut reads = vec![stickiness_slot];
-    let rules = compile_rules(v, &at, slots, groups, &mut reads)?;
+    let rules = compile_rules(v, &at, slots, groups, &mut reads, cost)?;
     Ok(Flag {
         key: key.to_owned(),
         enabled: opt_bool(v, "enabled", &at)?.unwrap_or(false),
@@ -277,8 +280,10 @@ fn compile_rules(
     slots: &mut SlotTable,
     groups: &SavedGroups,
     reads: &mut Vec<usize>,
+    snapshot_cost: &mut u64,
 ) -> Res<Vec<Rule>> {
     let mut rules = Vec::new();
+    let mut flag_cost = 0u64;
     for (i, r) in list(v, "rules", at)?.iter().enumerate() {
         if r.as_object().is_none() {
             return Err(at.got(&item("rules", i, ""), "an object", r));
@@ -289,6 +294,20 @@ fn compile_rules(
         }
         let condition = Condition::compile_with_groups(cond_value, slots, groups)
             .map_err(|e| at.err(&item("rules", i, ".condition"), &e.to_string()))?;
+        let steps = condition.cost().steps;
+        flag_cost = flag_cost.saturating_add(steps);
+        *snapshot_cost = snapshot_cost.saturating_add(steps);
+        for (total, limit, whose) in [
+            (flag_cost, MAX_FLAG_COST, "the flag's"),
+            (*snapshot_cost, MAX_SNAPSHOT_COST, "the snapshot's"),
+        ] {
+            if total > limit {
+                return Err(at.err(
+                    &item("rules", i, ".condition"),
+                    &over_budget(steps, total, limit, whose),
+                ));
+            }
+        }
         // Which attributes this rule reads: compile once more against an empty table.
         let mut own = SlotTable::default();
         if Condition::compile_with_groups(cond_value, &mut own, groups).is_ok() {
@@ -298,6 +317,23 @@ fn compile_rules(
         rules.push(Rule { condition, rollout });
     }
     Ok(rules)
+}
+
+/// The refusal of a condition that takes `whose` conditions' cost to `total` steps, over `limit`.
+fn over_budget(steps: u64, total: u64, limit: u64, whose: &str) -> String {
+    cat(&[
+        "condition cost ",
+        &digits(steps),
+        " steps takes ",
+        whose,
+        " conditions to ",
+        &digits(total),
+        ", over the budget of ",
+        &digits(limit),
+        " (a $regex costs its program size x ",
+        &digits(MAX_TEXT as u64 + 1),
+        ")",
+    ])
 }
 
 fn compile_variants(v: &Value, at: &At) -> Res<Vec<Variant>> {
