@@ -9,10 +9,10 @@ pub const MAX_FLAGS: usize = 20_000;
 /// Most rules, variants, prerequisites, stages or schedule steps one flag may hold.
 pub const MAX_ITEMS: usize = 1_000;
 /// Most condition cost (steps, see [`crate::conditions::Cost`]) one flag's rules may add up to.
-pub const MAX_FLAG_COST: u64 = 1 << 18;
+pub const MAX_FLAG_COST: u64 = 1 << 17;
 /// Most condition cost the rules of all a snapshot's flags may add up to: what evaluating every
 /// flag for one context may spend in conditions.
-pub const MAX_SNAPSHOT_COST: u64 = 1 << 19;
+pub const MAX_SNAPSHOT_COST: u64 = 1 << 18;
 
 /// A validated, compiled snapshot, ready to evaluate.
 #[derive(Debug, Clone)]
