@@ -2,6 +2,7 @@
 //! names the flag and the field.
 
 use super::model::*;
+use super::prereq::{close_reads, reject_cycles};
 use super::ramp::{check_ramp_ppm, validate_stages};
 use super::FlagError;
 use crate::bucket::{percent_to_ppm, validate_salt};
@@ -36,7 +37,7 @@ impl At<'_> {
 // costs code in the Wasm module, and validation has many of them.
 
 /// Concatenates string pieces.
-fn cat(parts: &[&str]) -> String {
+pub(super) fn cat(parts: &[&str]) -> String {
     parts.concat()
 }
 
@@ -56,7 +57,7 @@ fn digits(mut n: u64) -> String {
 }
 
 /// `name[i]` followed by `rest`.
-fn item(name: &str, i: usize, rest: &str) -> String {
+pub(super) fn item(name: &str, i: usize, rest: &str) -> String {
     cat(&[name, "[", &digits(i as u64), "]", rest])
 }
 
@@ -440,98 +441,6 @@ fn no_variant(flag: &str, variant: &str) -> String {
 
 fn pct(ppm: u32) -> String {
     num(ppm as f64 / 10_000.0)
-}
-
-/// Longest prerequisite chain evaluation may follow.
-const MAX_PREREQUISITE_DEPTH: usize = 32;
-
-/// Rejects prerequisite cycles and chains deeper than [`MAX_PREREQUISITE_DEPTH`] (iterative
-/// depth-first search: no recursion driven by input).
-fn reject_cycles(flags: &[Flag]) -> Res<()> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Open,
-        Done,
-    }
-    let mut mark = vec![Mark::New; flags.len()];
-    let mut depth = vec![0usize; flags.len()];
-    for start in 0..flags.len() {
-        if mark[start] != Mark::New {
-            continue;
-        }
-        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-        mark[start] = Mark::Open;
-        while let Some((node, next)) = stack.last_mut() {
-            let (node, i) = (*node, *next);
-            *next += 1;
-            match flags[node].prerequisites.get(i).map(|p| p.flag) {
-                Some(dep) if mark[dep] == Mark::Open => {
-                    return Err(FlagError::snapshot(
-                        Some(&flags[node].key),
-                        &item("prerequisites", i, ".flag"),
-                        &cat(&["prerequisite cycle through \"", &flags[dep].key, "\""]),
-                    ));
-                }
-                Some(dep) if mark[dep] == Mark::New => {
-                    mark[dep] = Mark::Open;
-                    stack.push((dep, 0));
-                }
-                Some(_) => {}
-                None => {
-                    mark[node] = Mark::Done;
-                    depth[node] = 1 + flags[node]
-                        .prerequisites
-                        .iter()
-                        .map(|p| depth[p.flag])
-                        .max()
-                        .unwrap_or(0);
-                    if depth[node] > MAX_PREREQUISITE_DEPTH {
-                        return Err(FlagError::snapshot(
-                            Some(&flags[node].key),
-                            "prerequisites",
-                            "prerequisite chain deeper than 32 flags",
-                        ));
-                    }
-                    stack.pop();
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Adds to each flag the attributes its prerequisites read (chains are at most
-/// MAX_PREREQUISITE_DEPTH long, so that many passes reach a fixed point).
-fn close_reads(flags: &mut [Flag]) {
-    for f in flags.iter_mut() {
-        let all = core::mem::take(&mut f.reads);
-        for s in all {
-            if !f.reads.contains(&s) {
-                f.reads.push(s);
-            }
-        }
-    }
-    for _ in 0..=MAX_PREREQUISITE_DEPTH {
-        let mut changed = false;
-        for i in 0..flags.len() {
-            let mut add: Vec<usize> = Vec::new();
-            for p in &flags[i].prerequisites {
-                for s in &flags[p.flag].reads {
-                    if !flags[i].reads.contains(s) && !add.contains(s) {
-                        add.push(*s);
-                    }
-                }
-            }
-            if !add.is_empty() {
-                changed = true;
-                flags[i].reads.extend(add);
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
 }
 
 fn apply_overrides(v: Option<&Value>, flags: &mut [Flag], index: &KeyMap<usize>) -> Res<()> {

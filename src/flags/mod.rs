@@ -9,6 +9,7 @@
 mod compile;
 mod eval;
 mod model;
+mod prereq;
 mod ramp;
 
 pub use eval::{now_from_slots, DigestCache, EvalContext, Evaluation, Reason};
