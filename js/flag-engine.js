@@ -1,5 +1,5 @@
 /**
- * The flag API both wrappers export (FlagEngine, bucket, variantPosition, checkRamp), written
+ * The flag API both wrappers export (FlagEngine, bucket, variantPosition, checkRamp, limits), written
  * once over a wasm-bindgen module's glue: js/trimtab.js passes the full build, js/trimtab-flags.js
  * the flag-only build.
  *
@@ -183,6 +183,8 @@ export function flagApi(glue, instance) {
     variantPosition: (salt, unit) => glue.variantPosition(salt, unit),
     /** Throws RAMP_SKIPS_STAGE (with `skipped`) when `current -> next` skips a stage. */
     checkRamp: (current, next, stages) => glue.checkRamp(current, next, Float64Array.from(stages ?? [])),
+    /** The core's input limits (JSON depth, condition depth, regex text cap, cost budgets). */
+    limits: () => glue.limits(),
     /** Bytes of Wasm linear memory in use by the module (diagnostics and benchmarks). */
     wasmMemoryBytes: () => memory().buffer.byteLength,
   };

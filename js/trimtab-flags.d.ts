@@ -3,13 +3,21 @@
  * initialises the Wasm (top-level await). The data types are declared once, in Rust
  * (src/wasm/), and generated into pkg/trimtab_flags.d.ts.
  */
-import type { ErrorCode, Evaluation, EvaluationContext, Snapshot, TrimtabErrorFields } from "../pkg/trimtab_flags.d.ts";
+import type {
+  ErrorCode,
+  Evaluation,
+  EvaluationContext,
+  Limits,
+  Snapshot,
+  TrimtabErrorFields,
+} from "../pkg/trimtab_flags.d.ts";
 
 export type {
   ErrorCode,
   Evaluation,
   EvaluationContext,
   FlagDef,
+  Limits,
   OverrideDef,
   PrerequisiteDef,
   Reason,
@@ -34,6 +42,11 @@ export declare class TrimtabError extends Error {
 
 /** Loads the Wasm (idempotent; already done on import with the default location). */
 export declare function init(source?: URL | string | Response | BufferSource | WebAssembly.Module): Promise<void>;
+
+/** The core's input limits: `maxJsonDepth` (64) is the nesting the core accepts from JS, so a
+ *  caller can refuse deeper input first with the same number; also the condition depth, the
+ *  `$regex` text cap and the condition cost budgets (docs/design.md, sections 3 and 4). */
+export declare function limits(): Limits;
 
 /** Bytes of Wasm linear memory in use by the module (diagnostics and benchmarks). */
 export declare function wasmMemoryBytes(): number;

@@ -20,4 +20,7 @@ export const init = loader.init;
 await init();
 
 export { TrimtabError };
-export const { FlagEngine, bucket, variantPosition, checkRamp, wasmMemoryBytes } = flagApi(glue, loader.exports);
+export const { FlagEngine, bucket, variantPosition, checkRamp, limits, wasmMemoryBytes } = flagApi(
+  glue,
+  loader.exports,
+);

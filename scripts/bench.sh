@@ -4,6 +4,8 @@
 #   bench/core.js   the Wasm core in Deno, both builds: size, start-up, evaluation speed, memory;
 #                   and evaluateAll without the SIMD batch
 #   scripts/dev/bundle.ts  each edge function's deploy bundle (module graph with its deno.json)
+#   bench/limits.js the condition cost budgets: the reported heavy snapshot refused, and the most
+#                   expensive snapshots the budgets accept (load time, evaluateAll per user)
 #   bench/peers.js  trimtab side by side with @openfeature/flagd-core, unleash-client and
 #                   @growthbook/growthbook on one 50-flag scenario (speed, ready time, shipped
 #                   size); stops if an engine disagrees with the scenario; about 2 minutes
@@ -22,6 +24,7 @@ log "building the flag build without SIMD for comparison (target/bench-nosimd)"
 RUSTFLAGS="-C target-feature=-simd128" CARGO_TARGET_DIR=target/nosimd wasm-pack --quiet build --target web \
   --release --mode no-install --out-dir target/bench-nosimd --out-name trimtab_flags --no-pack -- --no-default-features
 "$DENO" run --allow-read --allow-write=.bench --allow-run --allow-env --v8-flags=--expose-gc --no-check bench/core.js
+"$DENO" run --allow-read --allow-write=.bench --no-check bench/limits.js
 log "edge function bundles (deno info with each function's deno.json)"
 mkdir -p .bench
 "$DENO" run --allow-read --allow-write=.bench --allow-run --allow-env --allow-net --no-check scripts/dev/bundle.ts .bench/bundles.json

@@ -124,3 +124,23 @@ fn deep_prerequisite_chains_are_refused() {
     assert_eq!(err.code(), "INVALID_SNAPSHOT");
     assert!(err.to_string().contains("deeper"), "{err}");
 }
+
+#[test]
+fn a_digest_cache_of_the_wrong_size_only_remembers_less() {
+    use trimtab::context::Slots;
+    use trimtab::flags::{DigestCache, EvalContext};
+    let doc = parse(EVALUATION);
+    let engine = FlagEngine::from_value(doc.get("snapshot").unwrap()).unwrap();
+    let attrs = parse(r#"{"userId": "user-3", "orgId": "org-1", "now": "2026-12-03T00:00:00Z"}"#);
+    let slots = Slots::from_object(engine.slot_table(), &attrs);
+    let plain = engine.evaluate_all(&EvalContext::new(&slots, CLOCK));
+    for size in [0, 1, 5, engine.len() + 3] {
+        let cache = DigestCache::new(size);
+        let ctx = EvalContext {
+            slots: &slots,
+            now: CLOCK,
+            cache: Some(&cache),
+        };
+        assert_eq!(engine.evaluate_all(&ctx), plain, "cache for {size} flags");
+    }
+}

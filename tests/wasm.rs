@@ -15,7 +15,7 @@ mod support;
 use support::*;
 use trimtab::value::Value;
 use trimtab::wasm::convert::{to_js, value_from_js};
-use trimtab::wasm::{bucket_js, check_ramp_js, reason_names, variant_position_js, Engine};
+use trimtab::wasm::{bucket_js, check_ramp_js, limits, reason_names, variant_position_js, Engine};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -178,6 +178,17 @@ fn evaluation_vectors_through_the_engine_binding() {
             assert!(same(&got, want), "{}: got {got:?}, want {want:?}", str_of(c, "name"));
         }
     }
+}
+
+#[wasm_bindgen_test]
+fn limits_are_the_ones_the_vectors_assume() {
+    let doc = parse(EVALUATION);
+    let want = doc.get("limits").expect("limits");
+    let got = val(&limits().expect("limits convert"));
+    for (name, value) in want.as_object().expect("an object") {
+        assert_eq!(got.get(name), Some(value), "{name}");
+    }
+    assert!(reason_names().iter().any(|r| r == "CONDITION_ERROR"));
 }
 
 #[wasm_bindgen_test]

@@ -1,8 +1,11 @@
 //! Evaluating a compiled [`Node`] tree against attribute slots (never panics; recursion is
-//! bounded by the compile-time depth cap, never by attribute data).
+//! bounded by the compile-time depth cap, never by attribute data), in three-valued logic: a
+//! regex test beyond the matcher's limits is unknown, and an answer that depends on it is an
+//! error, never a match.
 
 use super::fold::fold_str;
 use super::js::{compare_version, is_in, js_compare, json_eq, strict_eq, to_js_string, to_number, truthy};
+use super::regex::{MatchLimit, Regex, MAX_TEXT};
 use super::{Cmp, Node, Op, Path, MAX_DEPTH, UNORDERED};
 use crate::value::Value;
 use core::mem::ManuallyDrop;
@@ -56,33 +59,95 @@ fn resolve<'a>(path: &Path, attrs: &'a [Option<Value>], elem: &'a Value) -> Resu
     Ok(cur)
 }
 
-fn eval_node(node: &Node, attrs: &[Option<Value>], elem: &Value) -> bool {
+/// Kleene's three-valued truth: `None` is "unknown", a regex test beyond the matcher's limits.
+/// A known answer is the one every answer of the unknown tests would give, so an unknown test
+/// never decides anything (`$not` of unknown is unknown).
+type Tri = Option<bool>;
+
+/// What one condition evaluation may still spend on regex tests, and the first limit it hit.
+struct Meter {
+    /// Matcher states left (starts at the condition's regex cost).
+    states: u64,
+    limit: Option<MatchLimit>,
+}
+
+impl Meter {
+    fn hit(&mut self, limit: MatchLimit) -> Tri {
+        self.limit.get_or_insert(limit);
+        None
+    }
+}
+
+/// Kleene's AND (`decisive` false) or OR (`decisive` true): `decisive` as soon as one item is,
+/// else unknown when one is unknown, else the other value.
+fn kleene<T>(items: impl IntoIterator<Item = T>, decisive: bool, mut test: impl FnMut(T) -> Tri) -> Tri {
+    let mut unknown = false;
+    for item in items {
+        match test(item) {
+            Some(b) if b == decisive => return Some(decisive),
+            None => unknown = true,
+            Some(_) => {}
+        }
+    }
+    (!unknown).then_some(!decisive)
+}
+
+fn all<T>(items: impl IntoIterator<Item = T>, test: impl FnMut(T) -> Tri) -> Tri {
+    kleene(items, false, test)
+}
+
+fn any<T>(items: impl IntoIterator<Item = T>, test: impl FnMut(T) -> Tri) -> Tri {
+    kleene(items, true, test)
+}
+
+fn eval_node(node: &Node, attrs: &[Option<Value>], elem: &Value, m: &mut Meter) -> Tri {
     match node {
-        Node::All(nodes) => nodes.iter().all(|n| eval_node(n, attrs, elem)),
-        Node::Any(nodes, negated) => (nodes.is_empty() || nodes.iter().any(|n| eval_node(n, attrs, elem))) != *negated,
+        Node::All(nodes) => all(nodes, |n| eval_node(n, attrs, elem, m)),
+        Node::Any(nodes, negated) => {
+            let hit = if nodes.is_empty() {
+                Some(true)
+            } else {
+                any(nodes, |n| eval_node(n, attrs, elem, m))
+            };
+            hit.map(|b| b != *negated)
+        }
         Node::Field(path, ops) => match resolve(path, attrs, elem) {
-            Ok(v) => eval_ops(ops, v),
-            Err(len) => eval_len(ops, len),
+            Ok(v) => eval_ops(ops, v, m),
+            Err(len) => eval_len(ops, len, m),
         },
     }
 }
 
 /// Tests a length (no drop glue runs for the temporary number).
-fn eval_len(ops: &[Op], len: usize) -> bool {
-    eval_ops(ops, &ManuallyDrop::new(Value::Number(len as f64)))
+fn eval_len(ops: &[Op], len: usize, m: &mut Meter) -> Tri {
+    eval_ops(ops, &ManuallyDrop::new(Value::Number(len as f64)), m)
 }
 
-fn eval_ops(ops: &[Op], v: &Value) -> bool {
-    ops.iter().all(|op| eval_op(op, v))
+fn eval_ops(ops: &[Op], v: &Value, m: &mut Meter) -> Tri {
+    all(ops, |op| eval_op(op, v, m))
+}
+
+/// A `$regex` test of `String(v)`, within the text cap and the evaluation's state allowance.
+fn regex_test(re: &Regex, v: &Value, m: &mut Meter) -> Tri {
+    let text = to_js_string(v);
+    if text.len() > MAX_TEXT {
+        return m.hit(MatchLimit::TextTooLong);
+    }
+    let states = re.states(text.len());
+    if states > m.states {
+        return m.hit(MatchLimit::OverBudget);
+    }
+    m.states -= states;
+    re.test(&text).map_or_else(|limit| m.hit(limit), Some)
 }
 
 #[inline(never)]
-fn eval_op(op: &Op, v: &Value) -> bool {
+fn eval_op(op: &Op, v: &Value, m: &mut Meter) -> Tri {
     let array = || match v {
         Value::Array(items) => Some(items.as_slice()),
         _ => None,
     };
-    match op {
+    Some(match op {
         Op::Str(s) => match v {
             Value::String(x) => x == s,
             _ => *to_js_string(v) == **s,
@@ -109,16 +174,28 @@ fn eval_op(op: &Op, v: &Value) -> bool {
             _ => false,
         },
         Op::StrFolded(s) => *fold_str(&to_js_string(v)) == **s,
-        Op::Not(t) => !eval_ops(t, v),
-        Op::Size(t) => array().is_some_and(|items| eval_len(t, items.len())),
-        Op::Elem(n) => array()
-            .unwrap_or_default()
-            .iter()
-            .any(|e| truthy(e) && eval_node(n, &[], e)),
-        Op::All(tests) => array().is_some_and(|items| tests.iter().all(|t| items.iter().any(|e| eval_ops(t, e)))),
-        Op::Regex(re) => re.is_match(&to_js_string(v)),
+        Op::Not(t) => return eval_ops(t, v, m).map(|b| !b),
+        Op::Size(t) => match array() {
+            Some(items) => return eval_len(t, items.len(), m),
+            None => false,
+        },
+        Op::Elem(n) => {
+            let items = array().unwrap_or_default();
+            return any(items, |e| {
+                if truthy(e) {
+                    eval_node(n, &[], e, m)
+                } else {
+                    Some(false)
+                }
+            });
+        }
+        Op::All(tests) => match array() {
+            Some(items) => return all(tests, |t| any(items, |e| eval_ops(t, e, m))),
+            None => false,
+        },
+        Op::Regex(re) => return regex_test(re, v, m),
         Op::Type(t) => v.type_name() == *t,
-    }
+    })
 }
 
 /// GrowthBook's case-insensitive `isIn`: an array attribute matches when any element does; a
@@ -138,7 +215,10 @@ fn is_in_folded(v: &Value, list: &[Value]) -> bool {
     }
 }
 
-/// Evaluates a top-level condition against attribute slots.
-pub(super) fn eval(node: &Node, attrs: &[Option<Value>]) -> bool {
-    eval_node(node, attrs, &NULL)
+/// Evaluates a top-level condition against attribute slots; its regex tests may visit at most
+/// `states` matcher states in all. `Err` is the first limit an unknown test hit, when the
+/// answer depends on such a test.
+pub(super) fn eval(node: &Node, attrs: &[Option<Value>], states: u64) -> Result<bool, MatchLimit> {
+    let mut m = Meter { states, limit: None };
+    eval_node(node, attrs, &NULL, &mut m).ok_or(m.limit.unwrap_or(MatchLimit::OverBudget))
 }

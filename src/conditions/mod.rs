@@ -38,11 +38,20 @@
 //! name, and nesting deeper than [`MAX_DEPTH`]. The conformance vectors mark the GrowthBook cases
 //! this affects with `"compileError": true`.
 //! `$regex` uses the small engine in `regex.rs`: lookaround and backreferences are rejected,
-//! characters are matched by Unicode scalar value rather than UTF-16 unit, and a text too long
-//! for the matcher (pattern size times text length over about a million) counts as no match.
-//! Paths do not see JS prototype properties.
+//! and characters are matched by Unicode scalar value rather than UTF-16 unit. Paths do not see
+//! JS prototype properties.
+//!
+//! # Cost and limits
+//!
+//! Every compiled condition has a [`Cost`] (`cost.rs`): a bound on the work one evaluation does,
+//! in steps, which flags and snapshots add up against their budgets. A regex test beyond the
+//! matcher's limits (a text over [`MAX_TEXT`] bytes, or more states than the condition's cost
+//! allows) is not answered: evaluation is three-valued (`eval.rs`), and a condition whose answer
+//! depends on such a test evaluates to a [`MatchLimit`] error, never to a match, through
+//! `$not` and `$nor` too.
 
 mod compile;
+mod cost;
 mod eval;
 mod fold;
 mod groups;
@@ -53,8 +62,10 @@ mod tests;
 #[cfg(test)]
 mod tests_case;
 
+pub use self::cost::Cost;
 pub use self::groups::{SavedGroups, MAX_GROUPS, MAX_GROUP_ID_LEN, MAX_GROUP_VALUES};
 use self::regex::Regex;
+pub use self::regex::{MatchLimit, MAX_INSTS as MAX_REGEX_PROGRAM, MAX_TEXT};
 use crate::context::SlotTable;
 use crate::error::ErrorCode;
 use crate::value::Value;
@@ -159,6 +170,7 @@ fn push_decimal(out: &mut String, n: usize) {
 #[derive(Debug, Clone)]
 pub struct Condition {
     root: Node,
+    cost: Cost,
 }
 
 #[derive(Debug, Clone)]
@@ -246,14 +258,21 @@ impl Condition {
         slots: &mut SlotTable,
         groups: &SavedGroups,
     ) -> Result<Condition, ConditionError> {
-        Ok(Condition {
-            root: compile::compile(cond, slots, groups)?,
-        })
+        let root = compile::compile(cond, slots, groups)?;
+        let cost = cost::node(&root);
+        Ok(Condition { root, cost })
+    }
+
+    /// The condition's cost (see [`Cost`]).
+    pub fn cost(&self) -> Cost {
+        self.cost
     }
 
     /// Evaluates against attribute values indexed by slot (None = attribute missing/undefined).
-    /// Never panics; a slot index out of range counts as missing.
-    pub fn eval(&self, attrs: &[Option<Value>]) -> bool {
-        eval::eval(&self.root, attrs)
+    /// `Err` when the answer depends on a regex test beyond the matcher's limits: a text over
+    /// [`MAX_TEXT`] bytes, or tests (of array elements) visiting more states than the
+    /// condition's cost allows. Never panics; a slot index out of range counts as missing.
+    pub fn eval(&self, attrs: &[Option<Value>]) -> Result<bool, MatchLimit> {
+        eval::eval(&self.root, attrs, self.cost.regex)
     }
 }

@@ -11,10 +11,12 @@
 //! instruction program. Jumps are relative, so the code of an atom can be copied as it is to
 //! expand a counted quantifier, and an instruction can be inserted in front of it.
 //! Matching never recurses: it keeps an explicit backtrack stack and remembers visited
-//! (instruction, position) states in a bitset, so that no state runs twice: a test takes at most
-//! about two steps per bit, linear in pattern size times text length, and empty loop iterations
-//! end (they revisit the loop head). A text for which the bitset would exceed [`MEMO_BITS`] does
-//! not match. Short texts are matched without allocating.
+//! (instruction, position) states in a bitset, so that no state runs twice: a test visits at most
+//! [`Regex::states`] = program size × (text length + 1) states, and empty loop iterations end
+//! (they revisit the loop head). That bound is the pattern's cost (see `cost.rs`): a condition
+//! only tests texts of at most [`MAX_TEXT`] bytes, and [`Regex::test`] refuses a longer one
+//! with [`MatchLimit::TextTooLong`] instead of answering. Short texts are matched without
+//! allocating.
 //!
 //! Text is matched by Unicode scalar value, not by UTF-16 code unit as in JS; this only differs
 //! for characters outside the Basic Multilingual Plane. Positions are byte offsets.
@@ -37,9 +39,19 @@ use core::fmt;
 pub const MAX_NESTING: usize = 32;
 /// Largest compiled program, in instructions (counted quantifiers are expanded).
 pub const MAX_INSTS: usize = 4096;
-/// Largest visited-state bitset (instructions x text positions) a match may use; this bounds
-/// its work too.
-pub const MEMO_BITS: usize = 1 << 20;
+/// Longest text, in bytes of UTF-8, that a pattern is tested against; a longer one is an
+/// evaluation error ([`MatchLimit::TextTooLong`]), never an answer.
+pub const MAX_TEXT: usize = 512;
+
+/// Why a test was not answered: the matcher's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchLimit {
+    /// The text is longer than [`MAX_TEXT`] bytes.
+    TextTooLong,
+    /// The tests of one condition evaluation would visit more states than the condition's cost
+    /// allows (texts of array elements under `$elemMatch` or `$all` add up).
+    OverBudget,
+}
 
 /// Why a pattern was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +74,10 @@ impl fmt::Display for RegexError {
 #[derive(Debug, Clone)]
 pub struct Regex {
     prog: Vec<Inst>,
+    /// Per instruction: reachable from more than one place (a join), so its states are
+    /// remembered. Any other state is reached only from its one predecessor state, which runs
+    /// at most once, so it runs at most once too without a memo check.
+    joins: Vec<bool>,
     sets: Vec<Set>,
     anchored: bool,
     /// Case-insensitive: literals are folded, text characters are folded before comparing.
@@ -202,6 +218,30 @@ impl Item {
     }
 }
 
+/// Which instructions have more than one way in: the start (the first instruction), the fall
+/// through from the one before, and the targets of jumps and splits.
+fn joins(prog: &[Inst]) -> Vec<bool> {
+    let mut ways = vec![0u8; prog.len()];
+    let mut add = |pc: usize| {
+        if let Some(n) = ways.get_mut(pc) {
+            *n = n.saturating_add(1);
+        }
+    };
+    add(0);
+    for (pc, inst) in prog.iter().enumerate() {
+        match inst {
+            Inst::Split(a, b) => {
+                add(pc.wrapping_add_signed(*a));
+                add(pc.wrapping_add_signed(*b));
+            }
+            Inst::Jmp(a) => add(pc.wrapping_add_signed(*a)),
+            Inst::Match => {}
+            _ => add(pc + 1),
+        }
+    }
+    ways.into_iter().map(|n| n > 1).collect()
+}
+
 const TOO_LARGE: RegexError = RegexError {
     offset: 0,
     message: "pattern too large",
@@ -216,6 +256,9 @@ impl Regex {
             prog: Vec::new(),
             sets: Vec::new(),
             folded,
+            alts: Vec::new(),
+            disjunctions: 0,
+            names: Vec::new(),
         };
         p.alt()?;
         if p.pos < p.src.len() {
@@ -224,20 +267,38 @@ impl Regex {
         p.emit(Inst::Match)?;
         Ok(Regex {
             anchored: matches!(p.prog.first(), Some(Inst::Start)),
+            joins: joins(&p.prog),
             prog: p.prog,
             sets: p.sets,
             folded,
         })
     }
 
-    /// `true` when the pattern matches somewhere in `text` (JS `RegExp.prototype.test`).
-    /// Returns `false` if the text is too long for the memo.
-    pub fn is_match(&self, text: &str) -> bool {
+    /// The most states a test of a text of `len` bytes visits: program size × (len + 1).
+    pub fn states(&self, len: usize) -> u64 {
+        (self.prog.len() as u64).saturating_mul(len as u64 + 1)
+    }
+
+    /// JS `RegExp.prototype.test` on a text of at most [`MAX_TEXT`] bytes; a longer text is
+    /// [`MatchLimit::TextTooLong`], not an answer.
+    pub fn test(&self, text: &str) -> Result<bool, MatchLimit> {
+        if text.len() > MAX_TEXT {
+            return Err(MatchLimit::TextTooLong);
+        }
+        Ok(self.is_match(text))
+    }
+
+    /// `true` when the pattern matches somewhere in `text`, whatever its length: the memo takes
+    /// [`Regex::states`] bits. Conditions go through [`Regex::test`].
+    pub(super) fn is_match(&self, text: &str) -> bool {
+        self.search(text, &mut 0)
+    }
+
+    /// [`Regex::is_match`], counting the states it runs into `visits` (a state reached again
+    /// at a join costs one memo check and is not run).
+    pub(super) fn search(&self, text: &str, visits: &mut u64) -> bool {
         let width = text.len() + 1;
         let bits = self.prog.len().saturating_mul(width);
-        if bits > MEMO_BITS {
-            return false;
-        }
         let words = bits.div_ceil(WORD);
         let mut buf = [0usize; SMALL];
         let mut heap = if words > SMALL { vec![0; words] } else { Vec::new() };
@@ -256,7 +317,7 @@ impl Regex {
             if !text.is_char_boundary(start) {
                 continue;
             }
-            if self.run(text, start, memo, &mut stack) {
+            if self.run(text, start, memo, &mut stack, visits) {
                 return true;
             }
         }
@@ -264,37 +325,51 @@ impl Regex {
     }
 
     /// One anchored attempt from `start`.
-    fn run(&self, text: &str, start: usize, memo: &mut [usize], stack: &mut Stack) -> bool {
+    fn run(&self, text: &str, start: usize, memo: &mut [usize], stack: &mut Stack, visits: &mut u64) -> bool {
         stack.clear();
         let width = text.len() + 1;
+        let bytes = text.as_bytes();
         let (mut pc, mut pos) = (0usize, start);
         loop {
-            let mut ok = true;
             let bit = pc * width + pos;
-            if let Some(word) = memo.get_mut(bit / WORD) {
-                let mask = 1 << (bit % WORD);
-                ok = *word & mask == 0;
-                *word |= mask;
-            }
-            let cur = char_at(text, pos);
-            let next = pos + cur.map_or(1, char::len_utf8);
-            if ok {
-                ok = match self.prog.get(pc) {
+            let join = self.joins.get(pc).copied().unwrap_or(true);
+            let fresh = match memo.get_mut(bit / WORD).filter(|_| join) {
+                Some(word) => {
+                    let mask = 1 << (bit % WORD);
+                    let fresh = *word & mask == 0;
+                    *word |= mask;
+                    fresh
+                }
+                None => true,
+            };
+            *visits += u64::from(fresh);
+            let ok = fresh
+                && match self.prog.get(pc) {
                     None => false,
                     Some(Inst::Match) => return true,
-                    Some(Inst::Lit(c)) => {
-                        (pc, pos) = (pc + 1, next);
-                        match cur {
-                            Some(x) if self.folded => fold(x) == *c,
-                            x => x == Some(*c),
+                    Some(Inst::Lit(c)) => match bytes.get(pos) {
+                        Some(&b) if b.is_ascii() && !self.folded => {
+                            pc += 1;
+                            pos += 1;
+                            char::from(b) == *c
                         }
-                    }
+                        _ => {
+                            let cur = char_at(text, pos);
+                            (pc, pos) = (pc + 1, pos + cur.map_or(1, char::len_utf8));
+                            match cur {
+                                Some(x) if self.folded => fold(x) == *c,
+                                x => x == Some(*c),
+                            }
+                        }
+                    },
                     Some(Inst::Any) => {
-                        (pc, pos) = (pc + 1, next);
+                        let cur = char_at(text, pos);
+                        (pc, pos) = (pc + 1, pos + cur.map_or(1, char::len_utf8));
                         cur.is_some_and(|c| !is_line_terminator(c))
                     }
                     Some(Inst::Set(i)) => {
-                        (pc, pos) = (pc + 1, next);
+                        let cur = char_at(text, pos);
+                        (pc, pos) = (pc + 1, pos + cur.map_or(1, char::len_utf8));
                         match (cur, self.sets.get(*i)) {
                             (Some(c), Some(set)) => set.contains(c, self.folded),
                             _ => false,
@@ -310,9 +385,10 @@ impl Regex {
                     }
                     Some(Inst::WordBoundary(neg)) => {
                         pc += 1;
-                        // A word character is ASCII, so the byte before tells.
-                        let before = pos > 0 && (text.as_bytes().get(pos - 1)).is_some_and(|b| is_word(char::from(*b)));
-                        (before != cur.is_some_and(is_word)) != *neg
+                        // A word character is ASCII, so the bytes on either side tell.
+                        let word_at = |i: usize| bytes.get(i).is_some_and(|b| is_word(char::from(*b)));
+                        let before = pos > 0 && word_at(pos - 1);
+                        (before != word_at(pos)) != *neg
                     }
                     Some(Inst::Split(a, b)) => {
                         stack.push((pc.wrapping_add_signed(*b), pos));
@@ -324,9 +400,8 @@ impl Regex {
                         continue;
                     }
                 };
-                if ok {
-                    continue;
-                }
+            if ok {
+                continue;
             }
             match stack.pop() {
                 Some(frame) => (pc, pos) = frame,

@@ -27,7 +27,7 @@ fn check(cond: &Value, attrs: &Value) -> bool {
     let mut slots = SlotTable::default();
     let c = Condition::compile(cond, &mut slots).expect("compiles");
     let values: Vec<Option<Value>> = slots.names().iter().map(|k| attrs.get(k).cloned()).collect();
-    c.eval(&values)
+    c.eval(&values).expect("within the matcher's limits")
 }
 
 fn compile_err(cond: &Value) -> ConditionError {

@@ -21,7 +21,7 @@ fn eval_op(op: &str, arg: Value, value: Value, groups: &SavedGroups) -> bool {
     let mut slots = SlotTable::default();
     let cond = obj(&[("a", obj(&[(op, arg)]))]);
     let c = Condition::compile_with_groups(&cond, &mut slots, groups).expect("compiles");
-    c.eval(&[Some(value)])
+    c.eval(&[Some(value)]).expect("within the matcher's limits")
 }
 
 fn no_groups() -> SavedGroups {

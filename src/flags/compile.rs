@@ -2,10 +2,11 @@
 //! names the flag and the field.
 
 use super::model::*;
+use super::prereq::{close_reads, reject_cycles};
 use super::ramp::{check_ramp_ppm, validate_stages};
 use super::FlagError;
 use crate::bucket::{percent_to_ppm, validate_salt};
-use crate::conditions::{Condition, ConditionError, SavedGroups};
+use crate::conditions::{Condition, ConditionError, SavedGroups, MAX_TEXT};
 use crate::context::SlotTable;
 use crate::keymap::KeyMap;
 use crate::time::parse_rfc3339;
@@ -36,7 +37,7 @@ impl At<'_> {
 // costs code in the Wasm module, and validation has many of them.
 
 /// Concatenates string pieces.
-fn cat(parts: &[&str]) -> String {
+pub(super) fn cat(parts: &[&str]) -> String {
     parts.concat()
 }
 
@@ -56,7 +57,7 @@ fn digits(mut n: u64) -> String {
 }
 
 /// `name[i]` followed by `rest`.
-fn item(name: &str, i: usize, rest: &str) -> String {
+pub(super) fn item(name: &str, i: usize, rest: &str) -> String {
     cat(&[name, "[", &digits(i as u64), "]", rest])
 }
 
@@ -85,8 +86,9 @@ impl FlagEngine {
         let keys = collect_keys(flag_values)?;
         let index = KeyMap::from_pairs(keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect());
         let mut flags = Vec::with_capacity(flag_values.len());
+        let mut cost = 0;
         for (v, key) in flag_values.iter().zip(&keys) {
-            flags.push(compile_flag(v, key, &mut slots, &groups)?);
+            flags.push(compile_flag(v, key, &mut slots, &groups, &mut cost)?);
         }
         // Prerequisites second: they may name any flag, and that flag's variants.
         for (i, (v, key)) in flag_values.iter().zip(&keys).enumerate() {
@@ -116,6 +118,7 @@ impl FlagEngine {
             index,
             slots,
             time_dependent,
+            cost,
         })
     }
 }
@@ -166,7 +169,8 @@ fn collect_keys(flags: &[Value]) -> Res<Vec<String>> {
     Ok(keys)
 }
 
-fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable, groups: &SavedGroups) -> Res<Flag> {
+/// Compiles one flag; `cost` is the snapshot's condition cost so far, and grows by the flag's.
+fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable, groups: &SavedGroups, cost: &mut u64) -> Res<Flag> {
     let at = At { flag: Some(key) };
     let salt = opt_str(v, "salt", &at)?.unwrap_or(key).to_owned();
     validate_salt(&salt).map_err(|e| at.err("salt", &e.to_string()))?;
@@ -180,7 +184,7 @@ fn compile_flag(v: &Value, key: &str, slots: &mut SlotTable, groups: &SavedGroup
     let stickiness_slot = slots.intern(&stickiness);
     // Slot 0 (`now`) is added below for flags that depend on the time.
     let mut reads = vec![stickiness_slot];
-    let rules = compile_rules(v, &at, slots, groups, &mut reads)?;
+    let rules = compile_rules(v, &at, slots, groups, &mut reads, cost)?;
     Ok(Flag {
         key: key.to_owned(),
         enabled: opt_bool(v, "enabled", &at)?.unwrap_or(false),
@@ -277,8 +281,10 @@ fn compile_rules(
     slots: &mut SlotTable,
     groups: &SavedGroups,
     reads: &mut Vec<usize>,
+    snapshot_cost: &mut u64,
 ) -> Res<Vec<Rule>> {
     let mut rules = Vec::new();
+    let mut flag_cost = 0u64;
     for (i, r) in list(v, "rules", at)?.iter().enumerate() {
         if r.as_object().is_none() {
             return Err(at.got(&item("rules", i, ""), "an object", r));
@@ -289,6 +295,20 @@ fn compile_rules(
         }
         let condition = Condition::compile_with_groups(cond_value, slots, groups)
             .map_err(|e| at.err(&item("rules", i, ".condition"), &e.to_string()))?;
+        let steps = condition.cost().steps;
+        flag_cost = flag_cost.saturating_add(steps);
+        *snapshot_cost = snapshot_cost.saturating_add(steps);
+        for (total, limit, whose) in [
+            (flag_cost, MAX_FLAG_COST, "the flag's"),
+            (*snapshot_cost, MAX_SNAPSHOT_COST, "the snapshot's"),
+        ] {
+            if total > limit {
+                return Err(at.err(
+                    &item("rules", i, ".condition"),
+                    &over_budget(steps, total, limit, whose),
+                ));
+            }
+        }
         // Which attributes this rule reads: compile once more against an empty table.
         let mut own = SlotTable::default();
         if Condition::compile_with_groups(cond_value, &mut own, groups).is_ok() {
@@ -298,6 +318,23 @@ fn compile_rules(
         rules.push(Rule { condition, rollout });
     }
     Ok(rules)
+}
+
+/// The refusal of a condition that takes `whose` conditions' cost to `total` steps, over `limit`.
+fn over_budget(steps: u64, total: u64, limit: u64, whose: &str) -> String {
+    cat(&[
+        "condition cost ",
+        &digits(steps),
+        " steps takes ",
+        whose,
+        " conditions to ",
+        &digits(total),
+        ", over the budget of ",
+        &digits(limit),
+        " (a $regex costs its program size x ",
+        &digits(MAX_TEXT as u64 + 1),
+        ")",
+    ])
 }
 
 fn compile_variants(v: &Value, at: &At) -> Res<Vec<Variant>> {
@@ -404,98 +441,6 @@ fn no_variant(flag: &str, variant: &str) -> String {
 
 fn pct(ppm: u32) -> String {
     num(ppm as f64 / 10_000.0)
-}
-
-/// Longest prerequisite chain evaluation may follow.
-const MAX_PREREQUISITE_DEPTH: usize = 32;
-
-/// Rejects prerequisite cycles and chains deeper than [`MAX_PREREQUISITE_DEPTH`] (iterative
-/// depth-first search: no recursion driven by input).
-fn reject_cycles(flags: &[Flag]) -> Res<()> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Open,
-        Done,
-    }
-    let mut mark = vec![Mark::New; flags.len()];
-    let mut depth = vec![0usize; flags.len()];
-    for start in 0..flags.len() {
-        if mark[start] != Mark::New {
-            continue;
-        }
-        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
-        mark[start] = Mark::Open;
-        while let Some((node, next)) = stack.last_mut() {
-            let (node, i) = (*node, *next);
-            *next += 1;
-            match flags[node].prerequisites.get(i).map(|p| p.flag) {
-                Some(dep) if mark[dep] == Mark::Open => {
-                    return Err(FlagError::snapshot(
-                        Some(&flags[node].key),
-                        &item("prerequisites", i, ".flag"),
-                        &cat(&["prerequisite cycle through \"", &flags[dep].key, "\""]),
-                    ));
-                }
-                Some(dep) if mark[dep] == Mark::New => {
-                    mark[dep] = Mark::Open;
-                    stack.push((dep, 0));
-                }
-                Some(_) => {}
-                None => {
-                    mark[node] = Mark::Done;
-                    depth[node] = 1 + flags[node]
-                        .prerequisites
-                        .iter()
-                        .map(|p| depth[p.flag])
-                        .max()
-                        .unwrap_or(0);
-                    if depth[node] > MAX_PREREQUISITE_DEPTH {
-                        return Err(FlagError::snapshot(
-                            Some(&flags[node].key),
-                            "prerequisites",
-                            "prerequisite chain deeper than 32 flags",
-                        ));
-                    }
-                    stack.pop();
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Adds to each flag the attributes its prerequisites read (chains are at most
-/// MAX_PREREQUISITE_DEPTH long, so that many passes reach a fixed point).
-fn close_reads(flags: &mut [Flag]) {
-    for f in flags.iter_mut() {
-        let all = core::mem::take(&mut f.reads);
-        for s in all {
-            if !f.reads.contains(&s) {
-                f.reads.push(s);
-            }
-        }
-    }
-    for _ in 0..=MAX_PREREQUISITE_DEPTH {
-        let mut changed = false;
-        for i in 0..flags.len() {
-            let mut add: Vec<usize> = Vec::new();
-            for p in &flags[i].prerequisites {
-                for s in &flags[p.flag].reads {
-                    if !flags[i].reads.contains(s) && !add.contains(s) {
-                        add.push(*s);
-                    }
-                }
-            }
-            if !add.is_empty() {
-                changed = true;
-                flags[i].reads.extend(add);
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
 }
 
 fn apply_overrides(v: Option<&Value>, flags: &mut [Flag], index: &KeyMap<usize>) -> Res<()> {

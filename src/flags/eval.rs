@@ -29,11 +29,14 @@ pub enum Reason {
     NotFound = 7,
     /// The context has no (non-empty string) unit for the flag's stickiness attribute.
     MissingUnit = 8,
+    /// A rule's condition could not be evaluated (a regex test beyond the matcher's limits):
+    /// off, with that rule's index; later rules and the rollout are not tried.
+    ConditionError = 9,
 }
 
 impl Reason {
     /// Every reason, indexed by its numeric code.
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 10] = [
         Reason::UserOverride,
         Reason::AdminOverride,
         Reason::Disabled,
@@ -43,6 +46,7 @@ impl Reason {
         Reason::Default,
         Reason::NotFound,
         Reason::MissingUnit,
+        Reason::ConditionError,
     ];
 
     /// The stable string form (`USER_OVERRIDE`, ...).
@@ -57,6 +61,7 @@ impl Reason {
             Reason::Default => "DEFAULT",
             Reason::NotFound => "NOT_FOUND",
             Reason::MissingUnit => "MISSING_UNIT",
+            Reason::ConditionError => "CONDITION_ERROR",
         }
     }
 }
@@ -72,7 +77,8 @@ pub struct Evaluation {
     pub variant: Option<usize>,
     /// The rollout bucket (ppm), when one was computed.
     pub bucket: Option<u32>,
-    /// The matching rule, for `RULE_MATCH` (and `MISSING_UNIT` after a rule matched).
+    /// The matching rule, for `RULE_MATCH` (and `MISSING_UNIT` after a rule matched); the rule
+    /// that could not be evaluated, for `CONDITION_ERROR`.
     pub rule_index: Option<usize>,
 }
 
@@ -253,7 +259,10 @@ impl FlagEngine {
         let salts = batch.map(|(i, _, _)| self.flags[i].salt.as_str());
         let pos = positions4(salts, batch.map(|(_, u, _)| u));
         for (k, (i, _, g)) in batch.iter().enumerate().take(n) {
-            cache.entries[*i].set(Some((*g, pos[k])));
+            // A cache made for fewer flags than the engine has just remembers less.
+            if let Some(cell) = cache.entries.get(*i) {
+                cell.set(Some((*g, pos[k])));
+            }
         }
     }
 
@@ -298,7 +307,22 @@ impl FlagEngine {
         if !flag.prerequisites.is_empty() && !self.prerequisites_met(flag, ctx, memo) {
             return Evaluation::off(Reason::PrerequisiteFailed);
         }
-        let rule = flag.rules.iter().position(|r| r.condition.eval(ctx.slots.as_slice()));
+        let mut rule = None;
+        for (i, r) in flag.rules.iter().enumerate() {
+            match r.condition.eval(ctx.slots.as_slice()) {
+                Ok(false) => continue,
+                Ok(true) => rule = Some(i),
+                // The rule might have matched: neither it nor a later rule nor the rollout may
+                // decide. Off, as when nothing applies.
+                Err(_) => {
+                    return Evaluation {
+                        rule_index: Some(i),
+                        ..Evaluation::off(Reason::ConditionError)
+                    }
+                }
+            }
+            break;
+        }
         let (ppm, reason) = match rule {
             Some(i) => (flag.rules[i].rollout, Reason::RuleMatch),
             None => match Self::current_rollout(flag, ctx.now) {
@@ -321,7 +345,10 @@ impl FlagEngine {
         }
         flag.prerequisites.iter().all(|p| {
             let e = self.eval(p.flag, ctx, memo);
-            e.enabled == p.enabled && (p.variant.is_none() || e.variant == p.variant)
+            // A prerequisite whose state an error decided is never met (not even `enabled: false`).
+            e.reason != Reason::ConditionError
+                && e.enabled == p.enabled
+                && (p.variant.is_none() || e.variant == p.variant)
         })
     }
 }

@@ -9,10 +9,14 @@
 mod compile;
 mod eval;
 mod model;
+mod prereq;
 mod ramp;
 
 pub use eval::{now_from_slots, DigestCache, EvalContext, Evaluation, Reason};
-pub use model::{Flag, FlagEngine, Override, Prerequisite, Rule, ScheduleStep, Variant};
+pub use model::{
+    Flag, FlagEngine, Override, Prerequisite, Rule, ScheduleStep, Variant, MAX_FLAGS, MAX_FLAG_COST, MAX_ITEMS,
+    MAX_SNAPSHOT_COST,
+};
 pub use ramp::{check_ramp, validate_stages};
 
 use crate::error::{ErrorCode, ErrorFields};

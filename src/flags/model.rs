@@ -8,6 +8,11 @@ use crate::keymap::KeyMap;
 pub const MAX_FLAGS: usize = 20_000;
 /// Most rules, variants, prerequisites, stages or schedule steps one flag may hold.
 pub const MAX_ITEMS: usize = 1_000;
+/// Most condition cost (steps, see [`crate::conditions::Cost`]) one flag's rules may add up to.
+pub const MAX_FLAG_COST: u64 = 1 << 17;
+/// Most condition cost the rules of all a snapshot's flags may add up to: what evaluating every
+/// flag for one context may spend in conditions.
+pub const MAX_SNAPSHOT_COST: u64 = 1 << 18;
 
 /// A validated, compiled snapshot, ready to evaluate.
 #[derive(Debug, Clone)]
@@ -17,6 +22,7 @@ pub struct FlagEngine {
     pub(crate) index: KeyMap<usize>,
     pub(crate) slots: SlotTable,
     pub(crate) time_dependent: bool,
+    pub(crate) cost: u64,
 }
 
 /// One compiled flag.
@@ -159,5 +165,10 @@ impl FlagEngine {
     /// `true` when evaluation depends on the time (expiring overrides or schedules).
     pub fn is_time_dependent(&self) -> bool {
         self.time_dependent
+    }
+
+    /// The cost of all the snapshot's conditions, in steps (at most [`MAX_SNAPSHOT_COST`]).
+    pub fn condition_cost(&self) -> u64 {
+        self.cost
     }
 }

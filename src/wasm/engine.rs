@@ -39,7 +39,8 @@ export type Reason =
   | "ROLLOUT"
   | "DEFAULT"
   | "NOT_FOUND"
-  | "MISSING_UNIT";
+  | "MISSING_UNIT"
+  | "CONDITION_ERROR";
 
 /** The outcome of evaluating one flag. */
 export interface Evaluation {
@@ -49,6 +50,8 @@ export interface Evaluation {
   reason: Reason;
   /** Rollout bucket in ppm (0..=999999), when one was computed. */
   bucket?: number;
+  /** The rule that matched (RULE_MATCH, MISSING_UNIT), or whose condition could not be
+   *  evaluated (CONDITION_ERROR). */
   ruleIndex?: number;
   version: string;
 }

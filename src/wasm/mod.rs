@@ -12,7 +12,9 @@
 //! the safety loop, redaction) only with the `edge` feature.
 
 use crate::bucket;
+use crate::conditions;
 use crate::flags::{self, Reason};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 pub mod convert;
@@ -101,4 +103,54 @@ pub fn check_ramp_js(current: f64, next: f64, stages: &[f64]) -> Result<(), JsVa
 #[wasm_bindgen(js_name = reasonNames)]
 pub fn reason_names() -> Vec<String> {
     Reason::ALL.iter().map(|r| r.as_str().to_owned()).collect()
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_LIMITS: &str = r#"
+/** The core's input limits (docs/design.md, sections 3 and 4), for callers that validate first. */
+export interface Limits {
+  /** Deepest nesting of a JS value the core converts (snapshots, contexts, payloads). */
+  maxJsonDepth: number;
+  /** Deepest nesting of a condition. */
+  maxConditionDepth: number;
+  /** Longest text, in bytes of UTF-8, a `$regex` is tested against (longer: CONDITION_ERROR). */
+  maxRegexText: number;
+  /** Largest compiled `$regex` program, in instructions. */
+  maxRegexProgram: number;
+  /** Condition cost budgets, in steps, of one flag and of a whole snapshot. */
+  maxFlagCost: number;
+  maxSnapshotCost: number;
+  /** Most flags in a snapshot; most items in each of a flag's lists. */
+  maxFlags: number;
+  maxListItems: number;
+}
+"#;
+
+/// The core's limits, as [`limits`] returns them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Limits {
+    max_json_depth: usize,
+    max_condition_depth: usize,
+    max_regex_text: usize,
+    max_regex_program: usize,
+    max_flag_cost: u64,
+    max_snapshot_cost: u64,
+    max_flags: usize,
+    max_list_items: usize,
+}
+
+/// The core's input limits, so that a caller validates with the same numbers.
+#[wasm_bindgen(unchecked_return_type = "Limits")]
+pub fn limits() -> Result<JsValue, JsValue> {
+    convert::to_js(&Limits {
+        max_json_depth: crate::value::MAX_DEPTH,
+        max_condition_depth: conditions::MAX_DEPTH,
+        max_regex_text: conditions::MAX_TEXT,
+        max_regex_program: conditions::MAX_REGEX_PROGRAM,
+        max_flag_cost: flags::MAX_FLAG_COST,
+        max_snapshot_cost: flags::MAX_SNAPSHOT_COST,
+        max_flags: flags::MAX_FLAGS,
+        max_list_items: flags::MAX_ITEMS,
+    })
 }

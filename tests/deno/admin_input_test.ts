@@ -25,6 +25,9 @@ const flagRow = async (db: Db, key: string) =>
 
 setLogLevel("warn"); // no access lines
 
+/** The pattern of the reported snapshot: 3,902 instructions, over one flag's condition budget. */
+const HEAVY = "(?:a?){1300}(?:a){1300}b";
+
 async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
   const api = adminApi(admin, tk);
 
@@ -136,6 +139,24 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
         /no_such_flag/,
       ],
       ["DELETE", "/flags/FEATURE_AGENT_CHAT", undefined, 400, "INVALID_FLAG", /FEATURE_AGENT_CHAT/],
+      // Conditions over the core's cost budget: the reported 797 rules of a 3,902-instruction
+      // pattern, refused at the first rule that takes the flag over.
+      [
+        "POST",
+        "/flags",
+        { key: "heavy_regex", rules: Array(797).fill({ condition: { email: { $regex: HEAVY } } }) },
+        400,
+        "INVALID_FLAG",
+        /heavy_regex[\s\S]*rules\[0\]\.condition[\s\S]*over the budget/,
+      ],
+      [
+        "PATCH",
+        "/flags/admin_test_flag",
+        { rules: [{ condition: { country: "RW" } }, { condition: { email: { $not: { $regex: HEAVY } } } }] },
+        400,
+        "INVALID_FLAG",
+        /admin_test_flag[\s\S]*rules\[1\]\.condition/,
+      ],
       [
         "PUT",
         "/overrides",
@@ -165,7 +186,9 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       flagsBefore,
       "flags unchanged",
     );
-    assert(await flagRow(db, "cv_flag") === undefined && await flagRow(db, "bad_variants") === undefined, "no rows");
+    for (const key of ["cv_flag", "bad_variants", "heavy_regex"]) {
+      assert(await flagRow(db, key) === undefined, `no ${key}`);
+    }
   });
 
   await t.step("bad input is refused before the database is touched", async () => {

@@ -94,6 +94,26 @@ export async function runVectorChecks(lib, load) {
       }
     }
   }
+  // The limits the vectors assume are the core's, and the JSON depth limit is where it says:
+  // objects and arrays nested maxJsonDepth deep load, one more is INVALID_SNAPSHOT.
+  const limits = lib.limits();
+  for (const [name, value] of Object.entries(ev.limits)) {
+    check(limits[name] === value, `limits().${name} = ${limits[name]}, the vectors assume ${value}`);
+  }
+  const nested = (levels) => {
+    let v = 0;
+    for (let i = 0; i < levels; i++) v = [v];
+    return v;
+  };
+  // The root object, `flags` and the flag are three levels.
+  const withDepth = (levels) => ({ version: "d", flags: [{ key: "f", description: nested(levels - 3) }] });
+  check(new lib.FlagEngine(withDepth(limits.maxJsonDepth)).version === "d", "a snapshot at the depth limit loads");
+  try {
+    new lib.FlagEngine(withDepth(limits.maxJsonDepth + 1));
+    check(false, "a snapshot past the depth limit loaded");
+  } catch (err) {
+    check(err.code === "INVALID_SNAPSHOT" && err.message.includes(`${limits.maxJsonDepth} levels`), err.message);
+  }
   for (const c of ev.ramps) {
     try {
       lib.checkRamp(c.current, c.next, c.stages);

@@ -11,6 +11,12 @@ from generate import bucket, variant_position, pick
 HERE = os.path.dirname(os.path.abspath(__file__))
 BEFORE, MID, AFTER = "2026-11-30T12:00:00Z", "2026-12-03T00:00:00Z", "2026-12-09T00:00:00Z"
 
+# The matcher's limits and the condition budgets, as design.md (section 4) states them.
+MAX_TEXT = 512  # bytes a $regex is tested against; longer is CONDITION_ERROR
+MAX_FLAG_COST, MAX_SNAPSHOT_COST = 1 << 17, 1 << 18  # steps; a $regex costs program size x 513
+HEAVY = "(?:a?){80}(?:a){80}b"  # 242 instructions: 124,148 steps, inside a flag's budget
+LONG_BLOCKED = "x" * (600 - len("@blocked.example")) + "@blocked.example"  # 600 bytes
+
 SNAPSHOT = {
     "version": "42",
     "flags": [
@@ -46,6 +52,19 @@ SNAPSHOT = {
             {"condition": {"userId": {"$inGroup": "beta_testers"}}},
             {"condition": {"country": {"$ini": ["rw", "ke"]}, "userId": {"$notInGroup": "blocked"}}},
             {"condition": {"email": {"$regexi": "@EXAMPLE\\.com$"}}}]},
+        # A $regex beyond the matcher's limits decides nothing: the flag is off, CONDITION_ERROR.
+        {"key": "not_blocked", "enabled": True, "rollout": 0, "rules": [
+            {"condition": {"email": {"$not": {"$regex": "@blocked\\.example$"}}}}]},
+        {"key": "guarded", "enabled": True, "rollout": 100, "rules": [
+            {"condition": {"email": {"$regex": "@blocked\\.example$"}}, "rollout": 0},
+            {"condition": {"country": "RW"}}]},
+        {"key": "either", "enabled": True, "rollout": 0, "rules": [
+            {"condition": {"$or": [{"country": "RW"}, {"email": {"$regex": "@staff\\.example$"}}]}}]},
+        {"key": "vip_tags", "enabled": True, "rollout": 0, "rules": [
+            {"condition": {"tags": {"$elemMatch": {"$regex": "^vip-"}}}}]},
+        {"key": "heavy", "enabled": True, "rollout": 0, "rules": [{"condition": {"code": {"$regex": HEAVY}}}]},
+        {"key": "needs_guarded_off", "enabled": True, "rollout": 100,
+         "prerequisites": [{"flag": "guarded", "enabled": False}]},
     ],
     "savedGroups": {"beta_testers": ["user-1", "user-7"], "blocked": ["user-3"], "unused": [1, 2]},
     "overrides": [
@@ -166,6 +185,39 @@ def cases():
     add("case-insensitive $regexi", "groups", {"userId": "user-4", "email": "ana@Example.COM"},
         {"enabled": True, "reason": "RULE_MATCH", "ruleIndex": 2})
     add("no group, no match", "groups", {"userId": "user-5", "country": "UG"}, {"enabled": False, "reason": "ROLLOUT"})
+    err0 = {"enabled": False, "reason": "CONDITION_ERROR", "ruleIndex": 0}
+    add("$not $regex: a short text is tested", "not_blocked", {"userId": "u", "email": "ana@ok.example"},
+        {"enabled": True, "reason": "RULE_MATCH", "ruleIndex": 0})
+    add("$not $regex: a blocked address", "not_blocked", {"userId": "u", "email": "ana@blocked.example"},
+        {"enabled": False, "reason": "ROLLOUT"})
+    add("$not $regex: a 600-byte blocked address is an error, not let in", "not_blocked",
+        {"userId": "u", "email": LONG_BLOCKED}, err0)
+    add("a text over the cap is an error even where the pattern would not match", "not_blocked",
+        {"userId": "u", "email": "a" * (MAX_TEXT + 1)}, err0)
+    add("a text at the cap is tested", "not_blocked", {"userId": "u", "email": "a" * MAX_TEXT},
+        {"enabled": True, "reason": "RULE_MATCH", "ruleIndex": 0})
+    add("an erroring exclusion rule: no later rule, no rollout", "guarded",
+        {"userId": "u", "email": LONG_BLOCKED, "country": "RW"}, err0)
+    add("an exclusion rule that matched", "guarded", {"userId": "u", "email": "ana@blocked.example", "country": "RW"},
+        {"enabled": False, "reason": "RULE_MATCH", "ruleIndex": 0})
+    add("a later rule after a rule that did not match", "guarded", {"userId": "u", "email": "ana@ok.example", "country": "RW"},
+        {"enabled": True, "reason": "RULE_MATCH", "ruleIndex": 1})
+    add("$or with a known true branch decides", "either", {"userId": "u", "country": "RW", "email": LONG_BLOCKED},
+        {"enabled": True, "reason": "RULE_MATCH", "ruleIndex": 0})
+    add("$or with only the erroring branch left", "either", {"userId": "u", "country": "KE", "email": LONG_BLOCKED}, err0)
+    add("$elemMatch $regex over an array", "vip_tags", {"userId": "u", "tags": ["beta", "vip-gold"]},
+        {"enabled": True, "reason": "RULE_MATCH", "ruleIndex": 0})
+    add("$elemMatch texts share the condition's matcher allowance", "vip_tags",
+        {"userId": "u", "tags": [f"tag-{i:08d}" for i in range(100)]}, err0)
+    add("a heavy regex inside the budget is answered", "heavy", {"userId": "u", "code": "a" * 200},
+        {"enabled": False, "reason": "ROLLOUT"})
+    add("a heavy regex that matches", "heavy", {"userId": "u", "code": "a" * 150 + "b"},
+        {"enabled": True, "reason": "RULE_MATCH", "ruleIndex": 0})
+    add("a heavy regex on a text over the cap", "heavy", {"userId": "u", "code": "a" * 600}, err0)
+    add("a prerequisite in CONDITION_ERROR is never met", "needs_guarded_off",
+        {"userId": "u", "email": LONG_BLOCKED, "country": "RW"}, {"enabled": False, "reason": "PREREQUISITE_FAILED"})
+    add("the same prerequisite met", "needs_guarded_off", {"userId": "u", "email": "ana@blocked.example"},
+        {"enabled": True, "reason": "ROLLOUT"})
     add("non-ASCII unit", "half", {"userId": "José"}, rollout_case("half", "José"))
     add("emoji unit", "tiny", {"userId": "🚀"}, rollout_case("tiny", "🚀"))
     return c
@@ -220,6 +272,15 @@ INVALID = [
      ["\"f\"", "rules[0].condition", "saved group id"]),
     ("$regexi with an invalid pattern", {"flags": [{"key": "f", "rules": [{"condition": {"ua": {"$regexi": "(a"}}}]}]},
      ["\"f\"", "rules[0].condition", "ua"]),
+    # (?:a?){1300}(?:a){1300}b: 3,902 instructions x 513 = 2,001,726 steps, over a flag's budget.
+    ("a regex over the flag's cost budget", {"flags": [{"key": "f", "rules": [
+        {"condition": {"country": "RW"}},
+        {"condition": {"email": {"$regex": "(?:a?){1300}(?:a){1300}b"}}}]}]},
+     ["\"f\"", "rules[1].condition", "the flag's", str(MAX_FLAG_COST)]),
+    # a{200}: 201 instructions, 103,115 steps per rule; the third flag takes the snapshot over.
+    ("conditions over the snapshot's cost budget", {"flags": [
+        {"key": f"f{i}", "rules": [{"condition": {"t": {"$regex": "a{200}"}}}]} for i in range(3)]},
+     ["\"f2\"", "rules[0].condition", "the snapshot's", str(MAX_SNAPSHOT_COST)]),
 ]
 
 RAMPS = [
@@ -239,7 +300,9 @@ def main():
     ramps += [{"current": 5, "next": 101, "stages": STAGES, "code": "INVALID_PERCENT"},
               {"current": 5, "next": 6, "stages": [5, 5], "code": "INVALID_STAGES"},
               {"current": 0, "next": 100, "stages": []}]
-    out = {"snapshot": SNAPSHOT, "cases": cases(), "invalid": invalid, "ramps": ramps}
+    limits = {"maxJsonDepth": 64, "maxConditionDepth": 32, "maxRegexText": MAX_TEXT, "maxFlagCost": MAX_FLAG_COST,
+              "maxSnapshotCost": MAX_SNAPSHOT_COST}
+    out = {"snapshot": SNAPSHOT, "cases": cases(), "invalid": invalid, "ramps": ramps, "limits": limits}
     with open(os.path.join(HERE, "evaluation.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False, indent=1)
     print(len(out["cases"]), "evaluation cases,", len(invalid), "invalid snapshots,", len(ramps), "ramp cases")

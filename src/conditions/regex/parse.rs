@@ -8,6 +8,22 @@ const BACKREFERENCE: &str = "backreferences are not supported";
 const BACKSLASH_AT_END: &str = "\\ at end of pattern";
 const NOTHING_TO_REPEAT: &str = "nothing to repeat";
 const LONE_SURROGATE: &str = "lone surrogate escapes are not supported";
+/// Most named groups a pattern may have (each new name is compared with the earlier ones).
+const MAX_NAMES: usize = 256;
+
+/// Where a named group is: the disjunctions around it, each as (disjunction, alternative).
+type Alternatives = Vec<(u32, u32)>;
+
+/// Whether groups at `a` and `b` might both take part in a match (ES2025's
+/// MightBothParticipate): yes, unless some disjunction holds them in different alternatives.
+fn might_both_participate(a: &[(u32, u32)], b: &[(u32, u32)]) -> bool {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.0 != y.0;
+        }
+    }
+    true
+}
 
 /// Parses and compiles in one pass.
 pub(super) struct Parser<'p> {
@@ -19,6 +35,12 @@ pub(super) struct Parser<'p> {
     pub(super) sets: Vec<Set>,
     /// Case-insensitive: literals are emitted folded.
     pub(super) folded: bool,
+    /// The disjunctions the parser is in, innermost last.
+    pub(super) alts: Alternatives,
+    /// Disjunctions begun so far (their ids).
+    pub(super) disjunctions: u32,
+    /// Named groups so far, and where each is.
+    pub(super) names: Vec<(&'p str, Alternatives)>,
 }
 
 /// A quantifier's `(min, max)`, `None` for no upper bound.
@@ -89,10 +111,15 @@ impl Parser<'_> {
     pub(super) fn alt(&mut self) -> Result<(), RegexError> {
         let mut start = self.prog.len();
         let mut jumps = Vec::new();
+        self.alts.push((self.disjunctions, 0));
+        self.disjunctions += 1;
         loop {
             self.concat()?;
             if !self.eat('|') {
                 break;
+            }
+            if let Some(last) = self.alts.last_mut() {
+                last.1 += 1;
             }
             self.room(2)?;
             let len = self.prog.len();
@@ -101,6 +128,7 @@ impl Parser<'_> {
             self.prog.push(Inst::Jmp(0));
             start = len + 2;
         }
+        self.alts.pop();
         let end = self.prog.len();
         for j in jumps {
             if let Some(inst) = self.prog.get_mut(j) {
@@ -273,9 +301,22 @@ impl Parser<'_> {
                     while self.peek().is_some_and(|c| is_word(c) || c == '$') {
                         self.pos += 1;
                     }
+                    let name = self.src.get(start..self.pos).unwrap_or_default();
                     if self.pos == start || !self.eat('>') {
                         return self.err("invalid group name");
                     }
+                    if self.names.len() >= MAX_NAMES {
+                        return self.err("too many named groups");
+                    }
+                    let here = &self.alts;
+                    if self
+                        .names
+                        .iter()
+                        .any(|(n, at)| *n == name && might_both_participate(at, here))
+                    {
+                        return self.err("duplicate group name");
+                    }
+                    self.names.push((name, here.clone()));
                 }
                 _ => return self.err("invalid group"),
             }
