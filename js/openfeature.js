@@ -19,8 +19,9 @@
  * when forced on, DISABLED when forced off (the kill switch); DISABLED, PREREQUISITE_FAILED ->
  * DISABLED; DEFAULT -> DEFAULT. Served from the last good snapshot while the server cannot confirm
  * it: STALE; from storage before the server answered: CACHED (the trimtab reason stays in
- * flagMetadata.trimtabReason). NOT_FOUND -> FLAG_NOT_FOUND and MISSING_UNIT ->
- * TARGETING_KEY_MISSING, both reason ERROR.
+ * flagMetadata.trimtabReason). NOT_FOUND -> FLAG_NOT_FOUND, MISSING_UNIT ->
+ * TARGETING_KEY_MISSING and CONDITION_ERROR (a rule beyond the matcher's limits) -> GENERAL, all
+ * reason ERROR with the caller's default.
  */
 
 const REASONS = {
@@ -83,6 +84,10 @@ export function resolution(ev, kind, defaultValue, { flagType = "boolean", fresh
   if (!fits) return error(defaultValue, "TYPE_MISMATCH", `${ev.flag} is a ${flagType} flag, not ${kind}`, flagMetadata);
   if (ev.reason === "MISSING_UNIT") {
     return error(defaultValue, "TARGETING_KEY_MISSING", `${ev.flag} needs a targetingKey`, flagMetadata);
+  }
+  if (ev.reason === "CONDITION_ERROR") {
+    const rule = typeof ev.ruleIndex === "number" ? `rule ${ev.ruleIndex}` : "a rule";
+    return error(defaultValue, "GENERAL", `${ev.flag}: ${rule} could not be evaluated`, flagMetadata);
   }
   const reason = freshness === "stale" ? "STALE" : freshness === "cached" ? "CACHED" : openFeatureReason(ev);
   if (kind === "object") {

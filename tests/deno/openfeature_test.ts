@@ -14,7 +14,7 @@ import flagsAdmin from "../../supabase/functions/flags-admin/index.ts";
 import { openDb } from "../../scripts/dev/db.ts";
 import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
 import { TrimtabServerProvider } from "../../supabase/functions/_shared/flags/openfeature-server.ts";
-import { openFeatureReason } from "../../supabase/functions/_shared/platform/trimtab.ts";
+import { FlagEngine, openFeatureReason, resolution } from "../../supabase/functions/_shared/platform/trimtab.ts";
 import { adminApi, assert, call, eq, eventually, req, testTokens } from "./support.ts";
 
 const VARIANT_FLAGS = new Set(["USE_OPTIMIZED_PROMPTS"]);
@@ -147,4 +147,23 @@ Deno.test({
       await db.close();
     }
   },
+});
+
+Deno.test("the shared mapping: a rule beyond the matcher's limits (CONDITION_ERROR) is ERROR/GENERAL with the default", () => {
+  const engine = new FlagEngine({
+    version: "1",
+    flags: [{
+      key: "blocklist",
+      enabled: true,
+      rollout: 100,
+      rules: [{ condition: { email: { $not: { $regex: "@blocked\\.example$" } } }, rollout: 100 }],
+    }],
+  });
+  // 600 bytes: over the matcher's 512-byte text cap, so the rule can be neither applied nor skipped.
+  const ev = engine.evaluate("blocklist", { userId: "u-1", email: `${"a".repeat(584)}@blocked.example` });
+  eq([ev.enabled, ev.reason, ev.ruleIndex], [false, "CONDITION_ERROR", 0], "the core's answer");
+  const r = resolution(ev, "boolean", true);
+  eq([r.value, r.reason, r.errorCode], [true, "ERROR", "GENERAL"], "the caller's default, as an error");
+  assert(String(r.errorMessage).includes("rule 0"), String(r.errorMessage));
+  engine.free();
 });

@@ -35,6 +35,7 @@ export function toSnapshot(flagsBody, overrides) {
 
 function explain(e, flag) {
   if (e.reason === "RULE_MATCH") return `rule #${e.ruleIndex} matched`;
+  if (e.reason === "CONDITION_ERROR") return `rule #${e.ruleIndex} could not be evaluated (off)`;
   if (e.reason === "ROLLOUT" && e.bucket === undefined) return `rollout ${flag?.rollout}% (everyone or no one)`;
   if (e.reason === "ROLLOUT") {
     return `bucket ${e.bucket} ${e.enabled ? "<" : "≥"} ${
