@@ -14,7 +14,7 @@ Deno.test({
     const pg = await startPg();
     const stacks: Stack[] = [];
     try {
-      const db = await openDb({ url: pg.url, migrate: true, seed: true, max: 1 });
+      const db = await openDb({ url: pg.url, migrate: true, seed: "demo", max: 1 });
       await db.close();
       stacks.push(await startStack(pg.url), await startStack(pg.url));
       const [a, b] = stacks;

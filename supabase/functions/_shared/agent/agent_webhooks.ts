@@ -16,6 +16,7 @@ import { claimEvent } from "./dedup.ts";
 import { feature } from "./features.ts";
 import { type Ctx, HttpError, readBytes } from "../platform/http.ts";
 import type { Logger } from "../platform/log.ts";
+import { legacyForced } from "../safety/ai_guard.ts";
 import { acceptCall, rejectCall } from "../safety/openai.ts";
 import { getDb } from "../platform/store.ts";
 import { verifyMetaSignature, verifyStandardWebhook, type WhatsAppEvent, whatsappEvents } from "../platform/trimtab.ts";
@@ -230,8 +231,13 @@ export async function processOpenAI(d: RealtimeDelivery, ctx: Ctx): Promise<void
       ctx.log.error("incoming call without call_id");
       return;
     }
-    const f = await feature("FEATURE_AGENT_VOICE", sipCaller(d.event.data?.sip_headers));
-    if (f.on) {
+    const caller = sipCaller(d.event.data?.sip_headers);
+    const f = await feature("FEATURE_AGENT_VOICE", caller);
+    if (f.on && (await legacyForced(caller))) {
+      ctx.log.info("AI_PIPELINE is legacy: no AI voice", { feature: "FEATURE_AGENT_VOICE" });
+      await rejectCall(callId);
+      ctx.log.info("call rejected");
+    } else if (f.on) {
       await acceptCall(callId, { instructions: env("AGENT_VOICE_INSTRUCTIONS") ?? DEFAULT_VOICE_INSTRUCTIONS });
       ctx.log.info("call accepted");
     } else {
