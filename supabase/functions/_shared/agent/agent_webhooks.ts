@@ -139,12 +139,13 @@ async function processOne(ev: WhatsAppEvent, ctx: Ctx, stats: Record<string, num
     pipeline: reply.pipeline,
     ...(reply.fallback ? { fallback: reply.fallback } : {}),
     ...(reply.rateLimited ? { rateLimited: true } : {}),
+    ...(reply.cached ? { cached: true } : {}),
   };
   if (await sendSafely(ev, reply.text, ctx, meta)) stats.replies++;
 }
 
 /** Sends a reply; logs and returns false on failure. The metadata (correlation id, pipeline,
- *  fallback) travels as biz_opaque_callback_data, which Meta echoes in the message's statuses. */
+ *  fallback, cached) travels as biz_opaque_callback_data, which Meta echoes in the message's statuses. */
 async function sendSafely(
   ev: WhatsAppEvent,
   body: string,
