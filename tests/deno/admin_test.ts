@@ -86,7 +86,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     eq(f.prerequisites, [{ flag: "FEATURE_AGENT_CHAT", enabled: true }], "prerequisites as JSON");
     eq(
       f.metadata,
-      { guard: { maxLatencyRatio: 1000, cutoverMaxLatencyRatio: 1000, requireCutover: true } },
+      { guard: { requireCutover: true, maxLatencyRatio: 1000, cutoverMaxLatencyRatio: 1000 } }, // jsonb's key order
       "metadata (the seed's guard settings)",
     );
     assert(

@@ -28,6 +28,8 @@ type Json = Record<string, unknown>;
 const bad = (message: string) => new HttpError(400, "INVALID_INPUT", message);
 const ID = /^[1-9]\d{0,17}$/;
 const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
+/** What a secret itself looks like (a Standard Webhooks key, an API key, a Slack token). */
+const SECRET_VALUE = /^(whsec_|sk[-_]|sb_secret_|xox[a-z]-)/i;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_. -]{0,99}$/;
 
 async function asCaller<T>(c: Caller, fn: (tx: Tx) => Promise<T>, conflict?: { code: string; message: string }) {
@@ -185,7 +187,10 @@ function destinationInput(b: Json, create: boolean): Json {
   }
   for (const k of ["urlSecret", "signingSecret"]) {
     if (b[k] === undefined) continue;
-    if (b[k] !== null && (typeof b[k] !== "string" || !SECRET_NAME.test(b[k] as string))) {
+    if (
+      b[k] !== null &&
+      (typeof b[k] !== "string" || !SECRET_NAME.test(b[k] as string) || SECRET_VALUE.test(b[k] as string))
+    ) {
       throw bad(`${k} must name a secret (${SECRET_NAME.source}), not hold one`);
     }
     out[k] = b[k];
