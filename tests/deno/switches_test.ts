@@ -27,7 +27,7 @@ import {
   waRequest,
   webhookSecret,
 } from "./fakes.ts";
-import { adminApi, assert, envScope, eq, logCapture, onBothBackends, type Tokens } from "./support.ts";
+import { adminApi, assert, envScope, eq, eventually, logCapture, onBothBackends, type Tokens } from "./support.ts";
 
 import type { Json } from "./support.ts";
 
@@ -126,8 +126,13 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
         "rollback",
         "PII_LEAK",
       ]);
-      const alert = hook.received.find((x) => x.body?.data?.kind === "rollback" && x.body.data.flag === PIPELINE_FLAG);
-      assert(alert?.verified, "the rollback alert reached the receiver, signed");
+      const rollbackAlert = () =>
+        hook.received.find((x) => x.body?.data?.kind === "rollback" && x.body.data.flag === PIPELINE_FLAG);
+      assert(
+        await eventually(() => Promise.resolve(rollbackAlert() !== undefined), 5_000),
+        "the rollback alert was delivered",
+      );
+      assert(rollbackAlert()!.verified, "signed");
       assert(lines.some((l) => l.includes("PII leak masked") && !l.includes("788 123")), "logged without the number");
       const chats = openai.chats.length;
       const next = await say(BEN, "hello");

@@ -295,7 +295,8 @@ async function advance(
 
 /**
  * Rolls `flag` back now, outside the guard's tick (a PII leak in a reply): the same audited
- * rollback, decision row and alerts as the guard's, then the outbox is delivered. Returns whether
+ * rollback, decision row and alerts as the guard's, then the outbox is delivered in the background
+ * (EdgeRuntime.waitUntil where the runtime has it). Returns whether
  * the flag was rolled back (false when it already had an adminOverride or does not exist).
  */
 export async function rollbackNow(
@@ -327,7 +328,10 @@ export async function rollbackNow(
   });
   if (done) {
     invalidate();
-    await deliverDue(db, nowMs).catch((e) => log.error("alert delivery failed", { err: e }));
+    // The alerts go out in the background: the reply that triggered the rollback is not held up.
+    const work = deliverDue(db, nowMs).then(() => {}, (e) => log.error("alert delivery failed", { err: e }));
+    const rt = (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } }).EdgeRuntime;
+    if (typeof rt?.waitUntil === "function") rt.waitUntil(work);
   }
   return done;
 }
