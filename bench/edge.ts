@@ -170,7 +170,7 @@ interface Propagation {
 
 async function propagationBench(): Promise<Propagation> {
   const url = await startPg("bench-pg");
-  const db = await openDb({ url, migrate: true, seed: true, max: 1 });
+  const db = await openDb({ url, migrate: true, seed: "demo", max: 1 });
   await db.close();
 
   const runDir = await tempDir("bench-edge-run");

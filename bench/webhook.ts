@@ -480,7 +480,7 @@ let failed = false;
 
 try {
   const url = await startPg("bench-webhook-pg");
-  const db = await openDb({ url, migrate: true, seed: true, max: 1 });
+  const db = await openDb({ url, migrate: true, seed: "demo", max: 1 });
   await db.close();
   const dir = await tempDir("bench-webhook");
   load.push(await throughputBench("Postgres fsync off (test server)", url, dir, false));

@@ -14,11 +14,13 @@ import type {
   CutoverResult,
   IssueChecked,
   IssueRequest,
+  PiiScan,
   PipelineMetrics,
   PromptSpec,
   RateDecision,
   RolloutDecision,
   RolloutThresholds,
+  ShadowSummary,
   StandardWebhookHeaders,
   TruncatedPrompt,
   VoucherPolicy,
@@ -27,21 +29,25 @@ import type {
 } from "../pkg/trimtab.d.ts";
 
 export type {
+  BreachLevel,
   BreakerConfig,
   BreakerPermission,
   BreakerState,
   CutoverResult,
   IssueChecked,
   IssueRequest,
+  PiiScan,
   PipelineMetrics,
   PromptMessage,
   PromptSection,
   PromptSpec,
   PromptTool,
   RateDecision,
+  RolloutCheck,
   RolloutDecision,
   RolloutReason,
   RolloutThresholds,
+  ShadowSummary,
   StandardWebhookHeaders,
   TruncatedPrompt,
   VoucherPolicy,
@@ -123,6 +129,9 @@ export declare function normalizePhone(input: string): string;
  *  codes (`[voucher]`) in text meant for logs. */
 export declare function redact(text: string): string;
 
+/** Masks like `redact` and counts what it masked, by kind: the detector for model outputs. */
+export declare function scanPii(text: string): PiiScan;
+
 /** A token bucket per key (default 10 requests per minute), bounded in memory. */
 export declare class RateLimiter {
   constructor(capacity?: number, refillPerMinute?: number, maxKeys?: number);
@@ -168,8 +177,10 @@ export declare class CircuitBreaker {
   free(): void;
 }
 
-/** advance | hold | rollback, with every reason (codes: ERROR_RATE, ERROR_RATE_VS_OLD, LATENCY,
- *  PII_LEAK, DWELL, SAMPLE, SUCCESS_RATE, HEALTHY). */
+/** advance | hold | rollback, with every reason, breach and check (breach codes: PII_LEAK,
+ *  ERROR_RATE, SUCCESS_RATE, ERROR_RATE_VS_OLD, LATENCY, P95_LATENCY, COST_PER_CONVERSATION,
+ *  COST_SPIKE; conditions: DWELL, SAMPLE, SUCCESS_RATE, P95_TARGET; HEALTHY). Thresholds are read
+ *  leniently: a bad one takes its default. */
 export declare function decideRollout(
   oldMetrics: PipelineMetrics,
   newMetrics: PipelineMetrics,
@@ -188,3 +199,12 @@ export declare function cutoverCheck(
   latencyRatio: number,
   errorRate: number,
 ): CutoverResult;
+
+/** The cutover gate of a flag: whether the check applies (`required`) and passes on its shadow
+ *  comparisons, with the flag's thresholds (reasons SAMPLES, SIMILARITY, LATENCY, ERROR_RATE). */
+export declare function cutoverGate(summary: ShadowSummary, thresholds?: RolloutThresholds): CutoverResult;
+
+/** A flag's guard settings checked strictly; returns every threshold in force. Throws
+ *  INVALID_THRESHOLD naming the setting (unknown, wrong type, out of range, warning beyond
+ *  critical). */
+export declare function validateRolloutThresholds(settings: unknown): Required<RolloutThresholds>;

@@ -100,6 +100,11 @@ export function redact(input) {
   return glue.redact(String(input));
 }
 
+/** Masks like `redact` and counts what it masked, by kind. */
+export function scanPii(input) {
+  return glue.scanPii(String(input));
+}
+
 // ------------------------------------------------------------------ prompts
 
 export { buildAnthropicRequest, buildOpenAIRequest, promptCacheKey, truncatePrompt } from "../pkg/trimtab.js";
@@ -111,4 +116,11 @@ export function estimateTokens(input) {
 
 // ------------------------------------------------------------------ safety loop
 
-export { CircuitBreaker, cutoverCheck, decideRollout, outputSimilarity } from "../pkg/trimtab.js";
+export {
+  CircuitBreaker,
+  cutoverCheck,
+  cutoverGate,
+  decideRollout,
+  outputSimilarity,
+  validateRolloutThresholds,
+} from "../pkg/trimtab.js";

@@ -29,9 +29,11 @@
 // pay for it. The stack plays the Supabase project for auth: its keys (scripts/dev/keys.ts, in the
 // data directory) reach the functions as Supabase's environment does; the private signing key is
 // never printed; the API keys and a demo admin token are (TRIMTAB_PRINT_TOKEN=0 hides them). The
-// rollout guard (_shared/safety/guard.ts) runs every TRIMTAB_GUARD_INTERVAL_MS (default 60000; 0 or
-// "off": never) and the webhook purge hourly; on Supabase pg_cron jobs do that (migration
-// 20261127000003_schedule.sql).
+// rollout guard (_shared/safety/guard.ts, which also delivers the alert outbox) runs every
+// TRIMTAB_GUARD_INTERVAL_MS (default 60000; 0 or "off": never) and the retention purges (webhook
+// events 7 days, usage rows 90 days, shadow comparisons 30 days, expired cache entries) at start
+// and every TRIMTAB_PURGE_INTERVAL_MS (default hourly); on Supabase pg_cron jobs do that
+// (migrations 20261127000003_schedule.sql and 20261205000001_safety_alerts.sql).
 import "../supabase/functions/_shared/platform/routed.ts";
 import { corsHeaders } from "../supabase/functions/_shared/platform/cors.ts";
 import { error, type Handler } from "../supabase/functions/_shared/platform/http.ts";
@@ -43,6 +45,8 @@ import { getDb, setDbFactory } from "../supabase/functions/_shared/platform/stor
 import { openDb } from "./dev/db.ts";
 import { purgeWebhookEvents } from "../supabase/functions/_shared/agent/dedup.ts";
 import { guardIntervalMs, runGuard } from "../supabase/functions/_shared/safety/guard.ts";
+import { purgeSafetyData } from "../supabase/functions/_shared/safety/usage.ts";
+import { env, envPositive } from "../supabase/functions/_shared/platform/env.ts";
 
 const ROOT = new URL("..", import.meta.url);
 const FUNCTIONS = new URL("supabase/functions/", ROOT);
@@ -417,10 +421,27 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
   const addr = await promise;
   // The functions fetch the key set from here when a token names a key they do not know.
   Deno.env.set("SUPABASE_URL", `http://${hostname}:${addr.port}`);
-  // Retention of webhook dedup rows (what pg_cron does on Supabase): now, then hourly.
-  const purge = () => getDb().then(purgeWebhookEvents).catch((e) => log.warn("webhook event purge failed", { err: e }));
-  if (opts.openDb ?? true) purge();
-  Deno.unrefTimer(setInterval(purge, 3600_000));
+  // Retention (what pg_cron does on Supabase): webhook dedup rows, usage rows, shadow comparisons,
+  // expired cache entries; at start, then every TRIMTAB_PURGE_INTERVAL_MS (0 or "off": never).
+  const purge = async () => {
+    try {
+      const db = await getDb();
+      const events = await purgeWebhookEvents(db);
+      const safety = await purgeSafetyData(db);
+      if (events || safety.usage || safety.shadow || safety.cache) log.info("retention purge", { events, ...safety });
+    } catch (e) {
+      log.warn("retention purge failed", { err: e });
+    }
+  };
+  const purgeEvery = ["0", "off"].includes(env("TRIMTAB_PURGE_INTERVAL_MS") ?? "")
+    ? 0
+    : envPositive("TRIMTAB_PURGE_INTERVAL_MS");
+  let purgeTimer: ReturnType<typeof setInterval> | undefined;
+  if ((opts.openDb ?? true) && purgeEvery > 0) {
+    purge();
+    purgeTimer = setInterval(purge, purgeEvery);
+    Deno.unrefTimer(purgeTimer);
+  }
   // The rollout guard (what a pg_cron job calling POST /functions/v1/flags-admin/guard through
   // pg_net does on Supabase, see migration 20261127000003_schedule.sql): every TRIMTAB_GUARD_INTERVAL_MS
   // (default 60000; 0 or "off" disables it), unref'd, one run at a time, errors logged.
@@ -452,6 +473,7 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
     databaseError,
     shutdown: () => {
       if (guardTimer !== undefined) clearInterval(guardTimer);
+      if (purgeTimer !== undefined) clearInterval(purgeTimer);
       return server.shutdown();
     },
   };

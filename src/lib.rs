@@ -13,9 +13,10 @@
 //! - [`conditions`]: GrowthBook-style targeting conditions.
 //! - [`webhook`]: webhook signatures (WhatsApp, Standard Webhooks), event ids, the dedup window.
 //! - [`voucher`]: voucher states, transitions and validation, voucher codes, E.164 phones.
-//! - [`guard`]: rate limiting, the circuit breaker, rollout health decisions, shadow comparison.
+//! - [`guard`]: rate limiting, the circuit breaker, the guard's thresholds, rollout health decisions,
+//!   shadow comparison and the cutover check.
 //! - [`prompt`]: provider request bodies (OpenAI, Anthropic), token budgets, prompt cache keys.
-//! - [`redact`]: PII masking for logs.
+//! - [`redact`]: PII masking for logs and detection in model outputs.
 //! - [`value`], [`context`], [`time`]: the small data model underneath.
 
 pub mod bucket;

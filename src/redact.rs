@@ -1,4 +1,5 @@
-//! PII masking for logs: phone numbers, emails and voucher codes.
+//! PII masking for logs and PII detection in model outputs: phone numbers, emails and voucher
+//! codes ([`redact`] masks, [`scan`] masks and counts by kind).
 //!
 //! [`redact`] scans the text once, left to right, and replaces:
 //!
@@ -30,10 +31,35 @@ pub const VOUCHER_MASK: &str = "[voucher]";
 /// The start of a phone mask; the number's last two digits and `]` follow.
 pub const PHONE_MASK_PREFIX: &str = "[phone ..";
 
+/// What [`scan`] found: the masked text and how many of each kind it masked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PiiScan {
+    /// The text with every match masked (what [`redact`] returns).
+    pub text: String,
+    pub phones: u32,
+    pub emails: u32,
+    pub vouchers: u32,
+}
+
+impl PiiScan {
+    /// Every match, of any kind.
+    pub fn total(&self) -> u32 {
+        self.phones.saturating_add(self.emails).saturating_add(self.vouchers)
+    }
+}
+
 /// Masks phone numbers, emails and voucher codes in `text` (rules in the module docs).
 pub fn redact(text: &str) -> String {
+    scan(text).text
+}
+
+/// Masks like [`redact`] and counts what it masked, by kind: the detector for model outputs.
+pub fn scan(text: &str) -> PiiScan {
     let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
+    let mut found = PiiScan {
+        text: String::with_capacity(text.len()),
+        ..PiiScan::default()
+    };
     let (mut copied, mut i) = (0, 0);
     while i < b.len() {
         if let Some(end) = uuid_at(b, i) {
@@ -46,11 +72,19 @@ pub fn redact(text: &str) -> String {
             .or_else(|| phone_at(b, i).or_else(|| digit_run_at(b, i)).map(|end| (end, "")));
         match hit {
             Some((end, mask)) => {
+                let out = &mut found.text;
                 out.push_str(text.get(copied..i).unwrap_or_default());
                 if mask.is_empty() {
-                    push_phone_mask(&mut out, &b[i..end]);
+                    push_phone_mask(out, &b[i..end]);
+                    found.phones = found.phones.saturating_add(1);
                 } else {
                     out.push_str(mask);
+                    let n = if mask == EMAIL_MASK {
+                        &mut found.emails
+                    } else {
+                        &mut found.vouchers
+                    };
+                    *n = n.saturating_add(1);
                 }
                 copied = end;
                 i = end;
@@ -58,8 +92,8 @@ pub fn redact(text: &str) -> String {
             None => i += 1,
         }
     }
-    out.push_str(text.get(copied..).unwrap_or_default());
-    out
+    found.text.push_str(text.get(copied..).unwrap_or_default());
+    found
 }
 
 fn push_phone_mask(out: &mut String, matched: &[u8]) {

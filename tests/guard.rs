@@ -1,6 +1,7 @@
 //! The safety loop's decisions, natively: the shared cases in tests/vectors/guard.json (breaker
-//! scripts on an injected clock, rollout decisions on crafted metric windows, similarity and the
-//! cutover check), plus NaN and extreme inputs and properties of the similarity score.
+//! scripts on an injected clock, rollout decisions on crafted metric windows with their breaches
+//! and checks, similarity, the cutover check and gate, PII scans), plus the validation of the
+//! guard's settings, NaN and extreme inputs and properties of the similarity score.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -9,8 +10,11 @@ mod support;
 use proptest::prelude::*;
 use support::*;
 use trimtab::guard::rollout::{percent, DEFAULT_MIN_ROLLBACK_SAMPLE};
+use trimtab::guard::thresholds::setting_names;
 use trimtab::guard::*;
+use trimtab::redact::scan;
 use trimtab::value::Value;
+use trimtab::ErrorCode;
 
 const GUARD: &str = include_str!("vectors/guard.json");
 
@@ -32,21 +36,41 @@ fn metrics(v: &Value) -> PipelineMetrics {
         p95_ms: num_of(v, "p95Ms"),
         fallbacks: opt_num(v, "fallbacks").unwrap_or(0.0),
         pii_leaks: opt_num(v, "piiLeaks").unwrap_or(0.0),
+        cost_usd: opt_num(v, "costUsd").unwrap_or(0.0),
+        conversations: opt_num(v, "conversations").unwrap_or(0.0),
     }
 }
 
+/// The vectors' thresholds, checked strictly (they are all valid settings).
 fn thresholds(v: Option<&Value>) -> RolloutThresholds {
-    let d = RolloutThresholds::default();
-    let Some(v) = v else { return d };
-    let f = |k: &str, d: f64| opt_num(v, k).unwrap_or(d);
-    RolloutThresholds {
-        max_error_rate: f("maxErrorRate", d.max_error_rate),
-        error_margin: f("errorMargin", d.error_margin),
-        max_latency_ratio: f("maxLatencyRatio", d.max_latency_ratio),
-        min_success_rate: f("minSuccessRate", d.min_success_rate),
-        min_sample: f("minSample", d.min_sample as f64) as u64,
-        dwell_ms: f("dwellMs", d.dwell_ms as f64) as i64,
-        min_rollback_sample: f("minRollbackSample", d.min_rollback_sample as f64) as u64,
+    RolloutThresholds::from_value(v.unwrap_or(&Value::Null), true).expect("valid vector thresholds")
+}
+
+/// `[[a, b], ...]` of a vector as pairs of strings.
+fn pairs(v: &Value, field: &str) -> Vec<(String, String)> {
+    cases(v, field)
+        .iter()
+        .map(|p| {
+            let p = p.as_array().expect("a pair");
+            (p[0].as_str().unwrap().to_owned(), p[1].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+fn level_name(l: Option<Level>) -> String {
+    match l {
+        Some(Level::Warning) => "warning".into(),
+        Some(Level::Critical) => "critical".into(),
+        None => "none".into(),
+    }
+}
+
+fn state_name(s: CheckState) -> &'static str {
+    match s {
+        CheckState::Ok => "ok",
+        CheckState::Warning => "warning",
+        CheckState::Critical => "critical",
+        CheckState::NoData => "no_data",
     }
 }
 
@@ -110,7 +134,133 @@ fn rollout_vectors() {
         assert_eq!(d.action.as_str(), str_of(case, "action"), "{name}: {:?}", d.reasons);
         assert_eq!(got, codes(case), "{name}: {:?}", d.reasons);
         assert!(d.reasons.iter().all(|r| !r.message.is_empty()));
+        let breaches: Vec<(String, String)> = d
+            .breaches
+            .iter()
+            .map(|b| (b.code.to_owned(), level_name(b.level)))
+            .collect();
+        assert_eq!(breaches, pairs(case, "breaches"), "{name}");
+        let checks: Vec<(String, String)> = d
+            .checks
+            .iter()
+            .map(|c| (c.code.to_owned(), state_name(c.state).to_owned()))
+            .collect();
+        assert_eq!(checks, pairs(case, "checks"), "{name}");
+        for b in &d.breaches {
+            assert!(
+                b.value.is_some_and(f64::is_finite) && b.threshold.is_some_and(f64::is_finite),
+                "{b:?}"
+            );
+        }
     }
+}
+
+#[test]
+fn gate_vectors() {
+    let doc = parse(GUARD);
+    for case in cases(&doc, "gate") {
+        let s = case.get("summary").unwrap();
+        let summary = ShadowSummary {
+            samples: num_of(s, "samples"),
+            similarity: num_of(s, "similarity"),
+            latency_ratio: num_of(s, "latencyRatio"),
+            error_rate: num_of(s, "errorRate"),
+        };
+        let r = cutover_gate(&summary, &thresholds(case.get("thresholds")));
+        let got: Vec<&str> = r.reasons.iter().map(|r| r.code).collect();
+        let name = str_of(case, "name");
+        assert_eq!(r.ok, case.get("ok") == Some(&Value::Bool(true)), "{name}");
+        assert_eq!(r.required, case.get("required") == Some(&Value::Bool(true)), "{name}");
+        assert_eq!(got, codes(case), "{name}: {r:?}");
+    }
+}
+
+#[test]
+fn pii_vectors() {
+    let doc = parse(GUARD);
+    for case in cases(&doc, "pii") {
+        let s = scan(str_of(case, "text"));
+        assert_eq!(s.text, str_of(case, "masked"));
+        let counts = [s.phones, s.emails, s.vouchers].map(f64::from);
+        let want = ["phones", "emails", "vouchers"].map(|k| num_of(case, k));
+        assert_eq!(counts, want, "{case:?}");
+        assert_eq!(f64::from(s.total()), want.iter().sum::<f64>());
+    }
+}
+
+#[test]
+fn settings_are_validated_strictly_for_admins_and_leniently_for_decisions() {
+    let obj =
+        |members: &[(&str, Value)]| Value::Object(members.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect());
+    let refused = |v: Value| RolloutThresholds::from_value(&v, true).expect_err("refused");
+    let e = refused(obj(&[("p95WarnMs", Value::Number(1.0))]));
+    assert_eq!(
+        (e.code(), e.field.as_str(), e.reason.as_str()),
+        ("INVALID_THRESHOLD", "p95WarnMs", "is not a guard setting")
+    );
+    let e = refused(obj(&[("maxErrorRate", Value::from("10%"))]));
+    assert_eq!(
+        (e.field.as_str(), e.reason.as_str()),
+        ("maxErrorRate", "must be a number, got string")
+    );
+    let e = refused(obj(&[("maxErrorRate", Value::Number(1.5))]));
+    assert_eq!(e.reason, "must be a share from 0 to 1, got 1.5");
+    let e = refused(obj(&[("minSample", Value::Number(2.5))]));
+    assert_eq!(e.reason, "must be a whole number from 0, got 2.5");
+    let e = refused(obj(&[("p95WarningMs", Value::Number(-1.0))]));
+    assert_eq!(e.reason, "must be a finite number from 0, got -1");
+    let e = refused(obj(&[("requireCutover", Value::Number(1.0))]));
+    assert_eq!(e.reason, "must be a boolean, got number");
+    let e = refused(obj(&[("p95WarningMs", Value::Number(6000.0))]));
+    assert_eq!(
+        (e.field.as_str(), e.reason.as_str()),
+        ("p95WarningMs", "6000 is above p95CriticalMs (5000)")
+    );
+    let e = refused(Value::Array(vec![]));
+    assert_eq!(
+        (e.field.as_str(), e.reason.as_str()),
+        ("guard", "must be an object, got array")
+    );
+    assert_eq!(e.to_string(), "guard setting guard: must be an object, got array");
+
+    // Every setting is accepted with a value in range; null is the default.
+    let all: Vec<(&str, Value)> = setting_names()
+        .map(|n| {
+            (
+                n,
+                if n == "requireCutover" {
+                    Value::Bool(true)
+                } else {
+                    Value::Number(0.0)
+                },
+            )
+        })
+        .collect();
+    let t = RolloutThresholds::from_value(&obj(&all), true).expect("all settings");
+    assert_eq!(
+        (t.max_error_rate, t.min_sample, t.require_cutover),
+        (0.0, 0, Some(true))
+    );
+    assert_eq!(setting_names().count(), 21);
+    let t = RolloutThresholds::from_value(&obj(&[("maxErrorRate", Value::Null)]), true).unwrap();
+    assert_eq!(t, RolloutThresholds::default());
+
+    // Leniently, anything unusable is the default and unknown keys are ignored.
+    let t = RolloutThresholds::from_value(
+        &obj(&[
+            ("maxErrorRate", Value::from("x")),
+            ("nope", Value::Bool(true)),
+            ("dwellMs", Value::Number(0.0)),
+            ("minSample", Value::Number(f64::NAN)),
+        ]),
+        false,
+    )
+    .unwrap();
+    assert_eq!((t.max_error_rate, t.dwell_ms, t.min_sample), (0.10, 0, 100));
+    assert_eq!(
+        RolloutThresholds::from_value(&Value::from("x"), false).unwrap(),
+        RolloutThresholds::default()
+    );
 }
 
 #[test]
@@ -128,6 +278,7 @@ fn similarity_vectors() {
 #[test]
 fn cutover_vectors() {
     let doc = parse(GUARD);
+    assert!(cases(&doc, "gate").len() >= 8 && cases(&doc, "pii").len() >= 5);
     for case in cases(&doc, "cutover") {
         let r = cutover_check(
             num_of(case, "similarity"),
@@ -173,26 +324,58 @@ fn rollout_messages_state_the_numbers() {
     let t = RolloutThresholds::default();
     let d = decide_rollout(&m(1000.0, 10.0, 800.0), &m(200.0, 25.0, 1000.0), &t, 0, 0);
     assert_eq!(d.action, Action::Rollback);
+    let msgs: Vec<&str> = d.reasons.iter().map(|r| r.message.as_str()).collect();
     assert_eq!(
-        d.reasons[0].message,
-        "new pipeline error rate 12.5% (25 of 200 calls) is above the 10.0% limit"
+        msgs,
+        [
+            "new pipeline error rate 12.5% (25 of 200 calls) is above the 10.0% limit",
+            "new pipeline success rate 87.5% is below the 90.0% limit",
+            "new pipeline error rate 12.5% is above the old pipeline's 1.0% plus the 5.0% margin",
+            "new pipeline p95 1000 ms is above 1.2× the old pipeline's 800 ms",
+        ]
     );
+    let first = &d.reasons[0];
     assert_eq!(
-        d.reasons[1].message,
-        "new pipeline error rate 12.5% is above the old pipeline's 1.0% plus the 5.0% margin"
-    );
-    assert_eq!(
-        d.reasons[2].message,
-        "new pipeline p95 1000 ms is above 1.2× the old pipeline's 800 ms"
+        (first.level, first.value, first.threshold),
+        (Some(Level::Critical), Some(0.125), Some(0.10))
     );
     let d = decide_rollout(&m(0.0, 0.0, 0.0), &m(50.0, 3.0, 0.0), &t, 0, 1_000);
     let msgs: Vec<&str> = d.reasons.iter().map(|r| r.message.as_str()).collect();
     assert_eq!(
         msgs,
         [
+            "new pipeline error rate 6.0% (3 of 50 calls) is above the 1.0% warning level",
+            "new pipeline success rate 94.0% is below the 95.0% warning level",
             "1000 ms at this stage of the 3600000 ms dwell time",
             "50 new pipeline calls of the 100 needed",
-            "new pipeline success rate 94.0% is below the 95.0% needed"
+        ]
+    );
+    let mut costly = m(100.0, 0.0, 3500.0);
+    costly.cost_usd = 15.0;
+    costly.conversations = 100.0;
+    let mut cheap = m(1000.0, 0.0, 3400.0);
+    cheap.cost_usd = 5.0;
+    cheap.conversations = 100.0;
+    let d = decide_rollout(&cheap, &costly, &t, 0, 3_600_000);
+    let msgs: Vec<&str> = d.reasons.iter().map(|r| r.message.as_str()).collect();
+    assert_eq!(
+        msgs,
+        [
+            "new pipeline p95 3500 ms is above the 3000 ms warning level",
+            "new pipeline cost per conversation 0.15 USD is above the 0.1 USD warning level",
+            "new pipeline cost per conversation 0.15 USD is above 2× the old pipeline's 0.05 USD",
+        ]
+    );
+    let mut leaky = m(5.0, 0.0, 2500.0);
+    leaky.pii_leaks = 2.0;
+    let d = decide_rollout(&cheap, &leaky, &t, 0, 0);
+    assert_eq!(d.reasons[0].message, "the new pipeline reported 2 PII leak(s)");
+    let d = decide_rollout(&cheap, &m(5.0, 0.0, 2500.0), &t, 0, 3_600_000);
+    assert_eq!(
+        d.reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>(),
+        [
+            "5 new pipeline calls of the 100 needed",
+            "new pipeline p95 2500 ms is above the 2000 ms needed"
         ]
     );
 }
@@ -208,8 +391,11 @@ fn rollout_survives_nan_and_extremes() {
         d.reasons.iter().map(|r| r.code).collect::<Vec<_>>(),
         ["SAMPLE", "SUCCESS_RATE"]
     );
-    // NaN errors are no errors; a NaN old p95 disables the latency comparison.
-    let d = decide_rollout(&nan, &m(200.0, f64::NAN, 900.0), &t, 0, 3_600_000);
+    // NaN errors are no errors; a NaN old p95 disables the latency comparison; NaN costs are 0.
+    let mut no_cost = m(200.0, f64::NAN, 900.0);
+    no_cost.cost_usd = f64::NAN;
+    no_cost.conversations = f64::NAN;
+    let d = decide_rollout(&nan, &no_cost, &t, 0, 3_600_000);
     assert_eq!(d.action, Action::Advance);
     // A NaN PII count is not a leak; an infinite one is.
     let mut leak = m(200.0, 0.0, 800.0);
@@ -223,7 +409,8 @@ fn rollout_survives_nan_and_extremes() {
     assert_eq!(d.action, Action::Rollback);
     assert!(d.reasons.iter().all(|r| !r.message.is_empty()));
     let d = decide_rollout(&huge, &m(f64::MAX, f64::MIN, f64::MAX), &t, i64::MAX, i64::MIN);
-    assert_eq!(d.action, Action::Hold);
+    assert_eq!(d.action, Action::Rollback, "an absurd p95 is over the limit");
+    assert_eq!(d.reasons.iter().map(|r| r.code).collect::<Vec<_>>(), ["P95_LATENCY"]);
     // NaN thresholds take their defaults; extreme ones do not panic.
     let weird = RolloutThresholds {
         max_error_rate: f64::NAN,
@@ -235,16 +422,19 @@ fn rollout_survives_nan_and_extremes() {
     let d = decide_rollout(&m(1000.0, 0.0, 800.0), &m(100.0, 11.0, 800.0), &weird, 0, 0);
     assert_eq!(
         d.reasons.iter().map(|r| r.code).collect::<Vec<_>>(),
-        ["ERROR_RATE", "ERROR_RATE_VS_OLD"]
+        ["ERROR_RATE", "SUCCESS_RATE", "ERROR_RATE_VS_OLD"]
     );
     let extreme = RolloutThresholds {
         max_error_rate: f64::NEG_INFINITY,
         error_margin: f64::INFINITY,
         max_latency_ratio: f64::MAX,
         min_success_rate: f64::MIN,
+        p95_critical_ms: f64::NAN,
+        cost_per_conversation_critical: f64::NEG_INFINITY,
         min_sample: u64::MAX,
         dwell_ms: i64::MIN,
         min_rollback_sample: 0,
+        ..t
     };
     let d = decide_rollout(&m(0.0, 0.0, 0.0), &m(0.0, 0.0, 0.0), &extreme, 0, 0);
     assert_eq!(d.action, Action::Hold, "no calls never roll back on error rate");

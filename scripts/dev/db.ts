@@ -1,7 +1,9 @@
 //! Dev-only database for the local stack, tests and benchmarks: `openDb` opens PGlite (embedded,
 //! under .data/pglite unless told otherwise) or a Postgres URL through the edge functions' own
-//! postgres.js driver, applies the compatibility bootstrap and the migrations, and seeds the demo
-//! flags. No edge function imports this module (tests/deno/bundle_test.ts walks their module
+//! postgres.js driver, applies the compatibility bootstrap and the migrations, and seeds the flags
+//! (supabase/seed.sql: every flag off) and, for the local stack, the demo state on top
+//! (scripts/dev/demo-seed.sql: ramps in progress, a rule, variants, an override). No edge function
+//! imports this module (tests/deno/bundle_test.ts walks their module
 //! graphs): on Supabase, `supabase db push` applies the migrations and the functions only query.
 //!
 //! Migrating = supabase/bootstrap/00_supabase_compat.sql (roles + auth.*; skipped when the database
@@ -22,8 +24,9 @@ import {
 export interface DevDb extends Db {
   /** Applies bootstrap (unless Supabase) and pending migrations; returns the versions applied. */
   migrate(opts?: { bootstrap?: boolean }): Promise<string[]>;
-  /** Applies supabase/seed.sql when trimtab.feature_flags is empty; returns whether it ran. */
-  seed(): Promise<boolean>;
+  /** Applies supabase/seed.sql (and with `demo`, scripts/dev/demo-seed.sql on top) when
+   *  trimtab.feature_flags is empty; returns whether it ran. */
+  seed(opts?: { demo?: boolean }): Promise<boolean>;
 }
 
 export interface OpenOptions {
@@ -33,8 +36,10 @@ export interface OpenOptions {
   dataDir?: string;
   /** Migrate at open; default: true for PGlite, false for a URL. */
   migrate?: boolean;
-  /** Seed demo flags at open when the flags table is empty; default: same as migrate for PGlite. */
-  seed?: boolean;
+  /** Seed at open when the flags table is empty: `"demo"` applies supabase/seed.sql and the demo
+   *  state (the local stack's database), `true` the production seed alone, `false` nothing.
+   *  Default: `"demo"` for a migrated PGlite, else false. */
+  seed?: boolean | "demo";
   /** Apply the Supabase compatibility bootstrap before migrating; default true (it is always
    *  skipped on a database that has Supabase's `supabase_admin` role). */
   bootstrap?: boolean;
@@ -135,12 +140,19 @@ async function migrate(b: Backend, bootstrap: boolean): Promise<string[]> {
   return applied;
 }
 
-async function seed(b: Backend): Promise<boolean> {
+const DEMO_SEED = new URL("demo-seed.sql", import.meta.url);
+
+async function seed(b: Backend, demo: boolean): Promise<boolean> {
   const [r] = await b.query<{ n: unknown }>("select count(*) as n from trimtab.feature_flags");
   if (Number(r?.n ?? 0) > 0) return false;
-  // seed.sql wraps itself in begin/commit (for psql); here the transaction is ours.
-  const text = (await Deno.readTextFile(new URL("seed.sql", SUPABASE_DIR))).replace(/^\s*(begin|commit);\s*$/gim, "");
-  await b.tx((q) => q.exec(text));
+  // The seeds wrap themselves in begin/commit (for psql); here each transaction is ours.
+  const sql = async (url: URL) => (await Deno.readTextFile(url)).replace(/^\s*(begin|commit);\s*$/gim, "");
+  const production = await sql(new URL("seed.sql", SUPABASE_DIR));
+  await b.tx((q) => q.exec(production));
+  if (demo) {
+    const state = await sql(DEMO_SEED);
+    await b.tx((q) => q.exec(state));
+  }
   return true;
 }
 
@@ -155,12 +167,13 @@ export async function openDb(opts: OpenOptions = {}): Promise<DevDb> {
   const db: DevDb = {
     ...dbFromBackend(b),
     migrate: (o) => migrate(b, o?.bootstrap ?? opts.bootstrap ?? true),
-    seed: () => seed(b),
+    seed: (o) => seed(b, o?.demo ?? false),
   };
   const doMigrate = opts.migrate ?? !url;
+  const seeding = opts.seed ?? (doMigrate && !url ? "demo" : false);
   try {
     if (doMigrate) await db.migrate();
-    if (opts.seed ?? (doMigrate && !url)) await db.seed();
+    if (seeding) await db.seed({ demo: seeding === "demo" });
   } catch (e) {
     await b.close().catch(() => {});
     throw e;

@@ -1,5 +1,5 @@
-//! Shadow comparison: how similar the new pipeline's output is to the old one's, and the plan's
-//! cutover check.
+//! Shadow comparison: how similar the new pipeline's output is to the old one's (the cutover
+//! check that reads these scores is in [`super::cutover`]).
 //!
 //! [`similarity`] is symmetric and in `0..=1`:
 //! - `null` vs `null` is 1; values of different JSON types are 0; booleans and numbers are 1
@@ -18,15 +18,7 @@
 //!   elements' scores over the longer length, so a missing call counts 0. Two empty arrays are 1.
 //! - Other **objects**: the share of fields (union of keys) with equal values.
 
-use super::rollout::{percent, Reason};
-use crate::value::{format_number, Value};
-
-/// Cutover needs a similarity of at least this.
-pub const CUTOVER_MIN_SIMILARITY: f64 = 0.95;
-/// Cutover needs a latency ratio (new / old) of at most this.
-pub const CUTOVER_MAX_LATENCY_RATIO: f64 = 1.1;
-/// Cutover needs an error rate below this.
-pub const CUTOVER_MAX_ERROR_RATE: f64 = 0.01;
+use crate::value::Value;
 
 /// The similarity of two outputs, in `0..=1` (see the module docs).
 pub fn similarity(old: &Value, new: &Value) -> f64 {
@@ -224,52 +216,4 @@ pub fn text_similarity(a: &str, b: &str) -> f64 {
         }
     }
     (2 * common) as f64 / (x.len() + y.len()) as f64
-}
-
-/// The cutover check's answer: `ok` when every reason is absent.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CutoverResult {
-    pub ok: bool,
-    /// One per failed condition: `SIMILARITY`, `LATENCY`, `ERROR_RATE`.
-    pub reasons: Vec<Reason>,
-}
-
-/// The plan's cutover check: similarity ≥ 0.95, latency ratio (new p95 / old p95) ≤ 1.1, error
-/// rate < 1 %. NaN fails its condition.
-pub fn cutover_check(similarity: f64, latency_ratio: f64, error_rate: f64) -> CutoverResult {
-    let mut reasons = Vec::new();
-    if similarity.is_nan() || similarity < CUTOVER_MIN_SIMILARITY {
-        reasons.push(Reason {
-            code: "SIMILARITY",
-            message: format!(
-                "output similarity {} is below {}",
-                percent(similarity),
-                percent(CUTOVER_MIN_SIMILARITY)
-            ),
-        });
-    }
-    if latency_ratio.is_nan() || latency_ratio > CUTOVER_MAX_LATENCY_RATIO {
-        reasons.push(Reason {
-            code: "LATENCY",
-            message: format!(
-                "latency {}× the old pipeline's is above {}×",
-                format_number((latency_ratio.clamp(-1e12, 1e12) * 1000.0).round() / 1000.0),
-                format_number(CUTOVER_MAX_LATENCY_RATIO)
-            ),
-        });
-    }
-    if error_rate.is_nan() || error_rate >= CUTOVER_MAX_ERROR_RATE {
-        reasons.push(Reason {
-            code: "ERROR_RATE",
-            message: format!(
-                "error rate {} is not below {}",
-                percent(error_rate),
-                percent(CUTOVER_MAX_ERROR_RATE)
-            ),
-        });
-    }
-    CutoverResult {
-        ok: reasons.is_empty(),
-        reasons,
-    }
 }

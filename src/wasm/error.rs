@@ -43,6 +43,7 @@ export type ErrorCode =
   | "INVALID_PROMPT"
   | "PROMPT_TOO_LARGE"
   | "HOST_UNAVAILABLE"
+  | "INVALID_THRESHOLD"
   | (string & Record<never, never>);
 
 /** The structured fields a TrimtabError may carry, each set only where it describes the error. */
@@ -50,7 +51,8 @@ export interface TrimtabErrorFields {
   /** INVALID_SNAPSHOT: the flag (key or list position), when known. */
   flag?: string;
   /** INVALID_SNAPSHOT: the field path (`rules[0].condition`); INVALID_PROMPT: the prompt path;
-   *  otherwise the input (`salt`, `amount`, `currency`, `phone`, `code`, `expiresAt`, `status`). */
+   *  INVALID_THRESHOLD: the guard setting (`p95WarningMs`); otherwise the input (`salt`, `amount`,
+   *  `currency`, `phone`, `code`, `expiresAt`, `status`). */
   field?: string;
   /** MALFORMED_PAYLOAD: where in the delivery (`entry[0].changes[1].value.messages[2].id`). */
   path?: string;

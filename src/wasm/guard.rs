@@ -1,10 +1,12 @@
-//! JS bindings of the safety loop in [`crate::guard`]: the circuit breaker, the rollout health
-//! decision and the shadow comparison. Settings, metrics, thresholds and results cross as objects
-//! (serde); a missing or `null` setting takes its default.
+//! JS bindings of the safety loop in [`crate::guard`]: the circuit breaker, the guard's
+//! thresholds, the rollout health decision, the shadow comparison and the cutover check.
+//! Settings, metrics, thresholds and results cross as objects (serde); a missing or `null`
+//! setting takes its default.
 
-use super::convert::{from_js, to_js, value_from_js};
+use super::convert::{from_js, to_js, value_from_js, Num};
+use super::error::js_error;
 use super::web;
-use crate::guard::{self, BreakerConfig, PipelineMetrics, RolloutThresholds};
+use crate::guard::{self, BreakerConfig, PipelineMetrics, RolloutThresholds, ShadowSummary, ThresholdError};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -38,40 +40,101 @@ export interface PipelineMetrics {
   p95Ms: number;
   fallbacks?: number;
   piiLeaks?: number;
+  /** Total cost over the window, USD. */
+  costUsd?: number;
+  /** Distinct conversations over the window. */
+  conversations?: number;
 }
 
+/** The guard's thresholds and settings (a flag's `metadata.guard`); every one optional, a missing
+ *  or `null` one takes the plans' default. */
 export interface RolloutThresholds {
-  /** Roll back above this error rate of the new pipeline, default 0.10. */
+  /** Critical: new pipeline error rate above this, default 0.10. */
   maxErrorRate?: number;
-  /** ... or above the old one's plus this margin, default 0.05. */
-  errorMargin?: number;
-  /** Roll back when new p95 > old p95 × this, default 1.2. */
-  maxLatencyRatio?: number;
-  /** Advance only at success rate ≥ this, default 0.95. */
+  /** Warning: error rate above this, default 0.01. */
+  errorRateWarning?: number;
+  /** Warning (and needed to advance): success rate below this, default 0.95. */
   minSuccessRate?: number;
+  /** Critical: success rate below this, default 0.90. */
+  successRateCritical?: number;
+  /** Critical: error rate above the old one's plus this, default 0.05. */
+  errorMargin?: number;
+  /** Warning: error rate above the old one's plus this, default 0 ("same or better than old"). */
+  errorMarginWarning?: number;
+  /** Critical: new p95 > old p95 × this, default 1.2. */
+  maxLatencyRatio?: number;
+  /** Advance only at a new p95 of at most this (ms), default 2000. */
+  p95TargetMs?: number;
+  /** Warning / critical: new p95 above this (ms), defaults 3000 / 5000. */
+  p95WarningMs?: number;
+  p95CriticalMs?: number;
+  /** Warning / critical: cost per conversation above this (USD), defaults 0.10 / 0.20. */
+  costPerConversationWarning?: number;
+  costPerConversationCritical?: number;
+  /** Warning: cost per conversation above the old one's × this, default 2. */
+  costSpikeRatio?: number;
   /** Advance only with at least this many new-pipeline calls, default 100. */
   minSample?: number;
   /** Advance only after this long at the stage (ms), default 3600000. */
   dwellMs?: number;
-  /** Error and latency rollbacks need at least this many calls (each pipeline), default 20; a
-   *  PII leak rolls back at any volume. */
+  /** Rate, latency and cost breaches need at least this many calls (each pipeline compared),
+   *  default 20; a PII leak rolls back at any volume. */
   minRollbackSample?: number;
+  /** Cutover check: similarity ≥, latency ratio ≤, error rate <, comparisons ≥ (defaults 0.95,
+   *  1.1, 0.01, 100). */
+  cutoverMinSimilarity?: number;
+  cutoverMaxLatencyRatio?: number;
+  cutoverMaxErrorRate?: number;
+  cutoverMinSamples?: number;
+  /** A ramp to 100 % needs the cutover check: always (true), never (false), or when the flag has
+   *  shadow comparisons (unset). */
+  requireCutover?: boolean | null;
 }
+
+/** A breach's level: a warning holds the ramp, a critical one rolls it back. */
+export type BreachLevel = "warning" | "critical";
 
 export interface RolloutReason {
   code: string;
   message: string;
+  /** Breaches only: the level, the measured value and the threshold crossed. */
+  level?: BreachLevel;
+  value?: number;
+  threshold?: number;
 }
 
-/** advance | hold | rollback, with every reason. */
+/** One check of the decision, passed or not (`no_data`: too little volume to judge). */
+export interface RolloutCheck {
+  code: string;
+  value: number;
+  warning: number | null;
+  critical: number | null;
+  state: "ok" | "warning" | "critical" | "no_data";
+}
+
+/** advance | hold | rollback, with every reason, every breach and every check. */
 export interface RolloutDecision {
   action: "advance" | "hold" | "rollback";
   reasons: RolloutReason[];
+  breaches: RolloutReason[];
+  checks: RolloutCheck[];
 }
 
-/** The cutover check: ok when no reason is listed. */
+/** A flag's shadow comparisons over a window. */
+export interface ShadowSummary {
+  samples: number;
+  /** Mean output similarity, 0..1. */
+  similarity: number;
+  /** New p95 latency / old p95 latency. */
+  latencyRatio: number;
+  /** Share of comparisons where the new pipeline failed. */
+  errorRate: number;
+}
+
+/** The cutover check: ok when no reason is listed; `required` false when the gate does not apply. */
 export interface CutoverResult {
   ok: boolean;
+  required: boolean;
   reasons: RolloutReason[];
 }
 "#;
@@ -138,6 +201,8 @@ struct MetricsIn {
     p95_ms: Option<f64>,
     fallbacks: Option<f64>,
     pii_leaks: Option<f64>,
+    cost_usd: Option<f64>,
+    conversations: Option<f64>,
 }
 
 impl From<MetricsIn> for PipelineMetrics {
@@ -149,37 +214,19 @@ impl From<MetricsIn> for PipelineMetrics {
             p95_ms: m.p95_ms.unwrap_or(0.0),
             fallbacks: m.fallbacks.unwrap_or(0.0),
             pii_leaks: m.pii_leaks.unwrap_or(0.0),
+            cost_usd: m.cost_usd.unwrap_or(0.0),
+            conversations: m.conversations.unwrap_or(0.0),
         }
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct ThresholdsIn {
-    max_error_rate: Option<f64>,
-    error_margin: Option<f64>,
-    max_latency_ratio: Option<f64>,
-    min_success_rate: Option<f64>,
-    min_sample: Option<f64>,
-    dwell_ms: Option<f64>,
-    min_rollback_sample: Option<f64>,
-}
-
-impl From<ThresholdsIn> for RolloutThresholds {
-    /// A missing, `null` or non-finite threshold takes its default.
-    fn from(t: ThresholdsIn) -> Self {
-        let d = RolloutThresholds::default();
-        let finite = |v: Option<f64>| v.filter(|v| v.is_finite());
-        RolloutThresholds {
-            max_error_rate: finite(t.max_error_rate).unwrap_or(d.max_error_rate),
-            error_margin: finite(t.error_margin).unwrap_or(d.error_margin),
-            max_latency_ratio: finite(t.max_latency_ratio).unwrap_or(d.max_latency_ratio),
-            min_success_rate: finite(t.min_success_rate).unwrap_or(d.min_success_rate),
-            min_sample: finite(t.min_sample).map_or(d.min_sample, |v| v.max(0.0) as u64),
-            dwell_ms: finite(t.dwell_ms).map_or(d.dwell_ms, |v| v as i64),
-            min_rollback_sample: finite(t.min_rollback_sample).map_or(d.min_rollback_sample, |v| v.max(0.0) as u64),
-        }
-    }
+/// Thresholds read leniently: anything unusable takes its default (the decision never throws
+/// on a bad setting; admins' writes are checked with `validateRolloutThresholds`).
+fn thresholds_from_js(v: &JsValue) -> RolloutThresholds {
+    value_from_js(v)
+        .ok()
+        .and_then(|v| RolloutThresholds::from_value(&v, false).ok())
+        .unwrap_or_default()
 }
 
 fn object_or_default<T: Default + serde::de::DeserializeOwned>(v: JsValue, name: &'static str) -> Result<T, JsValue> {
@@ -202,11 +249,10 @@ pub fn decide_rollout_js(
 ) -> Result<JsValue, JsValue> {
     let old: MetricsIn = object_or_default(old, "oldMetrics")?;
     let new: MetricsIn = object_or_default(new, "newMetrics")?;
-    let t: ThresholdsIn = object_or_default(thresholds, "thresholds")?;
     let d = guard::decide_rollout(
         &old.into(),
         &new.into(),
-        &t.into(),
+        &thresholds_from_js(&thresholds),
         stage_entered_ms.unwrap_or(0.0) as i64,
         now_ms.unwrap_or_else(js_sys::Date::now) as i64,
     );
@@ -226,4 +272,46 @@ pub fn output_similarity_js(old: JsValue, new: JsValue) -> f64 {
 #[wasm_bindgen(js_name = cutoverCheck, unchecked_return_type = "CutoverResult")]
 pub fn cutover_check_js(similarity: f64, latency_ratio: f64, error_rate: f64) -> Result<JsValue, JsValue> {
     to_js(&guard::cutover_check(similarity, latency_ratio, error_rate))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct SummaryIn {
+    samples: Num,
+    similarity: Num,
+    latency_ratio: Num,
+    error_rate: Num,
+}
+
+/// The cutover gate of a flag (`CutoverResult`) from its `ShadowSummary` and thresholds (read
+/// leniently). A missing or non-numeric figure is NaN, which fails its condition.
+#[wasm_bindgen(js_name = cutoverGate, unchecked_return_type = "CutoverResult")]
+pub fn cutover_gate_js(
+    #[wasm_bindgen(unchecked_param_type = "ShadowSummary")] summary: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "RolloutThresholds | undefined")] thresholds: JsValue,
+) -> Result<JsValue, JsValue> {
+    let s: SummaryIn = object_or_default(summary, "summary")?;
+    let summary = ShadowSummary {
+        samples: s.samples.0,
+        similarity: s.similarity.0,
+        latency_ratio: s.latency_ratio.0,
+        error_rate: s.error_rate.0,
+    };
+    to_js(&guard::cutover_gate(&summary, &thresholds_from_js(&thresholds)))
+}
+
+/// A flag's guard settings checked strictly (`metadata.guard`: unknown keys, wrong types, values
+/// out of range and warning levels beyond critical ones throw `INVALID_THRESHOLD` naming the
+/// setting); returns every threshold in force (`Required<RolloutThresholds>`).
+#[wasm_bindgen(js_name = validateRolloutThresholds, unchecked_return_type = "Required<RolloutThresholds>")]
+pub fn validate_rollout_thresholds_js(
+    #[wasm_bindgen(unchecked_param_type = "unknown")] settings: JsValue,
+) -> Result<JsValue, JsValue> {
+    let v = value_from_js(&settings).map_err(|reason| {
+        js_error(&ThresholdError {
+            field: "guard".into(),
+            reason,
+        })
+    })?;
+    to_js(&RolloutThresholds::from_value(&v, true).map_err(|e| js_error(&e))?)
 }

@@ -45,6 +45,15 @@ export interface VoucherView {
   expiresAt?: string | number | Date | null;
 }
 
+/** What scanPii found: the masked text and how many of each kind it masked. */
+export interface PiiScan {
+  text: string;
+  phones: number;
+  emails: number;
+  vouchers: number;
+  total: number;
+}
+
 /** The answer of a RateLimiter. */
 export interface RateDecision {
   allowed: boolean;
@@ -216,6 +225,27 @@ pub fn normalize_phone_js(input: &str) -> Result<String, JsValue> {
 #[wasm_bindgen(js_name = redact)]
 pub fn redact_js(text: &str) -> String {
     crate::redact::redact(text)
+}
+
+/// Masks like `redact` and counts what it masked, by kind (`PiiScan`).
+#[wasm_bindgen(js_name = scanPii, unchecked_return_type = "PiiScan")]
+pub fn scan_pii_js(text: &str) -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    struct Out {
+        text: String,
+        phones: u32,
+        emails: u32,
+        vouchers: u32,
+        total: u32,
+    }
+    let s = crate::redact::scan(text);
+    to_js(&Out {
+        total: s.total(),
+        phones: s.phones,
+        emails: s.emails,
+        vouchers: s.vouchers,
+        text: s.text,
+    })
 }
 
 /// A token bucket per key, bounded in memory.

@@ -1,7 +1,8 @@
 // The admin dashboard (www/admin/) in real headless Chromium against the local edge stack
 // (scripts/serve.ts as a subprocess with its own data dir and fake provider keys): sign-in, staged
 // ramps, a refused skip and a forced one, emergency rollback seen by the `flags` function, overrides,
-// screenshots, and that no secret ever reaches the page.
+// the charts drawn from the server's hourly views (not from what the page saw), the alerts view
+// with its acknowledgement, screenshots, and that no secret ever reaches the page.
 //
 //   node --test --test-concurrency=1 tests/browser/dashboard.test.mjs
 import { after, before, test } from "node:test";
@@ -178,11 +179,51 @@ test("override with expiry appears in the list", async () => {
   await page.locator("#who tr", { hasText: FLAG }).filter({ hasText: "USER_OVERRIDE" }).waitFor();
 });
 
+test("charts come from the server's hourly views: a fresh page draws the same 24 hours", async () => {
+  await page.locator("#charts figure svg path.new").first().waitFor({ state: "attached" });
+  const summary = page.locator("#views-summary");
+  await summary.waitFor();
+  assert.match(await summary.textContent(), /^25 hourly points from the server; calls old \d+, new \d+$/);
+  assert.equal(await page.locator("#charts figure").count(), 4, "requests, error rate, p95, cost per conversation");
+  assert.ok(await page.locator('#thresholds tr[data-check="P95_LATENCY"]').count() === 1, "thresholds table");
+  // the seed requires the cutover check for the pipeline flag; there are no shadow comparisons yet
+  assert.match(await page.locator("#cutover").textContent(), /Cutover check: fails: 0 shadow comparisons of the 100/);
+  assert.ok(bodies.some(([u]) => /\/rollout-status\?flag=phoenix_pipeline_enabled&hours=24/.test(u)), "server views");
+});
+
+test("alerts: three rollbacks in 24 h alert; the view lists it with its deliveries; acknowledge", async () => {
+  const call = (method, path, body, tok = adminToken) =>
+    fetch(`${url}/functions/v1/flags-admin${path}`, {
+      method,
+      headers: { authorization: `Bearer ${tok}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await call("POST", "/rollback", { flag: "USE_CIRCUIT_BREAKER", reason: `flap ${i}` })).status, 200);
+    assert.equal((await call("PATCH", "/flags/USE_CIRCUIT_BREAKER", { adminOverride: null })).status, 200);
+  }
+  const guard = await fetch(`${url}/functions/v1/flags-admin/guard`, {
+    method: "POST",
+    headers: { apikey: serviceKey },
+  });
+  const run = await guard.json();
+  assert.ok(run.alerts.some((a) => a.kind === "frequent_rollbacks"), JSON.stringify(run.alerts));
+  const row = page.locator('#alerts tr[data-kind="frequent_rollbacks"]');
+  await row.waitFor();
+  assert.match(await row.textContent(), /critical/);
+  assert.match(await row.textContent(), /rolled back 3 times in 24 h/);
+  assert.match(await row.textContent(), /no destination/);
+  await row.locator('[data-action="ack"]').click();
+  await row.waitFor({ state: "detached" }); // "open only" hides it
+  const listed = await call("GET", "/alerts?kind=frequent_rollbacks");
+  assert.equal(listed.body.alerts[0].acknowledgedBy, "00000000-0000-4000-8000-00000000ad01");
+  await page.locator('#alerts-filter [name="open"]').uncheck();
+  await row.waitFor();
+  assert.match(await row.textContent(), /00000000-0000-4000-8000-00000000ad01/);
+});
+
 test("screenshots at 1280×800 and 390×844", async () => {
   await page.locator("#charts figure svg path.new").first().waitFor({ state: "attached" });
-  await page.waitForFunction(() =>
-    /[3-9]\d* samples|\d\d+ samples/.test(document.getElementById("charts").textContent)
-  );
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.screenshot({ path: `${SHOTS}/dashboard-1280x800.png`, fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });

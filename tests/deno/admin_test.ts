@@ -69,7 +69,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     eq(list.status, 200, "list status");
     eq(list.body.version, await version(db), "version");
     const keys = list.body.flags.map((f: Json) => f.key);
-    eq(keys.length, 9, "every seeded flag");
+    eq(keys.length, 10, "every seeded flag");
     assert(keys.includes("phoenix_pipeline_enabled") && keys.includes("FEATURE_AGENT_VOICE"), `keys ${keys}`);
     const one = await api("/flags/phoenix_pipeline_enabled");
     eq(one.status, 200, "get status");
@@ -84,7 +84,11 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     ], "fields");
     eq(f.stages, [0.1, 1, 5, 25, 50, 100], "stages as numbers");
     eq(f.prerequisites, [{ flag: "FEATURE_AGENT_CHAT", enabled: true }], "prerequisites as JSON");
-    eq(f.metadata, { guard: { maxLatencyRatio: 1000 } }, "metadata (the seed's guard settings)");
+    eq(
+      f.metadata,
+      { guard: { requireCutover: true, maxLatencyRatio: 1000, cutoverMaxLatencyRatio: 1000 } }, // jsonb's key order
+      "metadata (the seed's guard settings)",
+    );
     assert(
       typeof f.createdAt === "string" && !Number.isNaN(Date.parse(f.createdAt)) && f.createdAt.endsWith("Z"),
       "createdAt ISO",

@@ -64,7 +64,7 @@ async function checks(t: Deno.TestContext, db: Db) {
     eq(await db.migrate(), [], "second migrate");
   });
 
-  await t.step("seed: the demo flags and override", async () => {
+  await t.step("seed: every flag (production seed), then the demo state and override on top", async () => {
     const keys = (await db.query<{ key: string }>("select key from trimtab.feature_flags order by key")).map((r) =>
       r.key
     );
@@ -79,12 +79,17 @@ async function checks(t: Deno.TestContext, db: Db) {
         "FEATURE_AGENT_VOICE",
         "FEATURE_AGENT_VOUCHERS",
         "FEATURE_AGENT_CUSTOMER_LOOKUP",
+        "AI_PIPELINE",
       ]
     ) assert(keys.includes(k), `seed lacks ${k}`);
     const audit = await db.query<{ actor: string; reason: string }>(
-      "select actor, reason from trimtab.flag_audit_log where flag_key = 'FEATURE_AGENT_CHAT' and action = 'seed'",
+      "select actor, reason from trimtab.flag_audit_log where flag_key = 'FEATURE_AGENT_CHAT' and action = 'seed' order by id",
     );
-    eq(audit.map((r) => [r.actor, r.reason]), [["seed", "demo seed"]], "seed audit row");
+    eq(
+      audit.map((r) => [r.actor, r.reason]),
+      [["seed", "production seed: every flag off"], ["seed", "demo seed"]],
+      "seed audit rows: created off, then the demo state",
+    );
   });
 
   await t.step("constraints reject bad rows", async () => {
@@ -392,7 +397,7 @@ Deno.test({
   async fn(t) {
     const pg = await startPg();
     try {
-      const db = await openDb({ url: pg.url, migrate: true, seed: true, max: 3 });
+      const db = await openDb({ url: pg.url, migrate: true, seed: "demo", max: 3 });
       eq(db.kind, "postgres", "backend");
       try {
         await checks(t, db);

@@ -12,8 +12,17 @@
 //                                  code 190); validates the send-message body (messaging_product,
 //                                  to, type text, text.body); records it; answers
 //                                  { messaging_product, contacts: [{ input, wa_id }], messages: [{ id }] }
+// alertReceiver(secret): an alert destination: a generic webhook receiver that checks every
+//                                  delivery's Standard Webhooks signature with the core's
+//                                  verifyStandardWebhook (clock: `clock()`, default now), or a Slack
+//                                  incoming webhook (`slack: true`: answers "ok", checks the shape);
+//                                  `fail` answers that status to the next n deliveries.
 // waPayload / waRequest / openaiRequest / incomingCall build signed deliveries as Meta and OpenAI send them.
-import { hmacSha256Hex, signStandardWebhook } from "../../supabase/functions/_shared/platform/trimtab.ts";
+import {
+  hmacSha256Hex,
+  signStandardWebhook,
+  verifyStandardWebhook,
+} from "../../supabase/functions/_shared/platform/trimtab.ts";
 
 export type ChatStep =
   | { toolCall: { name: string; arguments: Record<string, unknown> | string } }
@@ -206,6 +215,76 @@ export function fakeMeta(token: string): FakeMeta {
     },
     close: srv.close,
   });
+}
+
+/** One delivery an alert receiver got. */
+export interface ReceivedAlert {
+  headers: Record<string, string>;
+  body: Json;
+  /** The signature verified (webhook) or the body had Slack's shape (slack). */
+  verified: boolean;
+  /** The verifier's error code when it did not. */
+  error?: string;
+  status: number;
+}
+
+export interface AlertReceiver extends FakeServer {
+  received: ReceivedAlert[];
+  /** Answer the next `fail.count` deliveries with `fail.status`. */
+  fail: { count: number; status: number };
+  /** The verifier's clock (ms); tests that pin the sender's clock pin this one too. */
+  clock: () => number;
+}
+
+/** A Standard Webhooks receiver (secret `whsec_...`), or a Slack incoming webhook. */
+export function alertReceiver(secret: string | null, opts: { slack?: boolean } = {}): AlertReceiver {
+  const state = {
+    received: [] as ReceivedAlert[],
+    fail: { count: 0, status: 500 },
+    clock: () => Date.now(),
+  };
+  const srv = start(async (req) => {
+    const raw = new Uint8Array(await req.arrayBuffer());
+    const headers = Object.fromEntries(req.headers);
+    let body: Json = null;
+    try {
+      body = JSON.parse(new TextDecoder().decode(raw));
+    } catch { /* recorded as null */ }
+    let verified = false, error: string | undefined;
+    if (opts.slack) {
+      verified = typeof body?.text === "string" && Array.isArray(body?.blocks) && body.blocks.length > 0;
+    } else {
+      try {
+        verifyStandardWebhook(
+          secret ?? "",
+          {
+            id: headers["webhook-id"],
+            timestamp: headers["webhook-timestamp"],
+            signature: headers["webhook-signature"],
+          },
+          raw,
+          Math.floor(state.clock() / 1000),
+        );
+        verified = true;
+      } catch (e) {
+        error = (e as { code?: string })?.code ?? "ERROR";
+      }
+    }
+    const status = state.fail.count > 0 ? (state.fail.count--, state.fail.status) : verified ? 200 : 401;
+    state.received.push({ headers, body, verified, error, status });
+    return opts.slack && status === 200 ? new Response("ok") : json(status, { ok: status === 200 });
+  });
+  return Object.assign(state, {
+    get url() {
+      return srv.url;
+    },
+    close: srv.close,
+  });
+}
+
+/** A fresh Standard Webhooks secret. */
+export function webhookSecret(): string {
+  return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
 }
 
 // ---------------------------------------------------------------- deliveries, as the providers send them

@@ -137,7 +137,7 @@ onBothBackends("guard", async (t, db, tk) => {
       eq(Number(ds[0].from_rollout), 25);
       assert(JSON.stringify(ds[0].reasons).includes("ERROR_RATE"), "reasons stored");
       eq((await alertsOf(db, "g_err", "rollback")).length, 1, "rollback alert");
-      eq((await alertsOf(db, "g_err", "error_rate")).length, 1, "error rate alert (> 5 %)");
+      eq((await alertsOf(db, "g_err", "error_rate")).length, 1, "error rate alert (the ERROR_RATE breach)");
       assert(lines.some((l) => l.includes('"level":"error"') && l.includes("g_err")), "error log line");
     });
     await t.step("latency and PII leaks roll back", async () => {

@@ -221,7 +221,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     });
 
     await t.step("response cache: invalidation per flag and all (also through ai-cache)", async () => {
-      await cachePut(db, "k-other", "OTHER_FLAG", { x: 1 });
+      await cachePut(db, "k-other", "OTHER_FLAG", { x: 1 }, 0);
       eq(await cacheInvalidate(db, { flag: PIPELINE_FLAG }), 1, "the pipeline's entry removed");
       eq(
         (await db.query<Json>("select key from trimtab.response_cache")).map((r) => r.key),

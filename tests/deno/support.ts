@@ -140,7 +140,8 @@ type Checks = (t: Deno.TestContext, db: Db, tk: Tokens) => Promise<void>;
 
 /**
  * Registers `checks` twice: on PGlite in memory and on a throwaway Debian Postgres (migrated and
- * seeded), with the functions' database handle pointed at it. `postgres` runs extra steps there
+ * seeded with the production seed and, explicitly, the local stack's demo state on top:
+ * scripts/dev/demo-seed.sql), with the functions' database handle pointed at it. `postgres` runs extra steps there
  * (e.g. an outage, with `pg.pause`/`pg.resume`); `pglite` extra steps on PGlite.
  */
 export function onBothBackends(
@@ -164,7 +165,7 @@ export function onBothBackends(
     sanitizeOps: false,
     sanitizeResources: false,
     async fn(t) {
-      const db = await openDb({ url: "", dataDir: "memory://" });
+      const db = await openDb({ url: "", dataDir: "memory://", seed: "demo" });
       await run(t, db, async () => await extra.pglite?.(t, db, await testTokens()));
     },
   });
@@ -175,7 +176,7 @@ export function onBothBackends(
     async fn(t) {
       const pg = await startPg();
       try {
-        const db = await openDb({ url: pg.url, migrate: true, seed: true, max: 3, connectTimeout: 1 });
+        const db = await openDb({ url: pg.url, migrate: true, seed: "demo", max: 3, connectTimeout: 1 });
         await run(t, db, async () => await extra.postgres?.(t, db, await testTokens(), pg));
       } finally {
         await pg.stop();

@@ -427,7 +427,7 @@ Deno.test({
     const meta = fakeMeta(WA_TOKEN);
     const stacks: Stack[] = [];
     try {
-      const db = await openDb({ url: pg.url, migrate: true, seed: true, max: 2 });
+      const db = await openDb({ url: pg.url, migrate: true, seed: "demo", max: 2 });
       const env = {
         WHATSAPP_APP_SECRET: APP_SECRET,
         WHATSAPP_ACCESS_TOKEN: WA_TOKEN,

@@ -349,7 +349,8 @@ async function voucherChecks(lib, load, check) {
   rl.free();
 }
 
-/** tests/vectors/guard.json through the wrapper: breaker scripts, rollout windows, similarity, cutover. */
+/** tests/vectors/guard.json through the wrapper: breaker scripts, rollout windows, similarity, cutover,
+ *  the cutover gate, PII scans, and the validation of guard settings. */
 async function guardChecks(lib, load, check) {
   const v = await load("guard.json");
   for (const c of v.breaker) {
@@ -376,7 +377,36 @@ async function guardChecks(lib, load, check) {
     const d = lib.decideRollout(c.old, c.new, c.thresholds ?? {}, c.stageEnteredMs, c.nowMs);
     const codes = d.reasons.map((r) => r.code);
     check(d.action === c.action && same(codes, c.codes), `rollout ${c.name}: ${d.action} ${codes}`);
+    check(same(d.breaches.map((b) => [b.code, b.level]), c.breaches), `rollout ${c.name}: breaches`);
+    check(same(d.checks.map((x) => [x.code, x.state]), c.checks), `rollout ${c.name}: checks`);
   }
+  for (const c of v.gate) {
+    const r = lib.cutoverGate(c.summary, c.thresholds);
+    check(
+      r.ok === c.ok && r.required === c.required && same(r.reasons.map((x) => x.code), c.codes),
+      `gate ${c.name}: ${JSON.stringify(r)}`,
+    );
+  }
+  for (const c of v.pii) {
+    const r = lib.scanPii(c.text);
+    check(
+      r.text === c.masked && r.phones === c.phones && r.emails === c.emails && r.vouchers === c.vouchers &&
+        r.total === c.phones + c.emails + c.vouchers,
+      `scanPii ${JSON.stringify(c.text)}: ${JSON.stringify(r)}`,
+    );
+  }
+  const t = lib.validateRolloutThresholds({ p95WarningMs: 2500 });
+  check(t.p95WarningMs === 2500 && t.p95CriticalMs === 5000, `validateRolloutThresholds: ${JSON.stringify(t)}`);
+  let refused = null;
+  try {
+    lib.validateRolloutThresholds({ maxErrorRate: "10%" });
+  } catch (e) {
+    refused = e;
+  }
+  check(
+    refused?.code === "INVALID_THRESHOLD" && refused.field === "maxErrorRate",
+    `validateRolloutThresholds refuses: ${refused?.code} ${refused?.field}`,
+  );
   for (const c of v.similarity) {
     const got = lib.outputSimilarity(c.old, c.new);
     const ok = c.score !== undefined

@@ -349,16 +349,61 @@ fn guard_vectors() {
             Some(num_of(c, "nowMs")),
         );
         let d = val(&d.expect("decision"));
-        let codes: Vec<Value> = d
+        let field = |f: &str, keys: [&str; 2]| -> Value {
+            Value::Array(
+                d.get(f)
+                    .and_then(Value::as_array)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|x| match keys[1] {
+                        "" => x.get(keys[0]).cloned().unwrap_or_default(),
+                        k => Value::Array(vec![
+                            x.get(keys[0]).cloned().unwrap_or_default(),
+                            x.get(k).cloned().unwrap_or_default(),
+                        ]),
+                    })
+                    .collect(),
+            )
+        };
+        let name = str_of(c, "name");
+        assert_eq!(d.get("action"), c.get("action"), "{name}");
+        assert_eq!(Some(&field("reasons", ["code", ""])), c.get("codes"), "{name}");
+        assert_eq!(Some(&field("breaches", ["code", "level"])), c.get("breaches"), "{name}");
+        assert_eq!(Some(&field("checks", ["code", "state"])), c.get("checks"), "{name}");
+    }
+    for c in cases(&doc, "gate") {
+        let r = val(&g::cutover_gate_js(
+            js(c.get("summary").expect("summary")),
+            js(c.get("thresholds").unwrap_or(&Value::Null)),
+        )
+        .expect("gate"));
+        let codes: Vec<Value> = r
             .get("reasons")
             .and_then(Value::as_array)
             .unwrap_or_default()
             .iter()
-            .filter_map(|r| r.get("code").cloned())
+            .filter_map(|x| x.get("code").cloned())
             .collect();
-        assert_eq!(d.get("action"), c.get("action"), "{}", str_of(c, "name"));
-        assert_eq!(Some(&Value::Array(codes)), c.get("codes"), "{}", str_of(c, "name"));
+        assert_eq!(
+            (r.get("ok"), r.get("required"), Some(&Value::Array(codes))),
+            (c.get("ok"), c.get("required"), c.get("codes")),
+            "{}",
+            str_of(c, "name")
+        );
     }
+    for c in cases(&doc, "pii") {
+        let r = val(&v::scan_pii_js(str_of(c, "text")).expect("scan"));
+        for k in ["phones", "emails", "vouchers"] {
+            assert_eq!(r.get(k), c.get(k), "{c:?}");
+        }
+        assert_eq!(r.get("text").and_then(Value::as_str), Some(str_of(c, "masked")));
+    }
+    let ok = val(&g::validate_rollout_thresholds_js(js(&obj(&[("p95WarningMs", Value::Number(2500.0))]))).unwrap());
+    assert_eq!(ok.get("p95WarningMs"), Some(&Value::Number(2500.0)));
+    assert_eq!(ok.get("maxErrorRate"), Some(&Value::Number(0.1)));
+    assert_eq!(ok.get("requireCutover"), Some(&Value::Null));
+    let e = g::validate_rollout_thresholds_js(js(&obj(&[("bogus", Value::Bool(true))]))).unwrap_err();
+    assert_eq!(code_of(&e), "INVALID_THRESHOLD");
     for c in cases(&doc, "similarity") {
         let got = g::output_similarity_js(js(c.get("old").expect("old")), js(c.get("new").expect("new")));
         let ok = match opt(c, "score").and_then(Value::as_f64) {

@@ -1,14 +1,15 @@
-// trimtab admin dashboard: sign-in (session.js), flags + staged ramps, emergency rollback, overrides, audit,
-// old-vs-new charts and "who is in?". Plain modules, no build step.
+// trimtab admin dashboard: sign-in (session.js), flags + staged ramps, emergency rollback, overrides,
+// audit, alerts, old-vs-new charts from the server's hourly views and "who is in?". Plain modules, no
+// build step.
+import { loadAlerts } from "./alerts.js";
 import { api, ApiError, el, pct } from "./api.js";
 import * as session from "./session.js";
-import { draw, record } from "./charts.js";
+import { drawFlag } from "./charts.js";
 import { whoIsIn } from "./who.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = Number(new URLSearchParams(location.search).get("poll") ?? 5000);
 let flags = [];
-let lastStatus = null;
 let pollTimer = null;
 
 const say = (text) => {
@@ -384,14 +385,10 @@ $("audit-flag").addEventListener("change", () => loadAudit().catch(fail));
 
 // ---------------------------------------------------------------- charts (polling)
 
-function drawCharts() {
-  const key = $("chart-flag").value;
-  draw(key, $("charts"), $("decision"), lastStatus?.flags.find((f) => f.key === key));
-}
+const drawCharts = () => drawFlag($("chart-flag").value, $("charts"), $("decision"));
+const refreshAlerts = () => loadAlerts($("alerts-filter"), $("alerts").tBodies[0], fail);
 async function pollOnce() {
-  lastStatus = await api("/rollout-status");
-  record(lastStatus);
-  drawCharts();
+  await Promise.all([drawCharts(), refreshAlerts()]);
 }
 function poll() {
   clearTimeout(pollTimer);
@@ -405,7 +402,8 @@ function poll() {
     poll();
   }, POLL_MS);
 }
-$("chart-flag").addEventListener("change", drawCharts);
+$("chart-flag").addEventListener("change", () => drawCharts().catch(fail));
+$("alerts-filter").addEventListener("change", () => refreshAlerts().catch(fail));
 
 // ---------------------------------------------------------------- who is in?
 

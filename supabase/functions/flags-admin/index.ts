@@ -5,7 +5,10 @@
 //   POST                   /flags-admin/rollback
 //   GET|PUT|DELETE         /flags-admin/overrides
 //   GET                    /flags-admin/audit
-//   POST                   /flags-admin/guard      (runs the guard now; _shared/guard.ts)
+//   POST                   /flags-admin/guard      (runs the guard now; _shared/safety/guard.ts)
+//   GET, PATCH, POST       /flags-admin/alerts[/<id>[/ack]]            (_shared/safety/alerts_admin.ts)
+//   GET|POST|PATCH|DELETE  /flags-admin/alert-destinations[/<id>[/test]]
+// A PATCH to full exposure passes the cutover gate installed here (_shared/safety/cutover.ts).
 import {
   auditLog,
   createFlag,
@@ -19,11 +22,15 @@ import {
   rollback,
 } from "../_shared/flags/admin.ts";
 import { requireAdmin } from "../_shared/platform/auth.ts";
+import { setRampGate } from "../_shared/flags/admin_gate.ts";
+import { routeAlerts } from "../_shared/safety/alerts_admin.ts";
+import { rampGate } from "../_shared/safety/cutover.ts";
 import { runGuard } from "../_shared/safety/guard.ts";
 import { allowMethods, handle, HttpError, json, serve } from "../_shared/platform/http.ts";
 import { getDb } from "../_shared/platform/store.ts";
 
 const notFound = () => new HttpError(404, "NOT_FOUND", "no such route");
+setRampGate(rampGate);
 
 function decodeKey(segment: string): string {
   try {
@@ -78,6 +85,8 @@ const handler = handle(async (req) => {
     await requireAdmin(req);
     return json(200, await runGuard(await getDb()));
   }
+  const alerts = await routeAlerts(req, parts);
+  if (alerts) return alerts;
   throw notFound();
 }, { name: "flags-admin" });
 

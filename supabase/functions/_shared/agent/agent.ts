@@ -6,8 +6,9 @@
 //   calls (never executes anything itself; its tool calls are validated and run here).
 //
 // Which one answers a customer is the flag `phoenix_pipeline_enabled`, evaluated with the customer's
-// E.164 phone as the unit (so the rollout is sticky per customer). With no OPENAI_API_KEY the legacy
-// pipeline serves. Any error or timeout (AGENT_LLM_TIMEOUT_MS, default 8000) of the llm pipeline
+// E.164 phone as the unit (so the rollout is sticky per customer). With no OPENAI_API_KEY, or with
+// AI_PIPELINE=legacy (the environment variable, or the flag AI_PIPELINE on: safety/ai_guard.ts
+// `legacyForced`), the legacy pipeline serves and nothing is shadowed. Any error or timeout (AGENT_LLM_TIMEOUT_MS, default 8000) of the llm pipeline
 // falls back to the legacy one for that message: the reply's metadata says so (`fallback`) and a
 // warn line "agent fallback to legacy" with the reason and the correlation id is logged.
 //
@@ -29,7 +30,7 @@
 // ENFORCE_CIRCUIT_BREAKER enforce) may skip the model (fallback CIRCUIT_OPEN); every call writes a
 // usage row (legacy: provider "legacy", model "parser"); messages the legacy pipeline served may
 // be shadowed by the new one (never served, no tool executed).
-import { flagFor, guardedChat, legacyUsage, resetBreakers } from "../safety/ai_guard.ts";
+import { flagFor, guardedChat, legacyForced, legacyUsage, resetBreakers } from "../safety/ai_guard.ts";
 import { currentConfig } from "../flags/config.ts";
 import type { Db } from "../platform/db.ts";
 import { type Feature, feature } from "./features.ts";
@@ -81,12 +82,15 @@ export interface AgentReply {
   pipeline: "legacy" | "llm";
   /** Set when the llm pipeline was chosen but failed: its error code (e.g. OPENAI_TIMEOUT). */
   fallback?: string;
-  /** Why legacy served when it did without a fallback: "flag", "no_api_key", "no_config". */
+  /** Why legacy served when it did without a fallback: "flag", "no_api_key", "no_config",
+   *  "ai_pipeline" (AI_PIPELINE=legacy). */
   why?: string;
   tools: string[];
   rateLimited?: boolean;
   /** The llm pipeline's decision came from the response cache. */
   cached?: boolean;
+  /** PII was found in the model's answer and masked (the flag was rolled back). */
+  piiLeak?: boolean;
   correlationId: string;
 }
 
@@ -342,6 +346,7 @@ function errorCode(e: unknown): string {
 /** Which pipeline serves `phone` now, and why. */
 export async function choosePipeline(phone: string): Promise<{ pipeline: "legacy" | "llm"; why?: string }> {
   if (!openaiSettings().apiKey) return { pipeline: "legacy", why: "no_api_key" };
+  if (await legacyForced(phone)) return { pipeline: "legacy", why: "ai_pipeline" };
   try {
     const view = await currentConfig();
     const e = view.config.engine.evaluate(PIPELINE_FLAG, { userId: phone });
@@ -377,6 +382,7 @@ export async function runAgent(input: AgentInput): Promise<AgentReply> {
   let calls: AgentCall[] | null = null;
   let text: string | null = null;
   let cached = false;
+  let piiLeak = false;
   if (choice.pipeline === "llm") {
     const started = Date.now();
     try {
@@ -384,6 +390,7 @@ export async function runAgent(input: AgentInput): Promise<AgentReply> {
       if (typeof d.value === "string") text = d.value;
       else calls = d.value;
       cached = d.cached;
+      piiLeak = d.piiLeak === true;
       pipeline = "llm";
     } catch (e) {
       fallback = errorCode(e);
@@ -421,7 +428,8 @@ export async function runAgent(input: AgentInput): Promise<AgentReply> {
     ...(fallback ? { fallback } : {}),
     ...(choice.why && !fallback ? { why: choice.why } : {}),
     ...(cached ? { cached } : {}),
+    ...(piiLeak ? { piiLeak } : {}),
   };
-  log.info("agent reply", { pipeline, fallback, why: reply.why, tools: reply.tools, cached });
+  log.info("agent reply", { pipeline, fallback, why: reply.why, tools: reply.tools, cached, piiLeak });
   return reply;
 }

@@ -16,6 +16,7 @@ import { claimEvent } from "./dedup.ts";
 import { feature } from "./features.ts";
 import { type Ctx, HttpError, readBytes } from "../platform/http.ts";
 import type { Logger } from "../platform/log.ts";
+import { legacyForced } from "../safety/ai_guard.ts";
 import { acceptCall, rejectCall } from "../safety/openai.ts";
 import { getDb } from "../platform/store.ts";
 import { verifyMetaSignature, verifyStandardWebhook, type WhatsAppEvent, whatsappEvents } from "../platform/trimtab.ts";
@@ -138,12 +139,13 @@ async function processOne(ev: WhatsAppEvent, ctx: Ctx, stats: Record<string, num
     pipeline: reply.pipeline,
     ...(reply.fallback ? { fallback: reply.fallback } : {}),
     ...(reply.rateLimited ? { rateLimited: true } : {}),
+    ...(reply.cached ? { cached: true } : {}),
   };
   if (await sendSafely(ev, reply.text, ctx, meta)) stats.replies++;
 }
 
 /** Sends a reply; logs and returns false on failure. The metadata (correlation id, pipeline,
- *  fallback) travels as biz_opaque_callback_data, which Meta echoes in the message's statuses. */
+ *  fallback, cached) travels as biz_opaque_callback_data, which Meta echoes in the message's statuses. */
 async function sendSafely(
   ev: WhatsAppEvent,
   body: string,
@@ -230,8 +232,13 @@ export async function processOpenAI(d: RealtimeDelivery, ctx: Ctx): Promise<void
       ctx.log.error("incoming call without call_id");
       return;
     }
-    const f = await feature("FEATURE_AGENT_VOICE", sipCaller(d.event.data?.sip_headers));
-    if (f.on) {
+    const caller = sipCaller(d.event.data?.sip_headers);
+    const f = await feature("FEATURE_AGENT_VOICE", caller);
+    if (f.on && (await legacyForced(caller))) {
+      ctx.log.info("AI_PIPELINE is legacy: no AI voice", { feature: "FEATURE_AGENT_VOICE" });
+      await rejectCall(callId);
+      ctx.log.info("call rejected");
+    } else if (f.on) {
       await acceptCall(callId, { instructions: env("AGENT_VOICE_INSTRUCTIONS") ?? DEFAULT_VOICE_INSTRUCTIONS });
       ctx.log.info("call accepted");
     } else {

@@ -12,13 +12,22 @@
 //
 // Audit actions: flag.create, flag.update (a PATCH touching anything besides the rollout),
 // flag.ramp (a PATCH changing only the rollout), flag.ramp.forced (an extra row, written in the
-// same transaction, when `force: true` skipped a stage), flag.delete, flag.rollback, override.set,
-// override.delete. `force: true` always needs a non-empty reason (400 REASON_REQUIRED), also when
-// no stage turns out to be skipped.
+// same transaction, when `force: true` skipped a stage), flag.cutover.forced (likewise, when
+// `force: true` took a flag to full exposure past a failing cutover check), flag.delete,
+// flag.rollback, override.set, override.delete. `force: true` always needs a non-empty reason
+// (400 REASON_REQUIRED), also when nothing turns out to need forcing.
+//
+// Full exposure (a PATCH after which the flag is on for everyone: enabled with adminOverride "on",
+// or adminOverride null and a rollout of 100 or a schedule step reaching 100, when it was not
+// before) must pass the gate flags-admin's index.ts installs (admin_gate.ts: the cutover check on
+// shadow comparisons): refused with 409 CUTOVER_CHECK_FAILED naming each failed criterion
+// (`failed`) and what was measured (`summary`), unless forced. `metadata.guard` is checked by the
+// core (400 INVALID_THRESHOLD naming the setting).
 import {
   apiAudit,
   apiFlag,
   apiOverride,
+  checkGuardSettings,
   COLUMNS,
   CREATE_FIELDS,
   dateParam,
@@ -41,6 +50,7 @@ import { loadSnapshot, type Snapshot } from "./snapshot.ts";
 import { HttpError, json, readJson } from "../platform/http.ts";
 import { getDb } from "../platform/store.ts";
 import { checkRamp, TrimtabError } from "../platform/trimtab.ts";
+import { fullExposure, rampGate } from "./admin_gate.ts";
 
 export { dbError } from "./admin_validate.ts";
 
@@ -193,6 +203,7 @@ export async function createFlag(req: Request, c: Caller): Promise<Response> {
   const b = onlyFields(await body(req), CREATE_FIELDS);
   const key = flagKey(b.key);
   const fields = flagFields(b);
+  checkGuardSettings(fields.metadata);
   const reason = reasonOf(b.reason);
   const exists = { code: "FLAG_EXISTS", message: `flag "${key}" already exists` };
   const out = await write(c, { action: "flag.create", reason }, async (tx) => {
@@ -218,6 +229,7 @@ export async function patchFlag(req: Request, c: Caller, key: string): Promise<R
   flagKey(key);
   const b = onlyFields(await body(req), PATCH_FIELDS);
   const fields = flagFields(b);
+  checkGuardSettings(fields.metadata);
   if (b.force !== undefined && typeof b.force !== "boolean") {
     throw new HttpError(400, "INVALID_INPUT", "force must be a boolean");
   }
@@ -268,6 +280,39 @@ export async function patchFlag(req: Request, c: Caller, key: string): Promise<R
       params,
     );
     if (!row) throw unknownFlag(key); // RLS hid it (cannot happen for admins)
+    const gate = rampGate();
+    let cutoverForced = false;
+    if (gate && !fullExposure(cur) && fullExposure(row)) {
+      const g = await gate(tx, { key, metadata: row.metadata });
+      if (g.required && !g.ok) {
+        if (!force) {
+          throw new DetailedError(
+            409,
+            "CUTOVER_CHECK_FAILED",
+            `flag "${key}" cannot go to full exposure: ${g.reasons.map((r) => r.message).join("; ")}`,
+            { failed: g.reasons as unknown as Json, summary: (g.summary ?? null) as Json },
+          );
+        }
+        cutoverForced = true;
+        await tx.query(
+          `insert into trimtab.flag_audit_log (actor, action, flag_key, before, after, reason, config_version)
+           values ($1, 'flag.cutover.forced', $2, $3::text::jsonb, $4::text::jsonb, $5,
+                   (select version from trimtab.flag_config_version where id))`,
+          [
+            c.actor,
+            key,
+            JSON.stringify({ rollout: Number(cur.rollout_percentage), adminOverride: cur.admin_override ?? null }),
+            JSON.stringify({
+              rollout: Number(row.rollout_percentage),
+              adminOverride: row.admin_override ?? null,
+              failed: g.reasons.map((r) => r.code),
+              summary: g.summary ?? null,
+            }),
+            reason ?? null,
+          ],
+        );
+      }
+    }
     if (forced) {
       const f = forced as { from: number; to: number; skipped?: number; stages: number[] };
       await tx.query(
@@ -283,7 +328,7 @@ export async function patchFlag(req: Request, c: Caller, key: string): Promise<R
         ],
       );
     }
-    return { flag: apiFlag(row), forced: forced !== null };
+    return { flag: apiFlag(row), forced: forced !== null || cutoverForced };
   }, { clientCheck: key });
   return json(200, { version: out.version, flag: out.flag, ...(out.forced ? { forced: true } : {}) });
 }

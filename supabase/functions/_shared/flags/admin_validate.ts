@@ -3,8 +3,11 @@
 // Everything here runs BEFORE the database is touched: a request that fails here writes nothing.
 // Codes: UNKNOWN_FIELD (names the field), INVALID_INPUT (wrong type or shape), INVALID_PERCENT
 // (outside 0..100 or more than 4 decimals), INVALID_KEY (the migration's key format),
-// INVALID_DATE (not RFC 3339, or not in the future where that is required), REASON_REQUIRED.
+// INVALID_DATE (not RFC 3339, or not in the future where that is required), REASON_REQUIRED,
+// INVALID_THRESHOLD (a `metadata.guard` setting the core refuses: unknown, wrong type, out of
+// range, a warning level beyond its critical one).
 import { HttpError } from "../platform/http.ts";
+import { TrimtabError, validateRolloutThresholds } from "../platform/trimtab.ts";
 
 /** The migration's key format (feature_flags_key_format). */
 export const KEY_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
@@ -315,4 +318,15 @@ export function dbError(
   }
   if (code === "42501") return new HttpError(403, "FORBIDDEN", "not allowed");
   return null;
+}
+
+/** metadata.guard checked by the core: 400 INVALID_THRESHOLD naming the setting. */
+export function checkGuardSettings(metadata: Json | undefined): void {
+  if (metadata === undefined || metadata.guard === undefined) return;
+  try {
+    validateRolloutThresholds(metadata.guard);
+  } catch (e) {
+    if (e instanceof TrimtabError) throw new HttpError(400, e.code, e.message);
+    throw e;
+  }
 }

@@ -11,8 +11,16 @@
 // 1500 ms), the last known good snapshot keeps serving, marked stale, and the database is asked
 // again at most every RETRY_MS. A snapshot the engine refuses is never installed: the previous one
 // stays. With no snapshot at all yet, callers get 503 SNAPSHOT_UNAVAILABLE.
+//
+// "Flag service down": once the database has failed for TRIMTAB_STALE_ALERT_MS (default 60 s) in
+// a row (serving stale, or nothing at all), a critical `flag_service_down` alert is raised once per
+// outage, delivered from memory to the destinations this isolate knows (platform/alerts.ts: the
+// environment's, and the table's as last read: they are re-read every 5 minutes while the
+// database answers) and stored when the database answers again, followed by an info
+// `flag_service_recovered` alert.
 import { loadSnapshot, type Snapshot, type SnapshotFlag, type SnapshotOverride } from "./snapshot.ts";
-import { envNonNegative } from "../platform/env.ts";
+import { deliverDue, destinations, flushPending, raiseAlert, raiseWithoutDb } from "../platform/alerts.ts";
+import { envNonNegative, envPositive } from "../platform/env.ts";
 import { HttpError } from "../platform/http.ts";
 import { log } from "../platform/log.ts";
 import { getDb, onDbChange } from "../platform/store.ts";
@@ -105,6 +113,12 @@ export function flagsChanged(a: Snapshot | null, b: Snapshot): string[] {
   return [...new Set([...x.keys(), ...y.keys()])].filter((k) => x.get(k) !== y.get(k)).sort();
 }
 
+/** When the database started failing (null while it answers), and whether that outage alerted. */
+let downSince: number | null = null;
+let downAlerted = false;
+let destinationsReadAt = 0;
+const DESTINATIONS_EVERY_MS = 300_000;
+
 onDbChange(reset);
 
 /** Forgets everything (tests; a new database handle). */
@@ -115,6 +129,9 @@ export function reset(): void {
   inflight = null;
   reportedStale = false;
   epoch++;
+  downSince = null;
+  downAlerted = false;
+  destinationsReadAt = 0;
 }
 
 /** Makes the next request check the database (after a change made in this isolate). */
@@ -176,6 +193,9 @@ async function attempt(mine: number): Promise<void> {
     checkedAt = Date.now();
     lastError = null;
     reportStale();
+    if (downAlerted) recovered(Date.now() - (downSince ?? Date.now()));
+    downSince = null;
+    downAlerted = false;
   } catch (e) {
     if (mine !== epoch) return;
     failedAt = Date.now();
@@ -183,11 +203,45 @@ async function attempt(mine: number): Promise<void> {
     if (lastError !== code) log.warn("flag config refresh failed; serving the last known good snapshot", { code });
     lastError = code;
     reportStale();
+    downSince ??= failedAt;
+    if (!downAlerted && failedAt - downSince >= envPositive("TRIMTAB_STALE_ALERT_MS")) {
+      downAlerted = true;
+      const seconds = Math.round((failedAt - downSince) / 1000);
+      raiseWithoutDb({
+        kind: "flag_service_down",
+        flag: null,
+        severity: "critical",
+        message: config
+          ? `flag service down: the database has not answered for ${seconds} s; serving the stale snapshot ${config.version}`
+          : `flag service down: the database has not answered for ${seconds} s and no snapshot was ever loaded`,
+        details: { downForMs: failedAt - downSince, error: code, version: config?.version ?? null },
+      });
+    }
   }
+}
+
+/** Stores what was raised without the database and says the outage is over (in the background). */
+function recovered(downForMs: number): void {
+  getDb().then(async (db) => {
+    await flushPending(db);
+    await raiseAlert(db, {
+      kind: "flag_service_recovered",
+      flag: null,
+      severity: "info",
+      message: `flag service recovered: the database answers again after ${Math.round(downForMs / 1000)} s`,
+      details: { downForMs },
+      dedupMs: 0,
+    });
+    await deliverDue(db);
+  }).catch((e) => log.warn("alerts raised during the outage not stored yet", { code: errorCode(e) }));
 }
 
 async function check(mine: number): Promise<void> {
   const db = await getDb();
+  if (Date.now() - destinationsReadAt >= DESTINATIONS_EVERY_MS) {
+    destinationsReadAt = Date.now();
+    destinations(db).catch(() => {}); // remembered for alerts while the database is down
+  }
   const [row] = await db.query<{ version: unknown }>("select version from trimtab.flag_config_version where id");
   const version = String(row?.version ?? "0");
   if (config?.version === version) return;

@@ -9,21 +9,35 @@
 // caller falls back); else USE_CIRCUIT_BREAKER on -> shadow: the call still goes out and a warn
 // line "breaker would have blocked" is logged; neither -> not consulted.
 //
+// PII: a text answer of the model is scanned with the core's detectors (scanPii: phones, emails,
+// voucher codes) before it is returned to be sent. A leak is masked in the answer, logged (error,
+// kinds and counts only), recorded on the usage row (pii_leak) and, for a served call, rolls the
+// flag back at once (guard.ts `rollbackNow`: audited as the guard, the PII_LEAK reason); a masked
+// answer is never cached. Tool calls are not scanned: their arguments are validated and run by
+// trimtab, and the replies built from their results come from the database, not the model.
+//
+// AI_PIPELINE (`legacyForced`): the environment variable AI_PIPELINE=legacy, or the flag AI_PIPELINE
+// on for the unit (e.g. adminOverride "on"), sends every AI path to the old pipeline: the agent's
+// chat answers with the legacy parser (no model call, no shadow call), voice calls are rejected.
+//
 // Usage rows (usage.ts, never throws): one per call, cached or not, shadow or not, with tokens from
 // the answer's usage, latency, cost from the price table, status ok | error | timeout | rejected.
 // Prices are USD per million tokens, input and output, by model (longest matching prefix);
 // AI_PRICES (JSON { "<model>": { "in": n, "out": n } }) adds to or overrides the defaults.
 import { currentConfig } from "../flags/config.ts";
-import type { Queryable } from "../platform/db.ts";
+import type { Db } from "../platform/db.ts";
 import { env, envPositive, type SettingName } from "../platform/env.ts";
 import type { Logger } from "../platform/log.ts";
 import { chatCompletion, type ChatResult, type OpenAISettings } from "./openai.ts";
+import { rollbackNow } from "./guard.ts";
 import { cacheGet, cachePut } from "./response_cache.ts";
 import * as core from "../platform/trimtab.ts";
 import { recordUsage, type UsageRow } from "./usage.ts";
 
 export const BREAKER_FLAG = "USE_CIRCUIT_BREAKER";
 export const ENFORCE_FLAG = "ENFORCE_CIRCUIT_BREAKER";
+/** The one switch that sends every AI path to the old pipeline (flag and environment variable). */
+export const AI_PIPELINE = "AI_PIPELINE";
 
 // ---------------------------------------------------------------- flags
 
@@ -37,6 +51,12 @@ export async function flagFor(key: string, phone: string): Promise<{ enabled: bo
   } catch {
     return null;
   }
+}
+
+/** Whether every AI path must use the old pipeline for `unit` (AI_PIPELINE, see the module docs). */
+export async function legacyForced(unit: string | undefined): Promise<boolean> {
+  if (env("AI_PIPELINE")?.toLowerCase() === "legacy") return true;
+  return (await flagFor(AI_PIPELINE, unit ?? "global"))?.enabled === true;
 }
 
 // ---------------------------------------------------------------- breaker
@@ -152,7 +172,7 @@ export interface GuardedCall<T> {
   settings: OpenAISettings;
   timeoutMs: number;
   correlationId: string;
-  db: Queryable;
+  db: Db;
   log: Logger;
   /** Read through the response cache, entries tagged with this flag key. */
   cacheFlag?: string;
@@ -165,6 +185,8 @@ export interface GuardedResult<T> {
   cached: boolean;
   latencyMs: number;
   cacheKey?: string;
+  /** PII found (and masked) in the answer. */
+  piiLeak?: boolean;
 }
 
 /** Calls the model through the cache and the breaker and writes the usage row. Throws a coded
@@ -201,14 +223,16 @@ export async function guardedChat<T>(c: GuardedCall<T>): Promise<GuardedResult<T
       c.log.warn("no cache key: response cache skipped", { code: (e as { code?: unknown })?.code });
     }
   }
-  if (cacheKey) {
-    const hit = await cacheGet(c.db, cacheKey);
-    if (hit) {
+  let epoch = -1;
+  if (cacheKey && c.cacheFlag) {
+    const read = await cacheGet(c.db, cacheKey, c.cacheFlag);
+    if (read.hit) {
       const latencyMs = elapsed();
       await recordUsage(c.db, row({ cached: true, latencyMs }));
       c.log.info("llm answer from the response cache", { flag: c.cacheFlag });
-      return { value: hit.response as T, cached: true, latencyMs, cacheKey };
+      return { value: read.response as T, cached: true, latencyMs, cacheKey };
     }
+    epoch = read.epoch;
   }
 
   const breaker = breakerFor(provider);
@@ -252,14 +276,44 @@ export async function guardedChat<T>(c: GuardedCall<T>): Promise<GuardedResult<T
     await recordUsage(c.db, row({ ...usage, status: statusOf(code), errorCode: code }));
     throw e;
   }
-  await recordUsage(c.db, row(usage));
-  if (cacheKey) await cachePut(c.db, cacheKey, c.cacheFlag ?? "", value);
-  return { value, cached: false, latencyMs, cacheKey };
+  const leak = typeof value === "string" ? scan(value) : null;
+  if (leak) {
+    value = leak.text as T;
+    c.log.error("PII leak masked in a model answer", {
+      flag: c.flagKey,
+      phones: leak.phones,
+      emails: leak.emails,
+      vouchers: leak.vouchers,
+      shadow: Boolean(c.shadow),
+    });
+  }
+  await recordUsage(c.db, row({ ...usage, piiLeak: leak !== null }));
+  if (leak && !c.shadow) {
+    const reason = {
+      code: "PII_LEAK",
+      message: `the new pipeline's answer held ${leak.total} PII item(s) (masked before sending)`,
+      level: "critical" as const,
+      value: leak.total,
+      threshold: 0,
+    };
+    await rollbackNow(c.db, c.flagKey, [reason]).catch((e) =>
+      c.log.error("immediate rollback failed", { flag: c.flagKey, err: e })
+    );
+  }
+  if (cacheKey && c.cacheFlag && !leak) await cachePut(c.db, cacheKey, c.cacheFlag, value, epoch);
+  return { value, cached: false, latencyMs, cacheKey, ...(leak ? { piiLeak: true } : {}) };
+}
+
+/** The core's PII scan of a model's text answer; null when it holds none. */
+function scan(text: string): { text: string; phones: number; emails: number; vouchers: number; total: number } | null {
+  if (typeof core.scanPii !== "function") return null;
+  const s = core.scanPii(text);
+  return s.total > 0 ? s : null;
 }
 
 /** The usage row of a message the legacy parser served. */
 export function legacyUsage(
-  db: Queryable,
+  db: Db,
   r: { feature: string; flagKey: string; latencyMs: number; correlationId: string; fallback?: string },
 ): Promise<void> {
   return recordUsage(db, {

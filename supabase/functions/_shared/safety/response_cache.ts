@@ -5,15 +5,25 @@
 // created_at, expires_at, hits), shared by every isolate. In front of the table each isolate keeps
 // a bounded Map (AGENT_CACHE_FRONT_MAX, default 500 entries, least recently used evicted) whose
 // entries are trusted for at most AGENT_CACHE_FRONT_TTL_MS (default 30 s) and never past the row's
-// expiry: an invalidation made through another isolate is therefore seen within that time.
+// expiry.
 //
-//   cacheGet(db, key)                      -> { response } | null   (counts a hit or a miss)
-//   cachePut(db, key, flagKey, response)   TTL AGENT_CACHE_TTL_MS (default 10 min)
-//   cacheInvalidate(db, { flag } | { all }) -> rows removed (and the front of this isolate)
+// Epochs: every entry carries its flag's epoch (trimtab.response_cache_epochs) from when its
+// request began. A rollback of the flag (migration 20261205000001: any adminOverride 'off', flag
+// disabled or deleted) and cacheInvalidate delete the flag's rows and move its epoch in the same
+// transaction; a row of an older epoch is never read, a put whose epoch moved while the model was
+// answering is dropped, and each isolate re-reads the epochs whenever the flag configuration's
+// version changes (a rollback moves it: seen within TRIMTAB_CONFIG_TTL_MS) or its front's trust
+// time has passed (an invalidation through ai-cache), dropping its copies of older epochs. So no
+// isolate serves a rolled-back flag's cached answer again, and a re-enabled flag starts cold.
+//
+//   cacheGet(db, key, flag)                -> { hit: true, response } | { hit: false, epoch }
+//   cachePut(db, key, flag, response, epoch)  TTL AGENT_CACHE_TTL_MS (default 10 min)
+//   cacheInvalidate(db, { flag } | { all }) -> rows removed (epochs moved; this isolate's front too)
 //   cacheStats()                           -> this isolate's hits, misses, hit rate, front size
 //   cacheTableStats(db)                    -> rows, live rows, hits recorded in the table
 // None of them throws on a database failure (a failed read is a miss, a failed write is logged);
 // cacheInvalidate and cacheTableStats do (the admin endpoint reports them).
+import { currentConfig } from "../flags/config.ts";
 import type { Queryable } from "../platform/db.ts";
 import { envPositive } from "../platform/env.ts";
 import { log } from "../platform/log.ts";
@@ -22,9 +32,13 @@ import { onDbChange } from "../platform/store.ts";
 interface FrontEntry {
   response: unknown;
   flagKey: string;
+  epoch: number;
   expiresAt: number;
   trustUntil: number;
 }
+
+/** A read: the response, or a miss with the flag's epoch (what cachePut needs). */
+export type CacheRead = { hit: true; response: unknown } | { hit: false; epoch: number };
 
 export interface CacheStats {
   hits: number;
@@ -44,11 +58,40 @@ export interface CacheStats {
 
 const front = new Map<string, FrontEntry>();
 const counters = { hits: 0, misses: 0, frontHits: 0, tableHits: 0, puts: 0, errors: 0 };
+/** The epochs this isolate knows, the config version they were read at, and when. */
+const epochs = new Map<string, number>();
+let epochsVersion: string | null = null;
+let epochsReadAt = 0;
 
 /** Forgets this isolate's front and counters (tests; a new database handle). */
 export function resetResponseCache(): void {
   front.clear();
+  epochs.clear();
+  epochsVersion = null;
+  epochsReadAt = 0;
   for (const k of Object.keys(counters) as (keyof typeof counters)[]) counters[k] = 0;
+}
+
+/** Re-reads the epochs when the config version moved or the trust time passed, and drops the
+ *  front's entries of older epochs. A failure empties the front (it cannot be trusted). */
+async function syncEpochs(db: Queryable, now: number): Promise<void> {
+  let version: string | null = null;
+  try {
+    version = (await currentConfig()).config.version;
+  } catch { /* no configuration: fall back to the trust time */ }
+  if (version === epochsVersion && now - epochsReadAt < envPositive("AGENT_CACHE_FRONT_TTL_MS")) return;
+  try {
+    const rows = await db.query<{ flag_key: string; epoch: unknown }>(
+      "select flag_key, epoch from trimtab.response_cache_epochs",
+    );
+    epochs.clear();
+    for (const r of rows) epochs.set(r.flag_key, Number(r.epoch));
+    epochsVersion = version;
+    epochsReadAt = now;
+    for (const [k, e] of [...front]) if (e.epoch !== (epochs.get(e.flagKey) ?? 0)) front.delete(k);
+  } catch {
+    front.clear();
+  }
 }
 onDbChange(resetResponseCache);
 
@@ -74,68 +117,76 @@ function parsed(v: unknown): unknown {
   }
 }
 
-/** The cached response for `key`, or null (a miss). Never throws. */
-export async function cacheGet(db: Queryable, key: string): Promise<{ response: unknown } | null> {
+/** The cached response for `key` written under `flag` (of its current epoch), or a miss with
+ *  the flag's epoch. Never throws (a failed read is a miss of epoch -1: nothing will be stored). */
+export async function cacheGet(db: Queryable, key: string, flag: string): Promise<CacheRead> {
   const now = Date.now();
+  await syncEpochs(db, now);
   const f = front.get(key);
-  if (f && f.trustUntil > now && f.expiresAt > now) {
+  if (f && f.flagKey === flag && f.trustUntil > now && f.expiresAt > now) {
     remember(key, f);
     counters.hits++;
     counters.frontHits++;
     db.query("update trimtab.response_cache set hits = hits + 1 where key = $1", [key]).catch(() => {});
-    return { response: f.response };
+    return { hit: true, response: f.response };
   }
   if (f) front.delete(key);
   try {
-    const [row] = await db.query<{ response: unknown; flag_key: unknown; expires_at: unknown }>(
-      "update trimtab.response_cache set hits = hits + 1 where key = $1 and expires_at > now() returning response, flag_key, expires_at",
-      [key],
+    const [row] = await db.query<{ epoch: unknown; response: unknown; expires_at: unknown }>(
+      `with e as (select coalesce(max(epoch), 0) as epoch from trimtab.response_cache_epochs where flag_key = $2),
+            hit as (update trimtab.response_cache c set hits = c.hits + 1 from e
+                     where c.key = $1 and c.flag_key = $2 and c.expires_at > now() and c.epoch = e.epoch
+                     returning c.response, c.expires_at)
+       select e.epoch, hit.response, hit.expires_at from e left join hit on true`,
+      [key, flag],
     );
-    if (!row) {
+    const epoch = Number(row?.epoch ?? 0);
+    if (!row || row.expires_at === null || row.expires_at === undefined) {
       counters.misses++;
-      return null;
+      return { hit: false, epoch };
     }
     const response = parsed(row.response);
     const expiresAt = ms(row.expires_at);
     const trust = envPositive("AGENT_CACHE_FRONT_TTL_MS");
-    remember(key, {
-      response,
-      flagKey: String(row.flag_key ?? ""),
-      expiresAt,
-      trustUntil: Math.min(expiresAt, now + trust),
-    });
+    remember(key, { response, flagKey: flag, epoch, expiresAt, trustUntil: Math.min(expiresAt, now + trust) });
     counters.hits++;
     counters.tableHits++;
-    return { response };
+    return { hit: true, response };
   } catch (e) {
     counters.misses++;
     counters.errors++;
     log.warn("response cache read failed", { code: (e as { code?: unknown })?.code });
-    return null;
+    return { hit: false, epoch: -1 };
   }
 }
 
-/** Stores `response` (JSON) under `key` for `ttlMs`. Never throws. */
+/** Stores `response` (JSON) under `key` for `ttlMs`, unless `flag`'s epoch moved since `epoch`
+ *  was read (a rollback while the model answered). Never throws. */
 export async function cachePut(
   db: Queryable,
   key: string,
-  flagKey: string,
+  flag: string,
   response: unknown,
+  epoch: number,
   ttlMs: number = cacheTtlMs(),
 ): Promise<void> {
+  if (epoch < 0) return;
   const now = Date.now();
   const expiresAt = now + ttlMs;
   try {
-    await db.query(
-      `insert into trimtab.response_cache (key, flag_key, response, created_at, expires_at, hits)
-       values ($1, $2, $3::text::jsonb, now(), $4, 0)
+    const rows = await db.query(
+      `insert into trimtab.response_cache (key, flag_key, response, created_at, expires_at, hits, epoch)
+       select $1, $2, $3::text::jsonb, now(), $4, 0, $5
+        where coalesce((select epoch from trimtab.response_cache_epochs where flag_key = $2), 0) = $5
        on conflict (key) do update set flag_key = excluded.flag_key, response = excluded.response,
-         created_at = excluded.created_at, expires_at = excluded.expires_at, hits = 0`,
-      [key, flagKey, JSON.stringify(response), new Date(expiresAt)],
+         created_at = excluded.created_at, expires_at = excluded.expires_at, hits = 0, epoch = excluded.epoch
+       returning key`,
+      [key, flag, JSON.stringify(response), new Date(expiresAt), epoch],
     );
+    if (rows.length === 0) return; // the flag was rolled back meanwhile
     counters.puts++;
     const trust = envPositive("AGENT_CACHE_FRONT_TTL_MS");
-    remember(key, { response, flagKey, expiresAt, trustUntil: Math.min(expiresAt, now + trust) });
+    remember(key, { response, flagKey: flag, epoch, expiresAt, trustUntil: Math.min(expiresAt, now + trust) });
   } catch (e) {
     counters.errors++;
     log.warn("response cache write failed", { code: (e as { code?: unknown })?.code });
@@ -146,13 +197,13 @@ export async function cachePut(
 export async function cacheInvalidate(db: Queryable, what: { flag: string } | { all: true }): Promise<number> {
   const [row] = "all" in what
     ? await db.query<{ n: unknown }>(
-      "with d as (delete from trimtab.response_cache returning 1) select count(*) as n from d",
+      `select coalesce(sum(trimtab.invalidate_response_cache(f)), 0) as n
+         from (select distinct flag_key as f from trimtab.response_cache where flag_key is not null
+               union select flag_key from trimtab.response_cache_epochs) x`,
     )
-    : await db.query<{ n: unknown }>(
-      "with d as (delete from trimtab.response_cache where flag_key = $1 returning 1) select count(*) as n from d",
-      [what.flag],
-    );
+    : await db.query<{ n: unknown }>("select trimtab.invalidate_response_cache($1) as n", [what.flag]);
   for (const [k, e] of [...front]) if ("all" in what || e.flagKey === what.flag) front.delete(k);
+  epochsReadAt = 0; // re-read on the next get
   return Number(row?.n ?? 0);
 }
 

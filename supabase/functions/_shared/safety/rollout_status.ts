@@ -1,10 +1,18 @@
-//! GET /rollout-status (its index.ts routes here): per ramping flag, the stage, the percentage,
-//! old vs new pipeline health over the guard's window (never before the stage was entered; shadow
-//! rows excluded) and the guard's last decision. The caller is an admin or the service role.
+//! GET /rollout-status (its index.ts routes here): per flag, the stage, the percentage, old vs new
+//! pipeline health over the guard's window (never before the stage was entered; shadow rows
+//! excluded), the guard's view now (every threshold in force with its measured value and state,
+//! the breaches, what the guard would do), the cutover check on the shadow comparisons, and the
+//! guard's last decision; plus the operators' views: requests, errors, p95 and cost per
+//! conversation per hour and pipeline over `?hours=` (default 24, at most 168), and the top error
+//! codes, of the one flag asked (`?flag=KEY`) or of every flag. The caller is an admin or the
+//! service role.
 import { getDb } from "../platform/store.ts";
 import { HttpError, json } from "../platform/http.ts";
-import { currentRollout, guardWindowMs, isRamping, jsonVal, numArray } from "./guard.ts";
-import { type PipelineSummary, usageSummary } from "./usage.ts";
+import * as core from "../platform/trimtab.ts";
+import { cutoverGate } from "./cutover.ts";
+import { guardWindowMs } from "./guard.ts";
+import { currentRollout, guardSettingsOf, isRamping, jsonVal, numArray, toMetrics } from "./guard_rows.ts";
+import { type PipelineSummary, topErrors, usageHourly, usageSummary } from "./usage.ts";
 
 const FLAG_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
 
@@ -18,14 +26,22 @@ const view = (p: PipelineSummary) => ({
   p50Ms: p.p50Ms,
   p95Ms: p.p95Ms,
   fallbacks: p.fallbacks,
+  piiLeaks: p.piiLeaks,
   cached: p.cached,
+  costUsd: p.costUsd,
+  conversations: p.conversations,
   costPerConversation: p.costPerConversation,
 });
 
-/** The answer for `url` (`?flag=KEY` narrows it to one flag). */
+/** The answer for `url` (`?flag=KEY` narrows it to one flag; `?hours=` sizes the views). */
 export async function rolloutStatus(url: URL): Promise<Response> {
   const only = url.searchParams.get("flag");
   if (only !== null && !FLAG_KEY.test(only)) throw new HttpError(400, "INVALID_KEY", "flag must be a flag key");
+  const hoursText = url.searchParams.get("hours") ?? "24";
+  const hours = Number(hoursText);
+  if (!/^\d{1,3}$/.test(hoursText) || hours < 1 || hours > 168) {
+    throw new HttpError(400, "INVALID_INPUT", "hours must be an integer from 1 to 168");
+  }
   const db = await getDb();
   const now = Date.now();
   const windowMs = guardWindowMs();
@@ -45,6 +61,7 @@ export async function rolloutStatus(url: URL): Promise<Response> {
   if (only !== null && flags.length === 0) throw new HttpError(404, "UNKNOWN_FLAG", `unknown flag "${only}"`);
   const out = [];
   for (const f of flags) {
+    const key = String(f.key);
     const stages = numArray(f.stages);
     const rollout = currentRollout(Number(f.rollout_percentage), jsonVal(f.schedule), now);
     let index = -1;
@@ -53,11 +70,15 @@ export async function rolloutStatus(url: URL): Promise<Response> {
     });
     const entered = f.stage_entered ? new Date(iso(f.stage_entered)).getTime() : new Date(iso(f.created_at)).getTime();
     const since = Math.max(now - windowMs, Number.isFinite(entered) ? entered : 0);
-    const s = await usageSummary(db, String(f.key), since);
+    const s = await usageSummary(db, key, since);
     const d = jsonVal(f.last_decision) as Record<string, unknown> | null;
     const meta = jsonVal(f.metadata) as Record<string, unknown> | null;
+    const { settings, invalid } = guardSettingsOf(f.metadata);
+    const thresholds = core.validateRolloutThresholds(invalid ? null : settings);
+    const verdict = core.decideRollout(toMetrics(s.old), toMetrics(s.new), settings as never, entered, now);
+    const cutover = await cutoverGate(db, key, f.metadata, now);
     out.push({
-      key: f.key,
+      key,
       enabled: f.enabled === true,
       adminOverride: f.admin_override ?? null,
       ramping: isRamping(f as never, now),
@@ -68,6 +89,15 @@ export async function rolloutStatus(url: URL): Promise<Response> {
       since: new Date(since).toISOString(),
       old: view(s.old),
       new: view(s.new),
+      guard: {
+        thresholds,
+        invalidSettings: invalid,
+        action: verdict.action,
+        reasons: verdict.reasons,
+        breaches: verdict.breaches,
+        checks: verdict.checks,
+      },
+      cutover: { ...cutover.result, summary: cutover.summary },
       lastDecision: d
         ? {
           action: d.action,
@@ -79,5 +109,12 @@ export async function rolloutStatus(url: URL): Promise<Response> {
         : null,
     });
   }
-  return json(200, { at: new Date(now).toISOString(), windowMs, flags: out });
+  const from = now - hours * 3_600_000;
+  const views = {
+    flag: only,
+    hours,
+    hourly: await usageHourly(db, only, from, now),
+    topErrors: await topErrors(db, only, from),
+  };
+  return json(200, { at: new Date(now).toISOString(), windowMs, flags: out, views });
 }

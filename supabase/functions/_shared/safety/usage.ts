@@ -6,6 +6,9 @@
 // excluded (they were never served): calls, errors (any status but ok), success and error
 // rates, p50/p95 latency (percentile_cont), fallbacks, PII leaks, cache hits and cost per
 // conversation (distinct correlation ids). The guard and GET /rollout-status read it.
+// `usageHourly` and `topErrors` are the operators' views (GET /rollout-status, the dashboard):
+// requests, errors, p95 and cost per conversation per hour and pipeline, and the most frequent
+// error codes, of one flag or of every flag, served calls only (index ai_usage_logs_flag_at_served_idx).
 import type { Queryable } from "../platform/db.ts";
 import { log } from "../platform/log.ts";
 
@@ -166,4 +169,94 @@ export async function usageSummary(db: Queryable, flagKey: string, sinceMs: numb
     };
   }
   return out;
+}
+
+/** One hour of one pipeline. */
+export interface HourFigures {
+  calls: number;
+  errors: number;
+  p95Ms: number;
+  costUsd: number;
+  conversations: number;
+  costPerConversation: number;
+}
+
+/** Every hour from `sinceMs` to `nowMs` (oldest first), zeros where nothing was served. */
+export async function usageHourly(
+  db: Queryable,
+  flagKey: string | null,
+  sinceMs: number,
+  nowMs: number,
+): Promise<{ hour: string; old: HourFigures; new: HourFigures }[]> {
+  const HOUR = 3_600_000;
+  const start = Math.floor(sinceMs / HOUR) * HOUR;
+  const rows = await db.query<Record<string, unknown>>(
+    `select date_trunc('hour', at) as hour, pipeline, count(*) as calls,
+            count(*) filter (where status <> 'ok') as errors,
+            coalesce(percentile_cont(0.95) within group (order by latency_ms), 0) as p95,
+            coalesce(sum(cost_usd), 0) as cost, count(distinct correlation_id) as conversations
+       from trimtab.ai_usage_logs
+      where not shadow and ($1::text is null or flag_key = $1) and at >= $2::timestamptz and at < $3::timestamptz
+      group by 1, 2`,
+    [flagKey, new Date(start).toISOString(), new Date(nowMs).toISOString()],
+  );
+  const zero = (): HourFigures => ({
+    calls: 0,
+    errors: 0,
+    p95Ms: 0,
+    costUsd: 0,
+    conversations: 0,
+    costPerConversation: 0,
+  });
+  const hours = new Map<number, { hour: string; old: HourFigures; new: HourFigures }>();
+  for (let t = start; t <= nowMs; t += HOUR) {
+    hours.set(t, { hour: new Date(t).toISOString(), old: zero(), new: zero() });
+  }
+  for (const r of rows) {
+    const t = r.hour instanceof Date ? r.hour.getTime() : Date.parse(String(r.hour));
+    const slot = hours.get(t);
+    const p = r.pipeline === "new" ? "new" : r.pipeline === "old" ? "old" : null;
+    if (!slot || !p) continue;
+    const cost = Number(r.cost), conversations = Number(r.conversations);
+    slot[p] = {
+      calls: Number(r.calls),
+      errors: Number(r.errors),
+      p95Ms: Math.round(Number(r.p95) * 100) / 100,
+      costUsd: cost,
+      conversations,
+      costPerConversation: conversations ? cost / conversations : 0,
+    };
+  }
+  return [...hours.values()];
+}
+
+/** The most frequent error codes since `sinceMs`, per pipeline (a failed call without a code
+ *  counts under its status). */
+export async function topErrors(
+  db: Queryable,
+  flagKey: string | null,
+  sinceMs: number,
+  limit = 10,
+): Promise<{ code: string; pipeline: Pipeline; count: number }[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `select coalesce(error_code, upper(status)) as code, pipeline, count(*) as n
+       from trimtab.ai_usage_logs
+      where not shadow and ($1::text is null or flag_key = $1) and at >= $2::timestamptz
+        and (status <> 'ok' or error_code is not null)
+      group by 1, 2 order by 3 desc, 1, 2 limit $3`,
+    [flagKey, new Date(sinceMs).toISOString(), limit],
+  );
+  return rows.map((r) => ({
+    code: String(r.code),
+    pipeline: r.pipeline === "new" ? "new" : "old",
+    count: Number(r.n),
+  }));
+}
+
+/** Retention (what the pg_cron jobs do on Supabase): usage rows older than 90 days, shadow
+ *  comparisons older than 30 days and expired cache entries; returns what went. */
+export async function purgeSafetyData(db: Queryable): Promise<{ usage: number; shadow: number; cache: number }> {
+  const [r] = await db.query<{ r: unknown }>("select trimtab.purge_safety_data() as r");
+  const v = (typeof r?.r === "string" ? JSON.parse(r.r) : r?.r ?? {}) as Record<string, unknown>;
+  return { usage: Number(v.usage ?? 0), shadow: Number(v.shadow ?? 0), cache: Number(v.cache ?? 0) };
 }
