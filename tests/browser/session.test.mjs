@@ -142,6 +142,9 @@ test("a failed first fetch is retried with backoff; the client and the provider 
     const r = await page.evaluate(() => {
       const { client, seen, of, poll } = globalThis.__recovery;
       clearInterval(poll);
+      // The interval samples every 20 ms: record the status the wait above saw, whether or not
+      // a sample fell between the change and now.
+      if (seen.statuses.at(-1) !== of.providerStatus) seen.statuses.push(of.providerStatus);
       client.setContext({ userId: "user-7" });
       const d = of.getBooleanDetails("FEATURE_AGENT_CHAT", false);
       client.close();
