@@ -422,4 +422,7 @@ async function refreshAll() {
   ]);
 }
 
+// Every handler is installed: say so (the module ran after its imports, the Wasm included, had
+// loaded, which can be after the page's load event).
+document.documentElement.dataset.app = "ready";
 session.restore().then((kept) => (kept ? enter() : $("token").focus()));
