@@ -44,10 +44,12 @@ export function defaultSimilarity(old: unknown, neu: unknown): number {
   }
 }
 
-/** An error's stable code (`[A-Z][A-Z0-9_]`), else `fallback`. */
+/** An error's stable code (`[A-Z][A-Z0-9_]`; a Postgres SQLSTATE as `DB_<sqlstate>`), else `fallback`. */
 export function errorCodeOf(e: unknown, fallback: string): string {
   const c = (e as { code?: unknown })?.code;
-  return typeof c === "string" && /^[A-Z][A-Z0-9_]{1,59}$/.test(c) ? c : fallback;
+  if (typeof c !== "string") return fallback;
+  if (/^(?=.*\d)[0-9A-Z]{5}$/.test(c)) return `DB_${c}`;
+  return /^[A-Z][A-Z0-9_]{1,59}$/.test(c) ? c : fallback;
 }
 
 /** Starts the shadow run in the background. */
