@@ -30,8 +30,10 @@ import {
 import { DATA_MIGRATIONS } from "../supabase/functions/_shared/examples/usage_logs.ts";
 
 function usage(message: string): never {
-  console.error(`migrate-data: ${message}\nusage: migrate-data.ts list | run <name> [--batch-size N] ` +
-    "[--throttle-ms N] [--max-batches N] | status [<run-id>] | stop|validate|rollback <run-id> [--db URL] [--quiet]");
+  console.error(
+    `migrate-data: ${message}\nusage: migrate-data.ts list | run <name> [--batch-size N] ` +
+      "[--throttle-ms N] [--max-batches N] | status [<run-id>] | stop|validate|rollback <run-id> [--db URL] [--quiet]",
+  );
   Deno.exit(2);
 }
 

@@ -8,7 +8,7 @@
 //!        TRIMTAB_LEGACY_FEATURE_STATUS_DEPRECATED_AT, sunset TRIMTAB_LEGACY_FEATURE_STATUS_SUNSET.
 import { requireAdmin } from "../platform/auth.ts";
 import { deprecatedRoute } from "../platform/deprecated.ts";
-import { env, type Setting, SETTINGS, type SettingName } from "../platform/env.ts";
+import { env, type Setting, type SettingName, SETTINGS } from "../platform/env.ts";
 import { allowMethods, type Handler, HttpError } from "../platform/http.ts";
 import { log } from "../platform/log.ts";
 import { rolloutStatus } from "../safety/rollout_status.ts";

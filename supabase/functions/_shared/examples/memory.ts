@@ -8,10 +8,11 @@
 //!   stored summary, and refreshes the summary when messages left the window since: that write is
 //!   the effect "summary", which a shadow run never makes.
 //!
-//! Writes (`remember`) go to both stores in one transaction while the migration runs (dual
-//! writes): the old row first, then the new one under a savepoint; a failure of the new write is
-//! rolled back to the savepoint and logged, and the old row stands (the old store is the source
-//! of truth until cleanup). Reads (`recall`) go through `memoryMigration`: the flag
+//! Writes (`remember`) go to both stores while the migration runs (dual writes): the old row is
+//! written (and committed) first, then the new one in its own transaction; a failure of the new
+//! write is rolled back and logged, and the old row stands (the old store is the source of truth
+//! until cleanup). A gap left that way (or by a crash between the two) is what `consistency`
+//! finds and `repair` closes. Reads (`recall`) go through `memoryMigration`: the flag
 //! `memory_v2_enabled` with the user id as unit picks the path (variant "shadow": old serves, new
 //! runs in shadow); any error or a timeout (MEMORY_TIMEOUT_MS) of the new path serves the old one.
 //! `consistency` compares the two stores per conversation (count and content hash); `repair`
@@ -140,25 +141,20 @@ export async function remember(
   m: MemoryWrite,
   log: Logger,
 ): Promise<{ id: number; dual: boolean; newError?: string }> {
-  return await db.tx(async (tx) => {
-    const [row] = await tx.query<{ id: unknown; created_at: unknown }>(
-      `insert into ${S}.chat_memories (user_id, session_id, role, content) values ($1, $2, $3, $4)
-       returning id, created_at`,
-      [m.userId, m.sessionId, m.role, m.content],
-    );
-    const id = Number(row.id);
-    await tx.exec("savepoint memory_v2_write");
-    try {
-      await writeNew(tx, m, id, row.created_at);
-      await tx.exec("release savepoint memory_v2_write");
-      return { id, dual: true };
-    } catch (e) {
-      await tx.exec("rollback to savepoint memory_v2_write");
-      const newError = errorCodeOf(e, "MEMORY_V2_WRITE_FAILED");
-      log.warn("memory dual write failed: only the old store has the message", { code: newError, id });
-      return { id, dual: false, newError };
-    }
-  });
+  const [row] = await db.query<{ id: unknown; created_at: unknown }>(
+    `insert into ${S}.chat_memories (user_id, session_id, role, content) values ($1, $2, $3, $4)
+     returning id, created_at`,
+    [m.userId, m.sessionId, m.role, m.content],
+  );
+  const id = Number(row.id);
+  try {
+    await db.tx((tx) => writeNew(tx, m, id, row.created_at));
+    return { id, dual: true };
+  } catch (e) {
+    const newError = errorCodeOf(e, "MEMORY_V2_WRITE_FAILED");
+    log.warn("memory dual write failed: only the old store has the message", { code: newError, id });
+    return { id, dual: false, newError };
+  }
 }
 
 /** The new store's write of one message (the conversation row serialises the seq). */

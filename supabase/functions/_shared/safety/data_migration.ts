@@ -231,7 +231,9 @@ function checksumSql(spec: DataMigrationSpec, side: "source" | "target"): string
     ? `(select ${cols.map((c) => `${spec.columns[c]} as ${c}`).join(", ")} from ${spec.source.table} s) q`
     : `(select ${cols.join(", ")} from ${spec.target.table} t where (t.metadata ->> 'migration') = $1) q`;
   return `select count(*) as n,
-    coalesce(sum(('x' || substr(md5(row(${cols.map((c) => `q.${c}`).join(", ")})::text), 1, 12))::bit(48)::bigint), 0)::text
+    coalesce(sum(('x' || substr(md5(row(${
+    cols.map((c) => `q.${c}`).join(", ")
+  })::text), 1, 12))::bit(48)::bigint), 0)::text
       as checksum
     from ${from}`;
 }

@@ -68,7 +68,9 @@ export async function readiness(q: Queryable, flag: string, nowMs: number = Date
   const variants = jsonVal(f.variants);
   if (
     Array.isArray(variants) &&
-    variants.some((v) => (v as { key?: unknown })?.key === SHADOW_VARIANT && Number((v as { weight?: unknown })?.weight) > 0)
+    variants.some((v) =>
+      (v as { key?: unknown })?.key === SHADOW_VARIANT && Number((v as { weight?: unknown })?.weight) > 0
+    )
   ) {
     reasons.push({ code: "SHADOW_VARIANT", message: 'units in the "shadow" variant are still served the old path' });
   }
