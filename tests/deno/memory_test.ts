@@ -35,7 +35,7 @@ const { sink } = logCapture();
 
 async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
   const prev = setLogSink(sink);
-  const api = async (path: string, o: { token?: string | null; method?: string; body?: unknown } = {}) =>
+  const api = (path: string, o: { token?: string | null; method?: string; body?: unknown } = {}) =>
     call(memory, req(`/memory${path}`, { token: o.token === undefined ? tk.service : o.token, ...o }));
   const say = async (userId: string, session: string, n: number) => {
     for (let i = 0; i < n; i++) {

@@ -57,7 +57,7 @@ async function checks(t: Deno.TestContext, db: Db) {
   const m = safeMigration<In, { text: string; path: string }>({
     flag: FLAG,
     feature: "contract",
-    old: async (i) => ({ text: i.text.toLowerCase(), path: "old" }),
+    old: (i) => Promise.resolve({ text: i.text.toLowerCase(), path: "old" }),
     new: async (i, ctx: MigrationContext) => {
       if (i.mode === "throw") throw Object.assign(new Error("boom"), { code: "NEW_BROKE" });
       if (i.mode === "hang") {
