@@ -86,8 +86,11 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     eq(f.prerequisites, [{ flag: "FEATURE_AGENT_CHAT", enabled: true }], "prerequisites as JSON");
     eq(
       f.metadata,
-      { guard: { requireCutover: true, maxLatencyRatio: 1000, cutoverMaxLatencyRatio: 1000 } }, // jsonb's key order
-      "metadata (the seed's guard settings)",
+      {
+        guard: { requireCutover: true, maxLatencyRatio: 1000, cutoverMaxLatencyRatio: 1000 }, // jsonb's key order
+        migration: { minPerformanceGainPercent: -100 },
+      },
+      "metadata (the seed's guard and migration settings)",
     );
     assert(
       typeof f.createdAt === "string" && !Number.isNaN(Date.parse(f.createdAt)) && f.createdAt.endsWith("Z"),
