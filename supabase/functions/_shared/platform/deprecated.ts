@@ -118,9 +118,12 @@ export function deprecatedRoute(d: Deprecation, handler: Handler): Handler {
       userAgent: agent,
       gone,
     });
+    // counted in the background (EdgeRuntime.waitUntil where the runtime has it): never holds up the answer
     const work = count(d.route, who, agent, gone);
     pending.add(work);
     work.finally(() => pending.delete(work));
+    const rt = (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } }).EdgeRuntime;
+    if (typeof rt?.waitUntil === "function") rt.waitUntil(work);
     if (gone) {
       return json(410, {
         error: {
