@@ -13,6 +13,8 @@
 //                                 request without a legacy (HS256) JWT (401; OPTIONS preflights
 //                                 pass); every trimtab function sets it false and verifies itself.
 //                                 Functions with enabled = false are not found.
+//   /api/...                     -> the `api` function with its path as is (the legacy routes,
+//                                 deprecated: /functions/v1/api/... on Supabase)
 //   /auth/v1/.well-known/jwks.json -> the local project's public signing keys (scripts/dev/keys.ts)
 //   /auth/v1/token, /user, /logout -> a minimal Supabase Auth stand-in for supabase-js: password
 //                                 sign-in and refresh for two demo users (scripts/dev/auth.ts)
@@ -317,6 +319,8 @@ export async function router(req: Request): Promise<Response> {
     if (url.pathname.startsWith("/functions/v1/")) {
       return await routeFunction(req, url, url.pathname.slice("/functions/v1/".length));
     }
+    // The plans' legacy /api/... routes: the `api` function (deprecated answers, see its index.ts).
+    if (url.pathname.startsWith("/api/")) return await routeFunction(req, url, url.pathname.slice(1));
     return await routeStatic(req, path);
   } catch (e) {
     log.error("router error", { err: e });

@@ -72,6 +72,21 @@ export const SETTINGS = {
   OPENAI_MODEL: { default: "gpt-4o-mini", doc: "chat model" },
   OPENAI_REALTIME_MODEL: { default: "gpt-realtime", doc: "model of accepted voice calls" },
   OPENAI_TIMEOUT_MS: { default: "8000", doc: "OpenAI request timeout" },
+  // ------------------------------------------------------------ migration toolkit
+  TRIMTAB_DATA_MIGRATION_BATCH: { default: "1000", doc: "rows per batch of a data migration (1-50000)" },
+  TRIMTAB_DATA_MIGRATION_BUDGET_MS: {
+    default: "20000",
+    doc: "longest a POST /data-migrations/<name>/run works before answering (the next call resumes)",
+  },
+  TRIMTAB_LEGACY_FEATURE_STATUS_DEPRECATED_AT: {
+    default: "2026-12-06T00:00:00Z",
+    doc: "when GET /api/feature-status was deprecated (RFC 3339; its Deprecation header)",
+  },
+  TRIMTAB_LEGACY_FEATURE_STATUS_SUNSET: {
+    default: "2027-06-30T00:00:00Z",
+    doc: "when GET /api/feature-status answers 410 Gone (RFC 3339; its Sunset header)",
+  },
+  MEMORY_TIMEOUT_MS: { default: "2000", doc: "the memory example's new read path time limit" },
   // ------------------------------------------------------------ agent
   AGENT_PROMPT_TOKEN_BUDGET: { default: "4000", doc: "prompt token budget (truncatePrompt)" },
   AGENT_STAFF_PHONES: { default: "", doc: "phones allowed to create and void vouchers (comma-separated)" },
