@@ -16,7 +16,9 @@
 //   /auth/v1/.well-known/jwks.json -> the local project's public signing keys (scripts/dev/keys.ts)
 //   /auth/v1/token, /user, /logout -> a minimal Supabase Auth stand-in for supabase-js: password
 //                                 sign-in and refresh for two demo users (scripts/dev/auth.ts)
-//   /, /www/...                  -> www/ (index.html for directories); other top-level files of www/
+//   /, /www/...                  -> www/ (index.html for directories); other top-level files of www/;
+//                                 every static file with nosniff; /admin/ (the dashboard) also with
+//                                 a strict Content-Security-Policy and frame-ancestors 'none'
 //   /js/..., /pkg/..., /examples/... -> those directories (application/wasm for .wasm)
 //   anything else                -> 404 { "error": { "code": "NOT_FOUND", ... } }
 //
@@ -242,6 +244,27 @@ function extOf(path: string): string {
   return i < 0 ? "" : path.slice(i).toLowerCase();
 }
 
+/**
+ * What the admin dashboard (www/admin/) is served with: a strict Content-Security-Policy (its own
+ * modules, styles and images only; Wasm compilation for "who is in?"; API calls to this origin or
+ * a Supabase project; no inline script, no plugin, no framing), and the older headers that say the
+ * same to browsers without CSP.
+ */
+export const ADMIN_HEADERS: Record<string, string> = {
+  "content-security-policy": [
+    "default-src 'none'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self' https://*.supabase.co",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; "),
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+};
+
 async function serveFile(req: Request, dir: string, rel: string): Promise<Response | null> {
   const segments = rel.split("/").filter((s) => s !== "");
   if (segments.some((s) => s === ".." || s.startsWith(".") || s.includes("\0") || s.includes("\\"))) {
@@ -255,9 +278,11 @@ async function serveFile(req: Request, dir: string, rel: string): Promise<Respon
       info = await Deno.stat(file);
     }
     if (!info.isFile) return null;
-    const headers = {
+    const headers: Record<string, string> = {
       "content-type": TYPES[extOf(file.pathname)] ?? "application/octet-stream",
       "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      ...(dir === "www" && segments[0] === "admin" ? ADMIN_HEADERS : {}),
     };
     if (req.method === "HEAD") {
       return new Response(null, { status: 200, headers: { ...headers, "content-length": String(info.size) } });
@@ -517,7 +542,9 @@ if (import.meta.main) {
   }
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, () => {
-      // Stop accepting requests, then close the database (PGlite flushes to .data/pglite).
+      // Stop accepting requests, then close the database (PGlite flushes to .data/pglite). A
+      // request still waiting on the database does not hold the exit up for more than 3 s.
+      setTimeout(() => Deno.exit(0), 3000);
       stack.shutdown()
         .then(() => (stack.databaseError ? undefined : getDb().then((db) => db.close())))
         .catch(() => {})

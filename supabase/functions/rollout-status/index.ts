@@ -19,7 +19,7 @@ const handler = handle(async (req) => {
   if (!/^\/rollout-status\/?$/.test(url.pathname)) throw new HttpError(404, "NOT_FOUND", "no such route");
   await requireAdmin(req);
   return rolloutStatus(url);
-}, { name: "rollout-status" });
+}, { name: "rollout-status", cors: "admin" });
 
 export default handler;
 serve(handler);

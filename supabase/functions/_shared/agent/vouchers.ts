@@ -25,7 +25,7 @@
 // Policy from the environment, read on each call: VOUCHER_MAX_AMOUNT_MINOR (default 10000000),
 // VOUCHER_CURRENCIES (default "RWF,USD,KES"), VOUCHER_TTL_DAYS (default 30).
 import type { Claims, Db, Row, Tx } from "../platform/db.ts";
-import { HttpError } from "../platform/http.ts";
+import { dbHttpError, HttpError } from "../platform/http.ts";
 import { idempotent, type Stored } from "./idempotency.ts";
 import {
   checkRedeem,
@@ -104,19 +104,6 @@ function rethrow(e: unknown): never {
   const code = (e as { code?: unknown })?.code;
   if (typeof code === "string" && code in ERRORS) throw voucherError(code);
   throw e;
-}
-
-/** A database error as a generic HttpError (never the database's text); null: rethrow (500). */
-export function voucherDbError(e: unknown): HttpError | null {
-  if (e instanceof HttpError) return e;
-  const code = (e as { code?: unknown })?.code;
-  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return null;
-  if (code === "23505") return new HttpError(409, "CONFLICT", "conflicts with an existing row");
-  if (code === "23514" || code === "23502" || code.startsWith("22")) {
-    return new HttpError(400, "INVALID_INPUT", "a value is out of range or has the wrong form");
-  }
-  if (code === "42501") return new HttpError(403, "FORBIDDEN", "not allowed");
-  return null;
 }
 
 // ---------------------------------------------------------------- policy and pure validation
@@ -227,7 +214,7 @@ async function inTx<T>(db: Db, who: Actor | null, fn: (tx: Tx) => Promise<T>, re
       return await fn(tx);
     });
   } catch (e) {
-    const mapped = voucherDbError(e);
+    const mapped = dbHttpError(e);
     if (mapped) throw mapped;
     throw e;
   }

@@ -35,8 +35,10 @@ export const SETTINGS = {
   TRIMTAB_JWKS_TIMEOUT_MS: { default: "3000", doc: "JWKS fetch timeout" },
   // ------------------------------------------------------------ platform
   TRIMTAB_CORS_ORIGINS: { doc: "allowed browser origins (comma-separated); unset: *" },
+  TRIMTAB_ADMIN_ORIGINS: { doc: "browser origins the admin functions answer (comma-separated); unset: SUPABASE_URL's" },
   LOG_LEVEL: { default: "info", doc: "debug | info | warn | error" },
   TRIMTAB_DB_CONNECT_TIMEOUT_S: { default: "2", doc: "postgres.js connect timeout (s)" },
+  TRIMTAB_DB_QUERY_TIMEOUT_MS: { default: "10000", doc: "longest statement (Postgres statement_timeout)" },
   // ------------------------------------------------------------ flags
   TRIMTAB_CONFIG_TTL_MS: { default: "1000", doc: "how long a confirmed snapshot is served without asking" },
   TRIMTAB_DB_TIMEOUT_MS: { default: "1500", doc: "slower database answers serve the last good snapshot" },

@@ -19,7 +19,7 @@
 import { alertOf, destinationOf } from "../platform/alerts.ts";
 import { type Caller, requireAdmin } from "../platform/auth.ts";
 import type { Tx } from "../platform/db.ts";
-import { allowMethods, HttpError, json, readJson } from "../platform/http.ts";
+import { allowMethods, DEFAULT_MAX_BODY, HttpError, json, readJson } from "../platform/http.ts";
 import { type AlertMessage, type Destination, secretsPresent, send, SEVERITIES } from "../platform/notify.ts";
 import { getDb } from "../platform/store.ts";
 import { dateParam, dbError, flagKey, isObject, onlyFields } from "../flags/admin_validate.ts";
@@ -157,9 +157,14 @@ export async function acknowledge(req: Request, c: Caller, id: string, post: boo
   return json(200, { alert: out });
 }
 
+/** The body; when `optional`, an absent or empty one is {} (a POST .../ack may send none). */
 async function bodyOrEmpty(req: Request, optional: boolean): Promise<Json> {
-  if (optional && (!req.body || req.headers.get("content-length") === "0")) return {};
-  return await body(req);
+  if (!optional) return await body(req);
+  const r = await readJson(req, DEFAULT_MAX_BODY, { optional: true });
+  if (!r.ok) throw new BodyError(r.response);
+  if (r.value === undefined) return {};
+  if (!isObject(r.value)) throw bad("request body must be a JSON object");
+  return r.value;
 }
 
 // ---------------------------------------------------------------- destinations
