@@ -34,8 +34,9 @@
 // rollout guard (_shared/safety/guard.ts, which also delivers the alert outbox) runs every
 // TRIMTAB_GUARD_INTERVAL_MS (default 60000; 0 or "off": never) and the retention purges (webhook
 // events 7 days, usage rows 90 days, shadow comparisons 30 days, expired cache entries) at start
-// and every TRIMTAB_PURGE_INTERVAL_MS (default hourly); on Supabase pg_cron jobs do that
-// (migrations 20261127000003_schedule.sql and 20261205000001_safety_alerts.sql).
+// and every TRIMTAB_PURGE_INTERVAL_MS (default hourly), and the webhook retries every
+// WEBHOOK_RETRY_INTERVAL_MS (default 30 s); on Supabase pg_cron jobs do that (migrations
+// 20261127000003_schedule.sql, 20261205000001_safety_alerts.sql, 20261206000001_edge_reliability.sql).
 import "../supabase/functions/_shared/platform/routed.ts";
 import { corsHeaders } from "../supabase/functions/_shared/platform/cors.ts";
 import { error, type Handler } from "../supabase/functions/_shared/platform/http.ts";
@@ -46,6 +47,7 @@ import { authRoute, DEMO_USERS, demoPassword } from "./dev/auth.ts";
 import { getDb, setDbFactory } from "../supabase/functions/_shared/platform/store.ts";
 import { openDb } from "./dev/db.ts";
 import { purgeWebhookEvents } from "../supabase/functions/_shared/agent/dedup.ts";
+import { retryWhatsApp } from "../supabase/functions/_shared/agent/agent_webhooks.ts";
 import { guardIntervalMs, runGuard } from "../supabase/functions/_shared/safety/guard.ts";
 import { purgeSafetyData } from "../supabase/functions/_shared/safety/usage.ts";
 import { env, envPositive } from "../supabase/functions/_shared/platform/env.ts";
@@ -491,14 +493,41 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
     Deno.unrefTimer(timer);
     guardTimer = timer;
   }
+  // Webhook events to take up again (failed, never claimed, or abandoned by a dead process): what
+  // pg_cron does on Supabase through POST /functions/v1/ai-whatsapp-webhook/retry (migration
+  // 20261206000001_edge_reliability.sql); every WEBHOOK_RETRY_INTERVAL_MS (0 or "off": never).
+  const retryEvery = ["0", "off"].includes(env("WEBHOOK_RETRY_INTERVAL_MS") ?? "")
+    ? 0
+    : envPositive("WEBHOOK_RETRY_INTERVAL_MS");
+  let retryTimer: ReturnType<typeof setInterval> | undefined;
+  if (retryEvery > 0 && (opts.openDb ?? true)) {
+    let running = false;
+    const retry = async () => {
+      if (running) return;
+      running = true;
+      const cid = crypto.randomUUID();
+      try {
+        await retryWhatsApp({
+          correlationId: cid,
+          log: log.child({ fn: "webhook-retry", correlationId: cid }),
+          elapsed: () => 0,
+        });
+      } catch (e) {
+        log.warn("webhook retry run failed", { err: e });
+      } finally {
+        running = false;
+      }
+    };
+    retryTimer = setInterval(retry, retryEvery);
+    Deno.unrefTimer(retryTimer);
+  }
   return {
     url: `http://${hostname}:${addr.port}`,
     port: addr.port,
     database,
     databaseError,
     shutdown: () => {
-      if (guardTimer !== undefined) clearInterval(guardTimer);
-      if (purgeTimer !== undefined) clearInterval(purgeTimer);
+      for (const t of [guardTimer, purgeTimer, retryTimer]) if (t !== undefined) clearInterval(t);
       return server.shutdown();
     },
   };

@@ -128,6 +128,28 @@ export function badTextAt(s: string): number {
   return -1;
 }
 
+/** `value` with every U+0000 and lone surrogate in its strings (and keys) replaced by U+FFFD, for
+ *  text that must be stored whatever it holds (a webhook event). Plain JSON values only. */
+export function withoutBadText<T>(value: T): T {
+  const fix = (s: string) => {
+    if (badTextAt(s) < 0) return s;
+    let out = "";
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) out += s[i] + s[++i];
+      else out += c === 0 || (c >= 0xd800 && c <= 0xdfff) ? "\ufffd" : s[i];
+    }
+    return out;
+  };
+  return JSON.parse(JSON.stringify(value, (_k, v) => {
+    if (typeof v === "string") return fix(v);
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [fix(k), x]));
+    }
+    return v;
+  }));
+}
+
 /** The path (`$.a[2].b`) of the first string or key in `value` that `badTextAt` refuses, or null.
  *  Iterative: the depth was checked before, but no recursion on input anyway. */
 export function badTextIn(value: unknown): string | null {
