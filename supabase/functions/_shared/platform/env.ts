@@ -58,6 +58,9 @@ export const SETTINGS = {
   TRIMTAB_ALERT_WEBHOOK_URL: { doc: "a webhook destination set here (works with the database down)" },
   TRIMTAB_ALERT_WEBHOOK_SECRET: { doc: "its Standard Webhooks secret (whsec_...)" },
   TRIMTAB_ALERT_SLACK_URL: { doc: "a Slack incoming-webhook destination set here" },
+  TRIMTAB_ALERT_HOSTS: {
+    doc: "the only hosts alert destinations may name (comma-separated; .example.com: subdomains)",
+  },
   TRIMTAB_ALERT_MIN_SEVERITY: { default: "warning", doc: "least severity the destinations set here get" },
   TRIMTAB_STALE_ALERT_MS: { default: "60000", doc: "serving a stale flag snapshot this long alerts" },
   AI_PRICES: { doc: "USD per million tokens by model, JSON, over the built-in table" },

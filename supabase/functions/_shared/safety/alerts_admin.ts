@@ -14,13 +14,21 @@
 // Secrets are named (urlSecret, signingSecret), never taken or returned: a destination shows
 // `secretsPresent` ({ url, signing }) instead. A Slack URL is a secret, so a `slack` destination
 // takes `urlSecret` only; a `webhook` needs `signingSecret` (Standard Webhooks). Codes:
-// INVALID_INPUT, UNKNOWN_FIELD, INVALID_KEY, INVALID_DATE, UNKNOWN_ALERT, UNKNOWN_DESTINATION,
+// INVALID_INPUT, INVALID_URL (platform/notify.ts `destinationUrlProblem`: https only, no private
+// networks, TRIMTAB_ALERT_HOSTS), UNKNOWN_FIELD, INVALID_KEY, INVALID_DATE, UNKNOWN_ALERT, UNKNOWN_DESTINATION,
 // DESTINATION_EXISTS.
 import { alertOf, destinationOf } from "../platform/alerts.ts";
 import { type Caller, requireAdmin } from "../platform/auth.ts";
 import type { Tx } from "../platform/db.ts";
 import { allowMethods, DEFAULT_MAX_BODY, HttpError, json, readJson } from "../platform/http.ts";
-import { type AlertMessage, type Destination, secretsPresent, send, SEVERITIES } from "../platform/notify.ts";
+import {
+  type AlertMessage,
+  type Destination,
+  destinationUrlProblem,
+  secretsPresent,
+  send,
+  SEVERITIES,
+} from "../platform/notify.ts";
 import { getDb } from "../platform/store.ts";
 import { dateParam, dbError, flagKey, isObject, onlyFields } from "../flags/admin_validate.ts";
 
@@ -188,6 +196,8 @@ function destinationInput(b: Json, create: boolean): Json {
     if (b.url !== null && (typeof b.url !== "string" || !/^https?:\/\/\S+$/.test(b.url) || b.url.length > 2000)) {
       throw bad("url must be an http(s) URL");
     }
+    const refused = b.url === null ? null : destinationUrlProblem(b.url);
+    if (refused) throw new HttpError(400, "INVALID_URL", refused);
     out.url = b.url;
   }
   for (const k of ["urlSecret", "signingSecret"]) {
