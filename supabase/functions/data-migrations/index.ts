@@ -7,7 +7,7 @@ import { handle, serve } from "../_shared/platform/http.ts";
 import { dataMigrationRoutes } from "../_shared/safety/data_migration_http.ts";
 import { DATA_MIGRATIONS } from "../_shared/examples/usage_logs.ts";
 
-const handler = handle(dataMigrationRoutes(DATA_MIGRATIONS), { name: "data-migrations" });
+const handler = handle(dataMigrationRoutes(DATA_MIGRATIONS), { name: "data-migrations", cors: "admin" });
 
 export default handler;
 serve(handler);

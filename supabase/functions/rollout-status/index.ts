@@ -24,7 +24,7 @@ const handler = handle(async (req) => {
   await requireAdmin(req);
   if (m[1] === "readiness") return readinessStatus(url);
   return m[1] === "deprecations" ? deprecationsStatus(url) : rolloutStatus(url);
-}, { name: "rollout-status" });
+}, { name: "rollout-status", cors: "admin" });
 
 export default handler;
 serve(handler);
