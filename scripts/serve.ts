@@ -38,7 +38,7 @@
 // events 7 days, usage rows 90 days, shadow comparisons 30 days, expired cache entries) at start
 // and every TRIMTAB_PURGE_INTERVAL_MS (default hourly), and the webhook retries every
 // WEBHOOK_RETRY_INTERVAL_MS (default 30 s); on Supabase pg_cron jobs do that (migrations
-// 20261127000003_schedule.sql, 20261205000001_safety_alerts.sql, 20261206000001_edge_reliability.sql).
+// 20261127000003_schedule.sql, 20261205000001_safety_alerts.sql, 20261206000003_edge_reliability.sql).
 import "../supabase/functions/_shared/platform/routed.ts";
 import { corsHeaders } from "../supabase/functions/_shared/platform/cors.ts";
 import { error, type Handler } from "../supabase/functions/_shared/platform/http.ts";
@@ -499,7 +499,7 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
   }
   // Webhook events to take up again (failed, never claimed, or abandoned by a dead process): what
   // pg_cron does on Supabase through POST /functions/v1/ai-whatsapp-webhook/retry (migration
-  // 20261206000001_edge_reliability.sql); every WEBHOOK_RETRY_INTERVAL_MS (0 or "off": never).
+  // 20261206000003_edge_reliability.sql); every WEBHOOK_RETRY_INTERVAL_MS (0 or "off": never).
   const retryEvery = ["0", "off"].includes(env("WEBHOOK_RETRY_INTERVAL_MS") ?? "")
     ? 0
     : envPositive("WEBHOOK_RETRY_INTERVAL_MS");

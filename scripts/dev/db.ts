@@ -70,6 +70,10 @@ async function sqlFiles(dir: URL): Promise<{ version: string; name: string; url:
     files.push({ version: e.name.split("_")[0], name: e.name, url: new URL(e.name, dir) });
   }
   files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // The version is the key in schema_migrations (ours and the Supabase CLI's): two files with one
+  // version would leave the second unapplied, silently.
+  const dup = files.find((f, i) => i > 0 && files[i - 1].version === f.version);
+  if (dup) throw new Error(`two migrations share the version ${dup.version} (${dup.name}): rename one`);
   return files;
 }
 

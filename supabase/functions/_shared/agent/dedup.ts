@@ -1,5 +1,5 @@
 // Webhook events: recorded once, processed at least once (table trimtab.webhook_events, migration
-// 20261206000001_edge_reliability.sql, which describes the states).
+// 20261206000003_edge_reliability.sql, which describes the states).
 //
 // Recording, two layers:
 //   1. in this isolate, the Wasm DedupWindow (bounded, with a TTL): a retry or a concurrent copy

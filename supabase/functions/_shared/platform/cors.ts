@@ -1,6 +1,6 @@
 //! CORS for browsers. Credentials travel as headers (a bearer token, an apikey), never cookies, so
 //! any origin may call the public functions (Supabase's own guidance); TRIMTAB_CORS_ORIGINS
-//! (comma-separated) restricts them. The admin functions (flags-admin, rollout-status, ai-cache)
+//! (comma-separated) restricts them. The admin functions (flags-admin, rollout-status, ai-cache, data-migrations)
 //! answer only the origins in TRIMTAB_ADMIN_ORIGINS, by default the project's own (the origin of
 //! SUPABASE_URL, where the local stack serves the dashboard): a page elsewhere that got hold of an
 //! admin token still cannot drive the admin API from a browser. The allowed request headers are the ones Supabase's client sends to functions: the list
