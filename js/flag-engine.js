@@ -67,6 +67,11 @@ export function flagApi(glue, instance) {
       return this.#version;
     }
 
+    /** The cost of the snapshot's conditions in steps (budget: `limits().maxSnapshotCost`). */
+    get conditionCost() {
+      return this.#raw.conditionCost;
+    }
+
     /** Flag keys in snapshot order. */
     get keys() {
       return this.#keys.slice();

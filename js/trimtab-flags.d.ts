@@ -67,6 +67,8 @@ export declare class FlagEngine {
   readonly version: string;
   /** Flag keys in snapshot order. */
   readonly keys: string[];
+  /** The cost of the snapshot's conditions, in steps (at most `limits().maxSnapshotCost`). */
+  readonly conditionCost: number;
   evaluate(flag: string, context: EvaluationContext | object): Evaluation;
   evaluateAll(context: EvaluationContext | object): Record<string, Evaluation>;
   /** Frees the Wasm memory now instead of at garbage collection. */

@@ -12,6 +12,8 @@
 #   bench/edge.ts   the local edge stack (scripts/serve.ts): GET /flags under autocannon load, and
 #                   the time from an admin change to three stacks on one Debian Postgres serving it
 #                   (needs the postgresql package: scripts/setup.sh --system); about a minute
+#   bench/admin.ts  admin writes over HTTP at 200 and 10,000 flags (PGlite, Debian Postgres), and
+#                   /health after each hostile request of the attack; about 30 s
 #   bench/webhook.ts  ai-whatsapp-webhook on the local stack and a Debian Postgres: signed deliveries
 #                   per second with durable dedup (p50/p99), and a replay storm across two stacks
 #                   (duplicates let through must be 0: the one check that fails the run); about 35 s
@@ -35,3 +37,5 @@ mkdir -p .bench
   --allow-run=bash,"$DENO" --no-check bench/edge.ts
 "$DENO" run --allow-read=. --allow-write=.bench,.data --allow-net=127.0.0.1 --allow-env \
   --allow-run=bash,"$DENO" --no-check bench/webhook.ts
+"$DENO" run --allow-read=. --allow-write=.bench,.data --allow-net=127.0.0.1 --allow-env \
+  --allow-run=bash,"$DENO" --no-check bench/admin.ts

@@ -7,6 +7,8 @@
 #   tests/fuzz_webhook.rs  the WhatsApp payload walker, Standard Webhooks and Meta headers
 #   tests/limits.rs        three-valued evaluation against the regex limits
 #   tests/deno/regex_diff_test.ts  the $regex engine (through the Wasm build) against V8's RegExp
+#   tests/deno/edge_fuzz_test.ts   the admin API and the WhatsApp webhook with random and mutated
+#                                  JSON, on PGlite and a Debian Postgres: never a 5xx
 # The Rust targets build with the `fuzz` profile: optimised, with overflow checks and debug
 # assertions on, so an arithmetic overflow fails the run as it would in a debug build.
 . "$(dirname "$0")/env.sh"
@@ -20,3 +22,6 @@ cargo test --quiet --profile fuzz --test fuzz --test fuzz_webhook --test limits
 bash scripts/build.sh
 log "the \$regex engine against V8's RegExp, $TRIMTAB_FUZZ_CASES patterns"
 "$DENO" test --quiet --allow-read --allow-env tests/deno/regex_diff_test.ts
+log "the admin API and the WhatsApp webhook, $TRIMTAB_FUZZ_CASES random bodies each, PGlite and Postgres"
+"$DENO" test --quiet --allow-read --allow-run --allow-env --allow-net=127.0.0.1,localhost \
+  --allow-write=tests/artifacts,.data tests/deno/edge_fuzz_test.ts

@@ -13,10 +13,14 @@
 //                                 request without a legacy (HS256) JWT (401; OPTIONS preflights
 //                                 pass); every trimtab function sets it false and verifies itself.
 //                                 Functions with enabled = false are not found.
+//   /api/...                     -> the `api` function with its path as is (the legacy routes,
+//                                 deprecated: /functions/v1/api/... on Supabase)
 //   /auth/v1/.well-known/jwks.json -> the local project's public signing keys (scripts/dev/keys.ts)
 //   /auth/v1/token, /user, /logout -> a minimal Supabase Auth stand-in for supabase-js: password
 //                                 sign-in and refresh for two demo users (scripts/dev/auth.ts)
-//   /, /www/...                  -> www/ (index.html for directories); other top-level files of www/
+//   /, /www/...                  -> www/ (index.html for directories); other top-level files of www/;
+//                                 every static file with nosniff; /admin/ (the dashboard) also with
+//                                 a strict Content-Security-Policy and frame-ancestors 'none'
 //   /js/..., /pkg/..., /examples/... -> those directories (application/wasm for .wasm)
 //   anything else                -> 404 { "error": { "code": "NOT_FOUND", ... } }
 //
@@ -32,8 +36,9 @@
 // rollout guard (_shared/safety/guard.ts, which also delivers the alert outbox) runs every
 // TRIMTAB_GUARD_INTERVAL_MS (default 60000; 0 or "off": never) and the retention purges (webhook
 // events 7 days, usage rows 90 days, shadow comparisons 30 days, expired cache entries) at start
-// and every TRIMTAB_PURGE_INTERVAL_MS (default hourly); on Supabase pg_cron jobs do that
-// (migrations 20261127000003_schedule.sql and 20261205000001_safety_alerts.sql).
+// and every TRIMTAB_PURGE_INTERVAL_MS (default hourly), and the webhook retries every
+// WEBHOOK_RETRY_INTERVAL_MS (default 30 s); on Supabase pg_cron jobs do that (migrations
+// 20261127000003_schedule.sql, 20261205000001_safety_alerts.sql, 20261206000003_edge_reliability.sql).
 import "../supabase/functions/_shared/platform/routed.ts";
 import { corsHeaders } from "../supabase/functions/_shared/platform/cors.ts";
 import { error, type Handler } from "../supabase/functions/_shared/platform/http.ts";
@@ -44,6 +49,7 @@ import { authRoute, DEMO_USERS, demoPassword } from "./dev/auth.ts";
 import { getDb, setDbFactory } from "../supabase/functions/_shared/platform/store.ts";
 import { openDb } from "./dev/db.ts";
 import { purgeWebhookEvents } from "../supabase/functions/_shared/agent/dedup.ts";
+import { retryWhatsApp } from "../supabase/functions/_shared/agent/agent_webhooks.ts";
 import { guardIntervalMs, runGuard } from "../supabase/functions/_shared/safety/guard.ts";
 import { purgeSafetyData } from "../supabase/functions/_shared/safety/usage.ts";
 import { env, envPositive } from "../supabase/functions/_shared/platform/env.ts";
@@ -242,6 +248,27 @@ function extOf(path: string): string {
   return i < 0 ? "" : path.slice(i).toLowerCase();
 }
 
+/**
+ * What the admin dashboard (www/admin/) is served with: a strict Content-Security-Policy (its own
+ * modules, styles and images only; Wasm compilation for "who is in?"; API calls to this origin or
+ * a Supabase project; no inline script, no plugin, no framing), and the older headers that say the
+ * same to browsers without CSP.
+ */
+export const ADMIN_HEADERS: Record<string, string> = {
+  "content-security-policy": [
+    "default-src 'none'",
+    "script-src 'self' 'wasm-unsafe-eval'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self' https://*.supabase.co",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; "),
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+};
+
 async function serveFile(req: Request, dir: string, rel: string): Promise<Response | null> {
   const segments = rel.split("/").filter((s) => s !== "");
   if (segments.some((s) => s === ".." || s.startsWith(".") || s.includes("\0") || s.includes("\\"))) {
@@ -255,9 +282,11 @@ async function serveFile(req: Request, dir: string, rel: string): Promise<Respon
       info = await Deno.stat(file);
     }
     if (!info.isFile) return null;
-    const headers = {
+    const headers: Record<string, string> = {
       "content-type": TYPES[extOf(file.pathname)] ?? "application/octet-stream",
       "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      ...(dir === "www" && segments[0] === "admin" ? ADMIN_HEADERS : {}),
     };
     if (req.method === "HEAD") {
       return new Response(null, { status: 200, headers: { ...headers, "content-length": String(info.size) } });
@@ -317,6 +346,8 @@ export async function router(req: Request): Promise<Response> {
     if (url.pathname.startsWith("/functions/v1/")) {
       return await routeFunction(req, url, url.pathname.slice("/functions/v1/".length));
     }
+    // The plans' legacy /api/... routes: the `api` function (deprecated answers, see its index.ts).
+    if (url.pathname.startsWith("/api/")) return await routeFunction(req, url, url.pathname.slice(1));
     return await routeStatic(req, path);
   } catch (e) {
     log.error("router error", { err: e });
@@ -466,14 +497,41 @@ export async function startStack(opts: { port?: number; hostname?: string; openD
     Deno.unrefTimer(timer);
     guardTimer = timer;
   }
+  // Webhook events to take up again (failed, never claimed, or abandoned by a dead process): what
+  // pg_cron does on Supabase through POST /functions/v1/ai-whatsapp-webhook/retry (migration
+  // 20261206000003_edge_reliability.sql); every WEBHOOK_RETRY_INTERVAL_MS (0 or "off": never).
+  const retryEvery = ["0", "off"].includes(env("WEBHOOK_RETRY_INTERVAL_MS") ?? "")
+    ? 0
+    : envPositive("WEBHOOK_RETRY_INTERVAL_MS");
+  let retryTimer: ReturnType<typeof setInterval> | undefined;
+  if (retryEvery > 0 && (opts.openDb ?? true)) {
+    let running = false;
+    const retry = async () => {
+      if (running) return;
+      running = true;
+      const cid = crypto.randomUUID();
+      try {
+        await retryWhatsApp({
+          correlationId: cid,
+          log: log.child({ fn: "webhook-retry", correlationId: cid }),
+          elapsed: () => 0,
+        });
+      } catch (e) {
+        log.warn("webhook retry run failed", { err: e });
+      } finally {
+        running = false;
+      }
+    };
+    retryTimer = setInterval(retry, retryEvery);
+    Deno.unrefTimer(retryTimer);
+  }
   return {
     url: `http://${hostname}:${addr.port}`,
     port: addr.port,
     database,
     databaseError,
     shutdown: () => {
-      if (guardTimer !== undefined) clearInterval(guardTimer);
-      if (purgeTimer !== undefined) clearInterval(purgeTimer);
+      for (const t of [guardTimer, purgeTimer, retryTimer]) if (t !== undefined) clearInterval(t);
       return server.shutdown();
     },
   };
@@ -517,7 +575,9 @@ if (import.meta.main) {
   }
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, () => {
-      // Stop accepting requests, then close the database (PGlite flushes to .data/pglite).
+      // Stop accepting requests, then close the database (PGlite flushes to .data/pglite). A
+      // request still waiting on the database does not hold the exit up for more than 3 s.
+      setTimeout(() => Deno.exit(0), 3000);
       stack.shutdown()
         .then(() => (stack.databaseError ? undefined : getDb().then((db) => db.close())))
         .catch(() => {})

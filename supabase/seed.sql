@@ -21,10 +21,13 @@ values
   -- The old pipeline is a command parser that answers in microseconds, so "new p95 above 1.2x the
   -- old p95" (and the cutover's 1.1x) would always fire: the ratios are effectively off for this
   -- flag (the absolute p95 levels, 2 s / 3 s / 5 s, still apply; set real ratios when the old
-  -- pipeline is an LLM too). A ramp to 100 % always needs the cutover check on shadow data.
+  -- pipeline is an LLM too). A ramp to 100 % always needs the cutover check on shadow data. For
+  -- the same reason its migration gate on performance accepts any gain (a model is never faster
+  -- than a parser: the gate reads "the new path answers at all").
   ('phoenix_pipeline_enabled', false, 0, '{0.1,1,5,25,50,100}',
    '[{"flag": "FEATURE_AGENT_CHAT", "enabled": true}]', true,
-   '{"guard": {"maxLatencyRatio": 1000, "cutoverMaxLatencyRatio": 1000, "requireCutover": true}}',
+   '{"guard": {"maxLatencyRatio": 1000, "cutoverMaxLatencyRatio": 1000, "requireCutover": true},
+     "migration": {"minPerformanceGainPercent": -100}}',
    'new AI pipeline instead of the legacy command parser'),
   ('USE_OPTIMIZED_PROMPTS', false, 0, '{5,25,50,100}', null, true, '{}',
    'A/B test of the optimized prompt (variants original / optimized)'),
@@ -40,6 +43,9 @@ values
    'voucher tools of the agent'),
   ('FEATURE_AGENT_CUSTOMER_LOOKUP', false, 0, null, null, false, '{}',
    'customer lookup tool for the agent'),
+  -- The conversation-memory example (safeMigration; variant "shadow" runs the new store in shadow).
+  ('memory_v2_enabled', false, 0, '{1,10,25,50,100}', null, false, '{}',
+   'memory example: recalls from the normalised tables instead of chat_memories'),
   ('AI_PIPELINE', false, 0, null, null, false, '{}',
    'kill switch: on (e.g. adminOverride "on") sends every AI path to the legacy pipeline')
 on conflict (key) do nothing;

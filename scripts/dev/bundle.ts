@@ -24,9 +24,15 @@ export function functionNames(): string[] {
     .map((e) => e.name).sort();
 }
 
-/** `deno info --json` of a function with its deno.json. */
+/** `deno info --json` of a function with its deno.json. The module graph does not depend on the
+ *  clock, so `deno info` runs without libfaketime even when this process has it (npm test's
+ *  second pass): preloaded into a multi-threaded process, it could make `deno info` die on a
+ *  signal with no output. */
 export async function moduleGraph(name: string): Promise<Graph> {
   const dir = new URL(`${name}/`, FUNCTIONS);
+  const env = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) => k !== "LD_PRELOAD" && !k.startsWith("FAKETIME")),
+  );
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "info",
@@ -37,10 +43,16 @@ export async function moduleGraph(name: string): Promise<Graph> {
       new URL("index.ts", dir).pathname,
     ],
     cwd: decodeURIComponent(ROOT.pathname),
+    env,
+    clearEnv: true,
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!out.success) throw new Error(`deno info ${name}: ${new TextDecoder().decode(out.stderr)}`);
+  if (!out.success) {
+    throw new Error(
+      `deno info ${name} (exit ${out.code}, signal ${out.signal}): ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
   const info = JSON.parse(new TextDecoder().decode(out.stdout));
   const root = decodeURIComponent(ROOT.pathname);
   const local = (info.modules as { specifier: string; size?: number; local?: string }[])

@@ -9,16 +9,16 @@
 //! Migrating = supabase/bootstrap/00_supabase_compat.sql (roles + auth.*; skipped when the database
 //! looks like Supabase), then supabase/migrations/*.sql in name order, each once, in its own
 //! transaction, recorded in trimtab.schema_migrations.
-import { PGlite } from "@electric-sql/pglite";
 import {
   type Backend,
   type Db,
   dbFromBackend,
-  type Param,
   postgresBackend,
   type Queryable,
-  toParam,
 } from "../../supabase/functions/_shared/platform/db.ts";
+import { pgliteBackend } from "./pglite.ts";
+
+export { pgliteBackend } from "./pglite.ts";
 
 /** A database the dev tooling manages: also migrates and seeds. */
 export interface DevDb extends Db {
@@ -60,30 +60,6 @@ function envVar(name: string): string | undefined {
   }
 }
 
-/** The PGlite driver on `dataDir` (a directory, or "memory://"). */
-export async function pgliteBackend(dataDir: string): Promise<Backend> {
-  if (!dataDir.includes("://")) await Deno.mkdir(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
-  // deno-lint-ignore no-explicit-any
-  const wrap = (d: any): Queryable => ({
-    async query<T>(text: string, params: Param[] = []) {
-      const res = await d.query(text, params.map(toParam));
-      return res.rows as T[];
-    },
-    async exec(text: string) {
-      await d.exec(text);
-    },
-  });
-  const root = wrap(db);
-  return {
-    kind: "pglite",
-    ...root,
-    // deno-lint-ignore no-explicit-any
-    tx: <T>(fn: (q: Queryable) => Promise<T>) => db.transaction((t: any) => fn(wrap(t))) as Promise<T>,
-    close: () => db.close(),
-  };
-}
-
 // ---------------------------------------------------------------------------------------------
 // migrations
 
@@ -94,6 +70,10 @@ async function sqlFiles(dir: URL): Promise<{ version: string; name: string; url:
     files.push({ version: e.name.split("_")[0], name: e.name, url: new URL(e.name, dir) });
   }
   files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // The version is the key in schema_migrations (ours and the Supabase CLI's): two files with one
+  // version would leave the second unapplied, silently.
+  const dup = files.find((f, i) => i > 0 && files[i - 1].version === f.version);
+  if (dup) throw new Error(`two migrations share the version ${dup.version} (${dup.name}): rename one`);
   return files;
 }
 

@@ -180,6 +180,14 @@ impl Engine {
         self.core.version().to_owned()
     }
 
+    /// The cost of all the snapshot's conditions, in steps (at most the snapshot budget of
+    /// `limits().maxSnapshotCost`): lets a caller check a change to one flag against the budget
+    /// without compiling every other flag again.
+    #[wasm_bindgen(getter, js_name = conditionCost)]
+    pub fn condition_cost(&self) -> f64 {
+        self.core.condition_cost() as f64
+    }
+
     /// Flag keys in snapshot order (the index space of `evaluate`).
     #[wasm_bindgen(js_name = flagKeys)]
     pub fn flag_keys(&self) -> Vec<String> {

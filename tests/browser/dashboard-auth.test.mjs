@@ -39,6 +39,7 @@ after(async () => {
 
 test("settings, password sign-in through supabase-js, a refreshed token, sign-out", async () => {
   await page.goto(`${stack.url}/admin/?poll=300`);
+  await page.locator("html[data-app=ready]").waitFor({ state: "attached" }); // the module has run
   await page.locator("#settings summary").click();
   assert.equal(await page.inputValue("#project-url"), stack.url, "defaults to the serving origin");
   await page.fill("#project-key", stack.secret);

@@ -111,6 +111,7 @@ after(async () => {
 
 test("sign in", async () => {
   await page.goto(`${url}/admin/?poll=400`); // poll fast so the charts collect several points
+  await page.locator("html[data-app=ready]").waitFor({ state: "attached" }); // the module has run
   const t = await page.evaluate(() => {
     const n = performance.getEntriesByType("navigation")[0];
     return n.domContentLoadedEventEnd - n.startTime;

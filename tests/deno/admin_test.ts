@@ -69,7 +69,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     eq(list.status, 200, "list status");
     eq(list.body.version, await version(db), "version");
     const keys = list.body.flags.map((f: Json) => f.key);
-    eq(keys.length, 10, "every seeded flag");
+    eq(keys.length, 11, "every seeded flag");
     assert(keys.includes("phoenix_pipeline_enabled") && keys.includes("FEATURE_AGENT_VOICE"), `keys ${keys}`);
     const one = await api("/flags/phoenix_pipeline_enabled");
     eq(one.status, 200, "get status");
@@ -86,8 +86,11 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     eq(f.prerequisites, [{ flag: "FEATURE_AGENT_CHAT", enabled: true }], "prerequisites as JSON");
     eq(
       f.metadata,
-      { guard: { requireCutover: true, maxLatencyRatio: 1000, cutoverMaxLatencyRatio: 1000 } }, // jsonb's key order
-      "metadata (the seed's guard settings)",
+      {
+        guard: { requireCutover: true, maxLatencyRatio: 1000, cutoverMaxLatencyRatio: 1000 }, // jsonb's key order
+        migration: { minPerformanceGainPercent: -100 },
+      },
+      "metadata (the seed's guard and migration settings)",
     );
     assert(
       typeof f.createdAt === "string" && !Number.isNaN(Date.parse(f.createdAt)) && f.createdAt.endsWith("Z"),

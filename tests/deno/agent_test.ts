@@ -109,7 +109,9 @@ async function checks(t: Deno.TestContext, db: Db) {
     FEATURE_AGENT_VOUCHERS: "true",
     FEATURE_AGENT_CUSTOMER_LOOKUP: "true",
     AGENT_STAFF_PHONES: `+${STAFF}`,
-    AGENT_LLM_TIMEOUT_MS: "400",
+    // The default timeout: a loaded machine must not turn a model's answer into a timeout. The
+    // hang step below shortens it for itself (a hung call times out whatever the load).
+    AGENT_LLM_TIMEOUT_MS: undefined,
     AGENT_RATE_LIMIT_PER_MIN: undefined,
   });
   resetAgent();
@@ -232,7 +234,7 @@ async function checks(t: Deno.TestContext, db: Db) {
       eq(openai.chats.length, chats0 + 1, "the model was asked");
       eq(r.text, REPLIES.greet, "legacy greeting");
       eq([r.meta.pipeline, r.meta.fallback, r.meta.cid], ["legacy", "OPENAI_HTTP_ERROR", r.cid], "reply metadata");
-      const line = lines.find((l) => l.includes('"msg":"agent fallback to legacy"'));
+      const line = lines.find((l) => l.includes('"msg":"agent fallback to legacy"') && l.includes(r.cid));
       assert(
         line && line.includes(`"correlationId":"${r.cid}"`) && line.includes('"reason":"OPENAI_HTTP_ERROR"'),
         `fallback logged: ${line}`,
@@ -242,12 +244,16 @@ async function checks(t: Deno.TestContext, db: Db) {
     await t.step("fallback: the model hangs past AGENT_LLM_TIMEOUT_MS -> legacy reply", async () => {
       openai.script.push({ hang: true });
       lines.length = 0;
-      const t0 = Date.now();
-      const r = await say(LLM_B, "help");
-      const ms = Date.now() - t0;
+      setEnv({ AGENT_LLM_TIMEOUT_MS: "400" });
+      let r;
+      try {
+        r = await say(LLM_B, "help");
+      } finally {
+        setEnv({ AGENT_LLM_TIMEOUT_MS: undefined });
+      }
       eq(r.text, REPLIES.help, "legacy help");
+      // The fake never answers a hung call: only the timeout can have ended it.
       eq([r.meta.pipeline, r.meta.fallback], ["legacy", "OPENAI_TIMEOUT"], "timeout recorded");
-      assert(ms >= 350 && ms < 3000, `gave up after the timeout (${ms} ms)`);
       assert(lines.some((l) => l.includes('"msg":"agent fallback to legacy"') && l.includes(r.cid)), "fallback logged");
     });
 

@@ -29,7 +29,7 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     eq(r.body.version, await version(db), "version");
     eq(r.headers.get("x-trimtab-stale"), "false", "fresh");
     const f = r.body.flags;
-    eq(Object.keys(f).length, 10, "every seeded flag");
+    eq(Object.keys(f).length, 11, "every seeded flag");
     eq([f.FEATURE_AGENT_CHAT.enabled, f.FEATURE_AGENT_CHAT.reason], [true, "ROLLOUT"], "100 %");
     eq([f.FEATURE_AGENT_VOICE.enabled, f.FEATURE_AGENT_VOICE.reason], [false, "DISABLED"], "disabled");
     const b = bucket("USE_OPTIMIZED_PROMPTS", "user-7");

@@ -1,13 +1,13 @@
 // The shape of the edge code: what each function would deploy (its module graph with its own
 // deno.json: no PGlite, no dev-only module, no test, only pinned packages), the layering of
-// supabase/functions/_shared/ (platform -> flags -> safety -> agent: a module imports only its own
-// layer or those before it), index.ts files that only route, and one module reading the
-// environment (platform/env.ts).
+// supabase/functions/_shared/ (platform -> flags -> safety -> agent -> examples: a module imports
+// only its own layer or those before it), index.ts files that only route, and one module reading
+// the environment (platform/env.ts).
 import { functionNames, moduleGraph } from "../../scripts/dev/bundle.ts";
 import { assert, eq, ROOT } from "./support.ts";
 
 const SHARED = new URL("supabase/functions/_shared/", ROOT);
-const LAYERS = ["platform", "flags", "safety", "agent"];
+const LAYERS = ["platform", "flags", "safety", "agent", "examples"];
 
 const pkg = JSON.parse(await Deno.readTextFile(new URL("package.json", ROOT)));
 

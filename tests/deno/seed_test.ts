@@ -20,6 +20,7 @@ const KNOWN = [
   "USE_CIRCUIT_BREAKER",
   "USE_OPTIMIZED_PROMPTS",
   "USE_RESPONSE_CACHE",
+  "memory_v2_enabled",
   "phoenix_pipeline_enabled",
 ];
 

@@ -2,8 +2,9 @@
 // with local fakes of Meta's Graph API and OpenAI: the GET handshake; signed deliveries accepted;
 // refused signatures (wrong secret, tampered body, missing or malformed header, stale timestamp)
 // answered 401 with nothing processed; duplicates (sequential, concurrent, inside one batch, and
-// past the in-isolate window) processed once; the feature switch; 200 even when processing fails
-// (and a friendly reply when the database is down); EdgeRuntime.waitUntil; realtime calls accepted
+// past the in-isolate window) processed once; the feature switch; 200 once recorded even when
+// processing fails (retried by the retry job), 503 when the database cannot record the events
+// (Meta delivers again); EdgeRuntime.waitUntil; realtime calls accepted
 // or rejected; no phone number in any log line. Then two local stacks (separate processes) sharing
 // one Postgres: one delivery sent to both, concurrently, is answered once.
 import "../../supabase/functions/_shared/platform/routed.ts";
@@ -27,6 +28,7 @@ import {
   startPg,
   startStack,
   stopStack,
+  type Tokens,
 } from "./support.ts";
 
 const APP_SECRET = "wa-app-secret-for-tests-0123456789";
@@ -61,7 +63,7 @@ async function post(req: Request) {
   return { status: res.status, cid: res.headers.get("x-correlation-id"), body: await res.json() };
 }
 
-async function checks(t: Deno.TestContext, db: Db) {
+async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
   const meta = fakeMeta(WA_TOKEN);
   const openai = fakeOpenAI(OA_KEY);
   const previousSink = setLogSink(capture);
@@ -231,11 +233,12 @@ async function checks(t: Deno.TestContext, db: Db) {
       );
     });
 
-    await t.step("a failing send is logged and the webhook still answers 200", async () => {
+    await t.step("a failing send: 200 (recorded), logged, failed; the retry job sends the stored reply", async () => {
       meta.failWith = 503;
       lines.length = 0;
+      const id = wamid();
       const r = await post(
-        waRequest(WA_URL, waPayload([{ messages: [{ id: wamid(), from: ANA, text: "hello" }] }]), {
+        waRequest(WA_URL, waPayload([{ messages: [{ id, from: ANA, text: "hello" }] }]), {
           secret: APP_SECRET,
         }),
       );
@@ -245,6 +248,33 @@ async function checks(t: Deno.TestContext, db: Db) {
         lines.some((l) => l.includes('"msg":"reply not sent"') && l.includes('"status":503')),
         "send failure logged",
       );
+      const row = async () =>
+        (await db.query<{ state: string; attempts: number; last_error: string | null }>(
+          "select state, attempts, last_error from trimtab.webhook_events where provider = 'whatsapp' and event_id = $1",
+          [id],
+        ))[0];
+      eq({ ...(await row()), attempts: Number((await row()).attempts) }, {
+        state: "failed",
+        attempts: 1,
+        last_error: "WHATSAPP_SEND_FAILED",
+      }, "recorded as failed, to retry");
+      // The retry job (pg_cron on Supabase) once the backoff has passed: the stored reply is sent.
+      await db.query("update trimtab.webhook_events set next_attempt_at = now() where event_id = $1", [id]);
+      const sent0 = meta.sent.length;
+      const retry = await whatsapp(
+        new Request(`${WA_URL}/retry`, { method: "POST", headers: { apikey: tk.service } }),
+      );
+      const out = await retry.json();
+      eq([retry.status, out.due, out.replies, out.failures], [200, 1, 1, 0], JSON.stringify(out));
+      eq(meta.sent.slice(sent0).map((s) => s.body.text.body), [REPLIES.greet], "the reply, once");
+      eq((await row()).state, "processed", "processed");
+      const again = await (await whatsapp(
+        new Request(`${WA_URL}/retry`, { method: "POST", headers: { apikey: tk.service } }),
+      )).json();
+      eq(again.due, 0, "nothing left to retry");
+      const anon = await whatsapp(new Request(`${WA_URL}/retry`, { method: "POST" }));
+      eq(anon.status, 401, "the retry route needs a secret key or an admin");
+      await anon.body?.cancel();
     });
 
     await t.step("non-text messages get a friendly note", async () => {
@@ -374,12 +404,12 @@ async function checks(t: Deno.TestContext, db: Db) {
   }
 }
 
-onBothBackends("webhooks", async (t, db) => {
+onBothBackends("webhooks", async (t, db, tk) => {
   resetDedupWindow();
-  await checks(t, db);
+  await checks(t, db, tk);
 }, {
   postgres: async (t, db, _tk, pg) => {
-    await t.step("database down: still 200, and the user is asked to try again", async () => {
+    await t.step("database down: 503 (Meta delivers again), nothing sent; the redelivery is processed", async () => {
       const meta = fakeMeta(WA_TOKEN);
       const previousSink = setLogSink(capture);
       setEnv({
@@ -393,18 +423,20 @@ onBothBackends("webhooks", async (t, db) => {
         lines.length = 0;
         const delivery = waPayload([{ messages: [{ id: wamid(), from: ANA, text: "hello" }] }]);
         const r = await post(waRequest(WA_URL, delivery, { secret: APP_SECRET }));
-        eq(r.status, 200, "200 although nothing could be claimed");
-        eq(meta.sent.map((s) => s.body.text.body), [REPLIES.failed], "friendly failure reply");
+        eq([r.status, r.body.error?.code], [503, "EVENTS_NOT_RECORDED"], "not recorded: not acknowledged");
+        eq(meta.sent.length, 0, "nothing sent for an event that was not recorded");
         assert(
-          lines.some((l) => l.includes('"msg":"whatsapp event failed"') && l.includes(r.cid!)),
-          "failure logged with the correlation id",
+          lines.some((l) =>
+            l.includes('"msg":"webhook events not recorded; the provider will deliver again"') && l.includes(r.cid!)
+          ),
+          "logged with the correlation id",
         );
         for (const p of PHONES) assert(!lines.join("\n").includes(p), "no phone in the failure logs");
-        // Meta redelivers once the database is back: the unclaimed event is processed then.
+        // Meta delivers again (it retries answers other than 2xx): processed then.
         await pg.resume!();
         const again = await post(waRequest(WA_URL, delivery, { secret: APP_SECRET }));
-        eq(again.status, 200, "redelivery answered");
-        eq(meta.sent.map((s) => s.body.text.body), [REPLIES.failed, REPLIES.greet], "the redelivery is processed");
+        eq([again.status, again.body.recorded], [200, 1], "redelivery recorded");
+        eq(meta.sent.map((s) => s.body.text.body), [REPLIES.greet], "the redelivery is processed");
       } finally {
         setLogSink(previousSink);
         restoreEnv();

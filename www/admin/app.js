@@ -87,11 +87,14 @@ $("signout").addEventListener("click", async () => {
 
 // ---------------------------------------------------------------- flags and ramps
 
+/** The rollout the engine serves now: a schedule's latest elapsed step wins over the stored one. */
+const effective = (f) => f.effectiveRollout ?? f.rollout;
+
 function stageOf(f) {
   if (!f.stages?.length) return null;
   let index = -1;
   f.stages.forEach((s, i) => {
-    if (s <= f.rollout) index = i;
+    if (s <= effective(f)) index = i;
   });
   return { index, total: f.stages.length };
 }
@@ -113,7 +116,7 @@ function renderFlags() {
       const sel = el(
         "select",
         { "aria-label": `target stage for ${f.key}`, name: "target" },
-        ...f.stages.map((s) => el("option", { value: String(s), selected: s === f.rollout }, `${s}%`)),
+        ...f.stages.map((s) => el("option", { value: String(s), selected: s === effective(f) }, `${s}%`)),
       );
       ramp.append(
         el(
@@ -143,7 +146,14 @@ function renderFlags() {
       el("td", {}, el("code", {}, f.key)),
       el("td", { className: cls }, state),
       el("td", {}, !st ? "–" : st.index < 0 ? `before 1 / ${st.total}` : `${st.index + 1} / ${st.total}`),
-      el("td", { className: "pct" }, pct(f.rollout)),
+      el(
+        "td",
+        {
+          className: "pct",
+          title: effective(f) === f.rollout ? "" : `stored ${pct(f.rollout)}; a schedule step governs`,
+        },
+        effective(f) === f.rollout ? pct(f.rollout) : `${pct(effective(f))} (schedule)`,
+      ),
       ramp,
       el(
         "td",
@@ -189,7 +199,9 @@ async function ramp_(f, to, force, reason) {
       method: "PATCH",
       body: { rollout: to, ...(force ? { force: true, reason } : {}) },
     });
-    msg.append(el("p", {}, `${f.key}: ${pct(f.rollout)} → ${pct(out.flag.rollout)}${out.forced ? " (forced)" : ""}.`));
+    msg.append(
+      el("p", {}, `${f.key}: ${pct(effective(f))} → ${pct(effective(out.flag))}${out.forced ? " (forced)" : ""}.`),
+    );
     await Promise.all([loadFlags(), loadAudit()]);
   } catch (e) {
     if (e instanceof ApiError && e.code === "RAMP_SKIPS_STAGE") return refusedSkip(f, to, e);
@@ -225,7 +237,7 @@ function refusedSkip(f, to, e) {
       "p",
       { id: "skip-explain" },
       el("strong", {}, "Refused: "),
-      `moving ${f.key} from ${pct(f.rollout)} to ${pct(to)} skips the ${
+      `moving ${f.key} from ${pct(effective(f))} to ${pct(to)} skips the ${
         skipped === undefined ? "intermediate" : pct(skipped)
       } stage. `,
       "Ramps move one stage at a time; use “Next stage”, or force the jump with a reason (it is audited).",
@@ -422,4 +434,7 @@ async function refreshAll() {
   ]);
 }
 
+// Every handler is installed: say so (the module ran after its imports, the Wasm included, had
+// loaded, which can be after the page's load event).
+document.documentElement.dataset.app = "ready";
 session.restore().then((kept) => (kept ? enter() : $("token").focus()));

@@ -18,7 +18,7 @@ const handler = handle(async (req, ctx) => {
   if (!/^\/ai-cache\/?$/.test(url.pathname)) throw new HttpError(404, "NOT_FOUND", "no such route");
   const caller = await requireAdmin(req);
   return req.method === "DELETE" ? cacheClear(url, caller, ctx.log) : cacheReport(url);
-}, { name: "ai-cache" });
+}, { name: "ai-cache", cors: "admin" });
 
 export default handler;
 serve(handler);

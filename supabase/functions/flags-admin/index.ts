@@ -88,7 +88,7 @@ const handler = handle(async (req) => {
   const alerts = await routeAlerts(req, parts);
   if (alerts) return alerts;
   throw notFound();
-}, { name: "flags-admin" });
+}, { name: "flags-admin", cors: "admin" });
 
 export default handler;
 serve(handler);

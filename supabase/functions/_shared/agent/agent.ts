@@ -22,6 +22,8 @@
 // FEATURE_AGENT_CUSTOMER_LOOKUP (lookup), FEATURE_AGENT_VOUCHERS (create, redeem, void), evaluated
 // like the ai-* tool functions do (the phone the request names, else "global").
 //
+// The two pipelines run as one safeMigration (safety/migration.ts, `chatMigration`): the flag
+// picks the path per customer, the new one falls back to the legacy one, shadow runs, usage rows.
 // Safety loop (the machinery is in ai_guard.ts, response_cache.ts and shadow.ts): the
 // customer's USE_OPTIMIZED_PROMPTS variant "optimized" sends the core's buildOpenAIRequest body
 // (structured reply, tools), anything else the original hand-built one; both are cut to
@@ -30,15 +32,15 @@
 // ENFORCE_CIRCUIT_BREAKER enforce) may skip the model (fallback CIRCUIT_OPEN); every call writes a
 // usage row (legacy: provider "legacy", model "parser"); messages the legacy pipeline served may
 // be shadowed by the new one (never served, no tool executed).
-import { flagFor, guardedChat, legacyForced, legacyUsage, resetBreakers } from "../safety/ai_guard.ts";
-import { currentConfig } from "../flags/config.ts";
+import { flagFor, guardedChat, legacyForced, resetBreakers, statusOf } from "../safety/ai_guard.ts";
 import type { Db } from "../platform/db.ts";
 import { type Feature, feature } from "./features.ts";
 import { HttpError } from "../platform/http.ts";
 import type { Logger } from "../platform/log.ts";
 import { decodeDecision, llmRequest, PROMPT_FLAG, promptVariant } from "./agent_llm.ts";
 import { openaiSettings } from "../safety/openai.ts";
-import { shadowSampled, startShadow } from "../safety/shadow.ts";
+import { type MigrationContext, safeMigration } from "../safety/migration.ts";
+import { defaultSimilarity } from "../safety/shadow.ts";
 import { onDbChange } from "../platform/store.ts";
 import { normalizePhone, RateLimiter } from "../platform/trimtab.ts";
 import {
@@ -50,7 +52,7 @@ import {
   type Voucher,
   voucherPolicy,
 } from "./vouchers.ts";
-import { env, envPositive } from "../platform/env.ts";
+import { env, envNonNegative, envPositive } from "../platform/env.ts";
 
 /** The flag that moves customers to the llm pipeline. */
 export const PIPELINE_FLAG = "phoenix_pipeline_enabled";
@@ -63,6 +65,8 @@ export {
   type PromptVariant,
   promptVariant,
 } from "./agent_llm.ts";
+/** The companion flag that shadows units the pipeline flag leaves on the legacy pipeline. */
+export const SHADOW_FLAG = "SHADOW_NEW_PIPELINE";
 /** The response cache switch. */
 export const CACHE_FLAG = "USE_RESPONSE_CACHE";
 /** The `feature` of the agent's usage rows. */
@@ -219,32 +223,6 @@ export function parseCommand(text: string): AgentCall[] {
   return [{ name: "help", args: { unknown: true } }];
 }
 
-// ---------------------------------------------------------------- llm pipeline (prompt: agent_llm.ts)
-
-/** The llm decision for one message through the guard (cache, breaker, usage row); `shadow`: for
- *  shadow mode (no cache; the usage row says shadow). */
-async function decideGuarded(input: AgentInput, sender: string, shadow: boolean) {
-  const settings = openaiSettings();
-  const variant = await promptVariant(sender);
-  const cache = !shadow && (await flagFor(CACHE_FLAG, sender))?.enabled;
-  const r = await guardedChat<AgentCall[] | string>({
-    phone: sender,
-    feature: USAGE_FEATURE,
-    flagKey: PIPELINE_FLAG,
-    promptVariant: variant,
-    body: llmRequest(input.text, variant, settings),
-    decode: decodeDecision,
-    settings,
-    timeoutMs: envPositive("AGENT_LLM_TIMEOUT_MS"),
-    correlationId: input.correlationId,
-    db: input.db,
-    log: input.log,
-    cacheFlag: cache ? (variant === "optimized" ? PROMPT_FLAG : PIPELINE_FLAG) : undefined,
-    shadow,
-  });
-  return { ...r, variant };
-}
-
 // ---------------------------------------------------------------- execution
 
 interface ExecCtx {
@@ -336,24 +314,97 @@ async function executeAll(calls: AgentCall[], x: ExecCtx): Promise<string> {
   return out.join("\n\n");
 }
 
-// ---------------------------------------------------------------- the agent
+// ---------------------------------------------------------------- the two pipelines (safeMigration)
 
-function errorCode(e: unknown): string {
-  const c = (e as { code?: unknown })?.code;
-  return typeof c === "string" && /^[A-Z0-9_]{2,60}$/.test(c) ? c : "AGENT_LLM_ERROR";
+/** What a pipeline decided for one message and, when served, what executing it replied. */
+export interface AgentOutcome {
+  /** The tool calls, or null for a text answer of the model. */
+  calls: AgentCall[] | null;
+  /** The reply (null for a shadow run's tool calls: nothing was executed). */
+  text: string | null;
+  cached?: boolean;
+  piiLeak?: boolean;
+  variant?: string;
 }
+
+interface Turn {
+  input: AgentInput;
+  sender: string;
+  x: ExecCtx;
+}
+
+/** The llm decision for one message through the guard (cache, breaker, PII), its usage details
+ *  reported to the migration's context; in shadow without the response cache. */
+async function decideGuarded(t: Turn, ctx: MigrationContext) {
+  const settings = openaiSettings();
+  const variant = await promptVariant(t.sender);
+  const cache = !ctx.shadow && (await flagFor(CACHE_FLAG, t.sender))?.enabled;
+  const r = await guardedChat<AgentCall[] | string>({
+    phone: t.sender,
+    flagKey: PIPELINE_FLAG,
+    promptVariant: variant,
+    body: llmRequest(t.input.text, variant, settings),
+    decode: decodeDecision,
+    settings,
+    timeoutMs: envPositive("AGENT_LLM_TIMEOUT_MS"),
+    db: ctx.db,
+    log: ctx.log,
+    report: ctx.usage,
+    cacheFlag: cache ? (variant === "optimized" ? PROMPT_FLAG : PIPELINE_FLAG) : undefined,
+    shadow: ctx.shadow,
+  });
+  return { ...r, variant };
+}
+
+const toolNames = (calls: AgentCall[] | null) => (calls ?? []).map((c) => c.name);
+
+/**
+ * The chat pipelines as a migration: old = the legacy parser, executed; new = the model's
+ * decision, executed as the effect "tools" (in shadow nothing runs: only the decision is
+ * compared, tool names stored). No API key or AI_PIPELINE=legacy: the old path, never shadowed.
+ * Shadowed: SHADOW_NEW_PIPELINE when that flag exists, else AGENT_SHADOW_SAMPLE of the messages.
+ * The new path's time limit is twice AGENT_LLM_TIMEOUT_MS (the model call has its own).
+ */
+export const chatMigration = safeMigration<Turn, AgentOutcome>({
+  flag: PIPELINE_FLAG,
+  feature: USAGE_FEATURE,
+  old: async (t) => {
+    const calls = parseCommand(t.input.text);
+    return { calls, text: await executeAll(calls, t.x) };
+  },
+  new: async (t, ctx) => {
+    const d = await decideGuarded(t, ctx);
+    const base = { variant: d.variant, ...(d.cached ? { cached: true } : {}), ...(d.piiLeak ? { piiLeak: true } : {}) };
+    if (typeof d.value === "string") return { calls: null, text: d.value, ...base };
+    const calls = d.value;
+    const text = await ctx.effects.run("tools", () => executeAll(calls, t.x));
+    return { calls, text: text ?? null, ...base };
+  },
+  timeoutMs: () => 2 * envPositive("AGENT_LLM_TIMEOUT_MS"),
+  forceOld: async (unit) => {
+    if (!openaiSettings().apiKey) return "no_api_key";
+    return (await legacyForced(unit)) ? "ai_pipeline" : null;
+  },
+  shadow: { flag: SHADOW_FLAG, sample: () => envNonNegative("AGENT_SHADOW_SAMPLE") },
+  compare: (old, neu) =>
+    neu.calls ? defaultSimilarity(old.calls ?? [], neu.calls) : defaultSimilarity(old.text ?? "", neu.text ?? ""),
+  shadowDetails: (old, neu) => ({
+    oldTools: toolNames(old.calls),
+    newTools: neu === null ? [] : neu.calls ? toolNames(neu.calls) : "text",
+    variant: neu?.variant ?? null,
+  }),
+  provider: { old: "legacy", new: "openai" },
+  model: { old: "parser" },
+  defaultErrorCode: "AGENT_LLM_ERROR",
+  statusOf,
+});
+
+// ---------------------------------------------------------------- the agent
 
 /** Which pipeline serves `phone` now, and why. */
 export async function choosePipeline(phone: string): Promise<{ pipeline: "legacy" | "llm"; why?: string }> {
-  if (!openaiSettings().apiKey) return { pipeline: "legacy", why: "no_api_key" };
-  if (await legacyForced(phone)) return { pipeline: "legacy", why: "ai_pipeline" };
-  try {
-    const view = await currentConfig();
-    const e = view.config.engine.evaluate(PIPELINE_FLAG, { userId: phone });
-    return e.enabled ? { pipeline: "llm" } : { pipeline: "legacy", why: "flag" };
-  } catch {
-    return { pipeline: "legacy", why: "no_config" };
-  }
+  const d = await chatMigration.decide(phone);
+  return d.path === "new" ? { pipeline: "llm" } : { pipeline: "legacy", why: d.why };
 }
 
 /**
@@ -376,60 +427,33 @@ export async function runAgent(input: AgentInput): Promise<AgentReply> {
     db: input.db,
     log,
   };
-  const choice = await choosePipeline(sender);
-  let pipeline: "legacy" | "llm" = "legacy";
-  let fallback: string | undefined;
-  let calls: AgentCall[] | null = null;
-  let text: string | null = null;
-  let cached = false;
-  let piiLeak = false;
-  if (choice.pipeline === "llm") {
-    const started = Date.now();
-    try {
-      const d = await decideGuarded(input, sender, false);
-      if (typeof d.value === "string") text = d.value;
-      else calls = d.value;
-      cached = d.cached;
-      piiLeak = d.piiLeak === true;
-      pipeline = "llm";
-    } catch (e) {
-      fallback = errorCode(e);
-      log.warn("agent fallback to legacy", { reason: fallback, ms: Date.now() - started });
-    }
-  }
-  const legacyStart = performance.now();
-  if (text === null && calls === null) calls = parseCommand(input.text);
-  if (calls) text = await executeAll(calls, x);
-  if (pipeline === "legacy") {
-    const latencyMs = performance.now() - legacyStart;
-    await legacyUsage(input.db, {
-      feature: USAGE_FEATURE,
-      flagKey: PIPELINE_FLAG,
-      latencyMs,
-      correlationId: input.correlationId,
-      fallback,
-    });
-    if (choice.why === "flag" && !fallback && (await shadowSampled(sender))) {
-      startShadow({
-        flagKey: PIPELINE_FLAG,
-        correlationId: input.correlationId,
-        db: input.db,
-        log,
-        legacy: { calls: calls ?? [], reply: text!, latencyMs },
-        ask: () => decideGuarded(input, sender, true),
-      });
-    }
-  }
+  const started = Date.now();
+  const r = await chatMigration.run({ input, sender, x }, {
+    unit: sender,
+    correlationId: input.correlationId,
+    db: input.db,
+    log,
+  });
+  if (r.fallback) log.warn("agent fallback to legacy", { reason: r.fallback, ms: Date.now() - started });
+  const pipeline = r.path === "new" ? "llm" : "legacy";
+  const o = r.value;
   const reply: AgentReply = {
     ...base,
-    text: text!,
+    text: o.text ?? "",
     pipeline,
-    tools: (calls ?? []).map((c) => c.name),
-    ...(fallback ? { fallback } : {}),
-    ...(choice.why && !fallback ? { why: choice.why } : {}),
-    ...(cached ? { cached } : {}),
-    ...(piiLeak ? { piiLeak } : {}),
+    tools: toolNames(o.calls),
+    ...(r.fallback ? { fallback: r.fallback } : {}),
+    ...(r.why ? { why: r.why } : {}),
+    ...(o.cached ? { cached: true } : {}),
+    ...(o.piiLeak ? { piiLeak: true } : {}),
   };
-  log.info("agent reply", { pipeline, fallback, why: reply.why, tools: reply.tools, cached, piiLeak });
+  log.info("agent reply", {
+    pipeline,
+    fallback: r.fallback,
+    why: reply.why,
+    tools: reply.tools,
+    cached: Boolean(o.cached),
+    piiLeak: Boolean(o.piiLeak),
+  });
   return reply;
 }

@@ -44,7 +44,7 @@ export function toolHandler<I>(spec: ToolSpec<I>): Handler {
       ctx.log.info("feature disabled", { feature: spec.feature, why: f.why });
       return json(200, { ok: false, disabled: true, feature: spec.feature });
     }
-    const who: Actor = { actor: caller.actor, correlationId: ctx.correlationId };
+    const who: Actor = { actor: caller.actor, correlationId: ctx.correlationId, caller: caller.identity };
     return await spec.run(await getDb(), input, who, ctx);
   }, { name: spec.name });
 }

@@ -25,7 +25,7 @@
 // Policy from the environment, read on each call: VOUCHER_MAX_AMOUNT_MINOR (default 10000000),
 // VOUCHER_CURRENCIES (default "RWF,USD,KES"), VOUCHER_TTL_DAYS (default 30).
 import type { Claims, Db, Row, Tx } from "../platform/db.ts";
-import { HttpError } from "../platform/http.ts";
+import { dbHttpError, HttpError } from "../platform/http.ts";
 import { idempotent, type Stored } from "./idempotency.ts";
 import {
   checkRedeem,
@@ -42,6 +42,8 @@ import { env, envPositive } from "../platform/env.ts";
 export interface Actor {
   actor: string;
   correlationId: string;
+  /** Who exactly is calling (platform/auth.ts `Caller.identity`): scopes idempotency keys. */
+  caller?: string;
 }
 
 export interface Customer {
@@ -106,19 +108,6 @@ function rethrow(e: unknown): never {
   throw e;
 }
 
-/** A database error as a generic HttpError (never the database's text); null: rethrow (500). */
-export function voucherDbError(e: unknown): HttpError | null {
-  if (e instanceof HttpError) return e;
-  const code = (e as { code?: unknown })?.code;
-  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return null;
-  if (code === "23505") return new HttpError(409, "CONFLICT", "conflicts with an existing row");
-  if (code === "23514" || code === "23502" || code.startsWith("22")) {
-    return new HttpError(400, "INVALID_INPUT", "a value is out of range or has the wrong form");
-  }
-  if (code === "42501") return new HttpError(403, "FORBIDDEN", "not allowed");
-  return null;
-}
-
 // ---------------------------------------------------------------- policy and pure validation
 
 /** The voucher policy from the environment (defaults: 10000000 minor units, RWF/USD/KES, 30 days). */
@@ -158,6 +147,18 @@ export function reasonOf(v: unknown): string | undefined {
     throw new HttpError(400, "INVALID_INPUT", "reason must be a string of at most 1000 characters");
   }
   return v.trim() || undefined;
+}
+
+/** What identifies an issue request for Idempotency-Key purposes: its validated, normalised
+ *  fields (E.164 phone, amount, currency, the expiry asked for as an instant, or none). */
+export function issueIdentity(input: CreateInput, checked: IssueChecked): Record<string, unknown> {
+  const e = input.expiresAt;
+  return {
+    phone: checked.holderPhone,
+    amountMinor: checked.amountMinor,
+    currency: checked.currency,
+    expiresAt: typeof e === "string" ? new Date(Date.parse(e)).toISOString() : null,
+  };
 }
 
 /** Validates an issue request under the current policy (Wasm validateIssue). No database call. */
@@ -227,7 +228,7 @@ async function inTx<T>(db: Db, who: Actor | null, fn: (tx: Tx) => Promise<T>, re
       return await fn(tx);
     });
   } catch (e) {
-    const mapped = voucherDbError(e);
+    const mapped = dbHttpError(e);
     if (mapped) throw mapped;
     throw e;
   }
@@ -308,9 +309,11 @@ export async function createVoucher(db: Db, input: CreateInput, who: Actor): Pro
 
 /**
  * createVoucher under an Idempotency-Key: the key row and the voucher are written in one
- * transaction, so the same key and body return the first answer (`replayed: true`), another body
- * is a 409 IDEMPOTENCY_KEY_REUSED, and concurrent requests with one key create one voucher.
- * `hash` is requestHash(body) (idempotency.ts). Input is validated before the database.
+ * transaction, so the same caller with the same key and request gets the first answer
+ * (`replayed: true`), another request is a 409 IDEMPOTENCY_KEY_REUSED, and concurrent requests
+ * with one key create one voucher. Keys belong to their caller (`who.caller`): another caller's
+ * same key is a new request. `hash` is issueHash(input) (the request as validated, so a phone
+ * written another way is the same request). Input is validated before the database.
  */
 export async function createVoucherIdempotent(
   db: Db,
@@ -319,11 +322,19 @@ export async function createVoucherIdempotent(
   idem: { key: string; hash: string },
 ): Promise<Stored> {
   const checked = checkIssue(input);
-  return await inTx(db, who, (tx) =>
-    idempotent(tx, CREATE_SCOPE, idem.key, idem.hash, async () => ({
-      status: 201,
-      body: { ok: true, voucher: await insertVoucher(tx, checked) },
-    })));
+  return await inTx(
+    db,
+    who,
+    (tx) =>
+      idempotent(
+        tx,
+        { scope: CREATE_SCOPE, caller: who.caller ?? who.actor, key: idem.key, hash: idem.hash },
+        async () => ({
+          status: 201,
+          body: { ok: true, voucher: await insertVoucher(tx, checked) },
+        }),
+      ),
+  );
 }
 
 /** Redeems a voucher for its holder, atomically (exactly one of N concurrent calls succeeds). */

@@ -6,15 +6,22 @@
 //
 // Each change is ONE transaction run as the caller (`db.asUser`, so RLS applies): first
 // `tx.audit({actor, action, reason})` (the row trigger writes the audit row and bumps the config
-// version), then the change, then the whole resulting configuration is compiled by the engine;
-// if it does not compile the transaction rolls back (400 INVALID_FLAG, the engine's message names
-// flag and field). After a successful write `invalidate()` makes this isolate serve it at once.
+// version), then the change, then the change is compiled by the engine against the rest of the
+// configuration (admin_model.ts); if it does not compile the transaction rolls back (400
+// INVALID_FLAG, the engine's message names flag and field). After a successful write
+// `invalidate()` makes this isolate serve it at once.
+//
+// A rollout change while a schedule governs: the flag's effective rollout is its latest elapsed
+// schedule step, if any (that is what the engine serves). A PATCH of `rollout` without `schedule`
+// ramps from the effective rollout, and removes the elapsed steps (they would keep overriding the
+// new rollout), audited as flag.schedule.cleared with the steps removed; steps still ahead stay.
+// Every flag the API returns carries `effectiveRollout`.
 //
 // Audit actions: flag.create, flag.update (a PATCH touching anything besides the rollout),
 // flag.ramp (a PATCH changing only the rollout), flag.ramp.forced (an extra row, written in the
 // same transaction, when `force: true` skipped a stage), flag.cutover.forced (likewise, when
 // `force: true` took a flag to full exposure past a failing cutover check), flag.delete,
-// flag.rollback, override.set, override.delete. `force: true` always needs a non-empty reason
+// flag.rollback, override.set, override.delete, flag.schedule.cleared (an extra row). `force: true` always needs a non-empty reason
 // (400 REASON_REQUIRED), also when nothing turns out to need forcing.
 //
 // Full exposure (a PATCH after which the flag is on for everyone: enabled with adminOverride "on",
@@ -32,6 +39,8 @@ import {
   CREATE_FIELDS,
   dateParam,
   dbError,
+  effectiveRollout,
+  elapsedSteps,
   type FlagFields,
   flagFields,
   flagKey,
@@ -44,10 +53,10 @@ import {
   stagesParam,
 } from "./admin_validate.ts";
 import type { Caller } from "../platform/auth.ts";
-import { build, invalidate } from "./config.ts";
+import { invalidate } from "./config.ts";
 import type { Param, Tx } from "../platform/db.ts";
-import { loadSnapshot, type Snapshot } from "./snapshot.ts";
-import { HttpError, json, readJson } from "../platform/http.ts";
+import { checkChange, dependentsOf, type FlagsModel, install, readChange } from "./admin_model.ts";
+import { DEFAULT_MAX_BODY, HttpError, json, readJson } from "../platform/http.ts";
 import { getDb } from "../platform/store.ts";
 import { checkRamp, TrimtabError } from "../platform/trimtab.ts";
 import { fullExposure, rampGate } from "./admin_gate.ts";
@@ -80,11 +89,11 @@ async function body(req: Request): Promise<unknown> {
   return r.value;
 }
 
-/** A JSON body when one was sent (DELETE), else {}. */
+/** A JSON body when one was sent (a DELETE may send none: absent or empty is {}). */
 async function optionalBody(req: Request): Promise<unknown> {
-  const len = req.headers.get("content-length");
-  if (!req.body || len === "0") return {};
-  return await body(req);
+  const r = await readJson(req, DEFAULT_MAX_BODY, { optional: true });
+  if (!r.ok) throw new BodyError(r.response);
+  return r.value ?? {};
 }
 
 type Conflict = { code: string; message: string };
@@ -101,49 +110,38 @@ async function asCaller<T>(c: Caller, fn: (tx: Tx) => Promise<T>, conflict?: Con
   }
 }
 
-/** A write: audit first, then fn, then the resulting configuration must compile (and, when
- *  `clientCheck` names a flag, keep client-visible prerequisites consistent around it). */
+/**
+ * A write: audit first, then fn (which says which flags it `touched`), then the change must
+ * compile against the rest of the configuration (admin_model.ts: the changed flags and what
+ * depends on them, not every flag) and keep client-visible prerequisites consistent around
+ * `clientCheck`. The model after the change is kept once the transaction has committed.
+ */
 async function write<T>(
   c: Caller,
   audit: { action: string; reason?: string },
-  fn: (tx: Tx) => Promise<T>,
+  fn: (tx: Tx) => Promise<T & { touched: string[] }>,
   opts: { conflict?: Conflict; clientCheck?: string } = {},
 ): Promise<T & { version: string }> {
   const out = await asCaller(c, async (tx) => {
     await tx.audit({ actor: c.actor, action: audit.action, reason: audit.reason });
     const result = await fn(tx);
-    const snapshot = await loadSnapshot(tx);
-    compile(snapshot);
-    if (opts.clientCheck !== undefined) checkClientPrerequisites(snapshot, opts.clientCheck);
-    return { ...result, version: snapshot.version };
+    const next = await checkChange(tx, await readChange(tx, result.touched));
+    if (opts.clientCheck !== undefined) checkClientPrerequisites(next, opts.clientCheck);
+    return { result, next };
   }, opts.conflict);
+  install(out.next);
   invalidate();
-  return out;
-}
-
-/** Compiles a configuration in the engine; 400 INVALID_FLAG (the engine's message) when refused. */
-function compile(snapshot: Snapshot): void {
-  try {
-    build(snapshot).engine.free();
-  } catch (e) {
-    const code = (e as { code?: unknown })?.code;
-    if ((e as Error)?.name === "TrimtabError" || typeof code === "string" && !/^[0-9A-Z]{5}$/.test(code)) {
-      throw new HttpError(400, "INVALID_FLAG", String((e as Error).message));
-    }
-    throw e;
-  }
+  const { touched: _, ...rest } = out.result;
+  return { ...(rest as T), version: String(out.next.version) };
 }
 
 /** A client-visible flag must only depend on client-visible flags (the browser evaluates it). */
-function checkClientPrerequisites({ flags }: Snapshot, key: string): void {
-  const byKey = new Map(flags.map((f) => [f.key, f]));
-  const prereqKeys = (f: { prerequisites?: unknown[] }) =>
-    (f.prerequisites ?? []).map((p) => String((p as { flag?: unknown })?.flag));
-  const me = byKey.get(key);
+function checkClientPrerequisites(m: FlagsModel, key: string): void {
+  const me = m.flags.get(key);
   if (!me) return;
   if (me.clientVisible) {
-    for (const p of prereqKeys(me)) {
-      const dep = byKey.get(p);
+    for (const p of (me.prerequisites ?? []).map((x) => String((x as { flag?: unknown })?.flag))) {
+      const dep = m.flags.get(p);
       if (dep && !dep.clientVisible) {
         throw new HttpError(
           400,
@@ -153,7 +151,7 @@ function checkClientPrerequisites({ flags }: Snapshot, key: string): void {
       }
     }
   } else {
-    const dependent = flags.find((f) => f.clientVisible && prereqKeys(f).includes(key));
+    const dependent = dependentsOf(m, key).find((f) => f.clientVisible);
     if (dependent) {
       throw new HttpError(
         400,
@@ -175,6 +173,23 @@ function column(f: keyof FlagFields, v: unknown, n: number): { col: string; expr
   return { col, expr: `$${n}`, param: v as Param };
 }
 
+/** An audit row of its own (forced ramps, forced cutovers, cleared schedule steps), in `tx`. */
+async function auditRow(
+  tx: Tx,
+  actor: string,
+  action: string,
+  key: string,
+  reason: string | undefined,
+  before: Json,
+  after: Json,
+): Promise<void> {
+  await tx.query(
+    `insert into trimtab.flag_audit_log (actor, action, flag_key, before, after, reason, config_version)
+     values ($1, $2, $3, $4::text::jsonb, $5::text::jsonb, $6, (select version from trimtab.flag_config_version where id))`,
+    [actor, action, key, JSON.stringify(before), JSON.stringify(after), reason ?? null],
+  );
+}
+
 const unknownFlag = (key: string) => new HttpError(404, "UNKNOWN_FLAG", `unknown flag "${key}"`);
 
 // ---------------------------------------------------------------- flags
@@ -183,7 +198,7 @@ export async function listFlags(c: Caller): Promise<Response> {
   const out = await asCaller(c, async (tx) => {
     const [v] = await tx.query<{ version: unknown }>("select version from trimtab.flag_config_version where id");
     const rows = await tx.query<Json>("select * from trimtab.feature_flags order by key");
-    return { version: String(v?.version ?? "0"), flags: rows.map(apiFlag) };
+    return { version: String(v?.version ?? "0"), flags: rows.map((r) => apiFlag(r)) };
   });
   return json(200, out);
 }
@@ -220,7 +235,7 @@ export async function createFlag(req: Request, c: Caller): Promise<Response> {
       params,
     );
     if (!row) throw new HttpError(409, exists.code, exists.message);
-    return { flag: apiFlag(row) };
+    return { flag: apiFlag(row), touched: [key] };
   }, { conflict: exists, clientCheck: key });
   return json(201, { version: out.version, flag: out.flag });
 }
@@ -243,7 +258,10 @@ export async function patchFlag(req: Request, c: Caller, key: string): Promise<R
     const [cur] = await tx.query<Json>("select * from trimtab.feature_flags where key = $1 for update", [key]);
     if (!cur) throw unknownFlag(key);
     let forced: { from: number; to: number; skipped?: number; stages: number[] } | null = null;
-    const from = Number(cur.rollout_percentage);
+    const now = Date.now();
+    const from = effectiveRollout(cur, now);
+    const elapsed = fields.rollout !== undefined && fields.schedule === undefined ? elapsedSteps(cur, now) : null;
+    if (elapsed) fields.schedule = elapsed.ahead.length ? elapsed.ahead : null;
     if (fields.rollout !== undefined && fields.rollout !== from) {
       const to = fields.rollout;
       const stages = fields.stages !== undefined
@@ -294,41 +312,32 @@ export async function patchFlag(req: Request, c: Caller, key: string): Promise<R
           );
         }
         cutoverForced = true;
-        await tx.query(
-          `insert into trimtab.flag_audit_log (actor, action, flag_key, before, after, reason, config_version)
-           values ($1, 'flag.cutover.forced', $2, $3::text::jsonb, $4::text::jsonb, $5,
-                   (select version from trimtab.flag_config_version where id))`,
-          [
-            c.actor,
-            key,
-            JSON.stringify({ rollout: Number(cur.rollout_percentage), adminOverride: cur.admin_override ?? null }),
-            JSON.stringify({
-              rollout: Number(row.rollout_percentage),
-              adminOverride: row.admin_override ?? null,
-              failed: g.reasons.map((r) => r.code),
-              summary: g.summary ?? null,
-            }),
-            reason ?? null,
-          ],
-        );
+        await auditRow(tx, c.actor, "flag.cutover.forced", key, reason, {
+          rollout: Number(cur.rollout_percentage),
+          adminOverride: cur.admin_override ?? null,
+        }, {
+          rollout: Number(row.rollout_percentage),
+          adminOverride: row.admin_override ?? null,
+          failed: g.reasons.map((r) => r.code),
+          summary: g.summary ?? null,
+        });
       }
     }
     if (forced) {
       const f = forced as { from: number; to: number; skipped?: number; stages: number[] };
-      await tx.query(
-        `insert into trimtab.flag_audit_log (actor, action, flag_key, before, after, reason, config_version)
-         values ($1, 'flag.ramp.forced', $2, $3::text::jsonb, $4::text::jsonb, $5,
-                 (select version from trimtab.flag_config_version where id))`,
-        [
-          c.actor,
-          key,
-          JSON.stringify({ rollout: f.from, stages: f.stages }),
-          JSON.stringify({ rollout: f.to, skipped: f.skipped ?? null }),
-          reason ?? null,
-        ],
-      );
+      await auditRow(tx, c.actor, "flag.ramp.forced", key, reason, { rollout: f.from, stages: f.stages }, {
+        rollout: f.to,
+        skipped: f.skipped ?? null,
+      });
     }
-    return { flag: apiFlag(row), forced: forced !== null || cutoverForced };
+    if (elapsed) {
+      await auditRow(tx, c.actor, "flag.schedule.cleared", key, reason, { schedule: elapsed.all }, {
+        schedule: elapsed.ahead,
+        cleared: elapsed.cleared,
+        rollout: fields.rollout,
+      });
+    }
+    return { flag: apiFlag(row), forced: forced !== null || cutoverForced, touched: [key] };
   }, { clientCheck: key });
   return json(200, { version: out.version, flag: out.flag, ...(out.forced ? { forced: true } : {}) });
 }
@@ -341,7 +350,7 @@ export async function deleteFlag(req: Request, c: Caller, key: string): Promise<
   const out = await write(c, { action: "flag.delete", reason }, async (tx) => {
     const rows = await tx.query<Json>("delete from trimtab.feature_flags where key = $1 returning key", [key]);
     if (rows.length === 0) throw unknownFlag(key);
-    return {};
+    return { touched: [key] };
   });
   return json(200, { version: out.version, deleted: key });
 }
@@ -365,7 +374,8 @@ export async function rollback(req: Request, c: Caller): Promise<Response> {
        where admin_override is distinct from 'off' and ($1::text is null or key = $1) returning key`,
       [key],
     );
-    return { flags: rows.map((r) => r.key).sort() };
+    const flags = rows.map((r) => r.key).sort();
+    return { flags, touched: flags };
   });
   return json(200, { version: out.version, flags: out.flags });
 }
@@ -408,7 +418,7 @@ export async function putOverride(req: Request, c: Caller): Promise<Response> {
        returning *, (xmax = 0) as inserted`,
       [o.flag, o.unit, o.enabled, o.variant, o.expiresAt?.toISOString() ?? null, o.reason],
     );
-    return { override: apiOverride(row), created: row.inserted === true };
+    return { override: apiOverride(row), created: row.inserted === true, touched: [o.flag] };
   });
   return json(out.created ? 201 : 200, { version: out.version, override: out.override });
 }
@@ -424,7 +434,7 @@ export async function deleteOverride(req: Request, c: Caller): Promise<Response>
       [flag, unit],
     );
     if (rows.length === 0) throw new HttpError(404, "UNKNOWN_OVERRIDE", `no override of "${flag}" for that unit`);
-    return {};
+    return { touched: [flag!] };
   });
   return json(200, { version: out.version, deleted: { flag, unit } });
 }

@@ -6,7 +6,7 @@
 // INVALID_DATE (not RFC 3339, or not in the future where that is required), REASON_REQUIRED,
 // INVALID_THRESHOLD (a `metadata.guard` setting the core refuses: unknown, wrong type, out of
 // range, a warning level beyond its critical one).
-import { HttpError } from "../platform/http.ts";
+import { dbHttpError, HttpError } from "../platform/http.ts";
 import { TrimtabError, validateRolloutThresholds } from "../platform/trimtab.ts";
 
 /** The migration's key format (feature_flags_key_format). */
@@ -241,14 +241,42 @@ const iso = (v: unknown): string | null => {
 };
 const jsonCol = (v: unknown): unknown => (typeof v === "string" ? JSON.parse(v) : v ?? null);
 
-/** A feature_flags row as the API's camelCase flag (numeric and int8 normalised). */
-export function apiFlag(r: Json) {
+/** A schedule column's steps (`{ at, rollout }`), in time order. */
+function scheduleSteps(r: Json): { at: string; rollout: number; t: number }[] {
+  const s = jsonCol(r.schedule);
+  if (!Array.isArray(s)) return [];
+  return s.map((x) =>
+    ({ ...(x as Json), t: Date.parse(String((x as Json)?.at)) }) as { at: string; rollout: number; t: number }
+  )
+    .filter((x) => Number.isFinite(x.t)).sort((a, b) => a.t - b.t);
+}
+
+/** What the engine serves as the rollout at `now`: the latest elapsed schedule step's, else the
+ *  stored rollout. */
+export function effectiveRollout(r: Json, now = Date.now()): number {
+  const past = scheduleSteps(r).filter((x) => x.t <= now);
+  return past.length ? Number(past[past.length - 1].rollout) : Number(r.rollout_percentage);
+}
+
+/** The schedule's steps split at `now` (null when none has elapsed): all, those elapsed, those
+ *  ahead (as stored: `{ at, rollout }`). */
+export function elapsedSteps(r: Json, now = Date.now()): { all: Json[]; cleared: Json[]; ahead: Json[] } | null {
+  const steps = scheduleSteps(r).map(({ t, ...step }) => ({ step: step as Json, t }));
+  const cleared = steps.filter((x) => x.t <= now).map((x) => x.step);
+  if (cleared.length === 0) return null;
+  return { all: steps.map((x) => x.step), cleared, ahead: steps.filter((x) => x.t > now).map((x) => x.step) };
+}
+
+/** A feature_flags row as the API's camelCase flag (numeric and int8 normalised), with the
+ *  rollout the engine serves now (`effectiveRollout`: a schedule's latest elapsed step wins). */
+export function apiFlag(r: Json, now = Date.now()) {
   return {
     key: String(r.key),
     description: (r.description as string | null) ?? null,
     enabled: Boolean(r.enabled),
     adminOverride: (r.admin_override as string | null) ?? null,
     rollout: Number(r.rollout_percentage),
+    effectiveRollout: effectiveRollout(r, now),
     salt: (r.salt as string | null) ?? null,
     stickiness: String(r.stickiness ?? "userId"),
     rules: jsonCol(r.rules),
@@ -301,23 +329,15 @@ export const stagesParam = (s: number[] | null): string | null => (s === null ? 
 // ---------------------------------------------------------------- database errors
 
 /**
- * Maps a Postgres error (by SQLSTATE) to a generic HttpError; null when it is not one we expect
- * (the caller rethrows: a 500 INTERNAL that leaks nothing). Never includes the database's text.
+ * Maps a Postgres error (by SQLSTATE, platform/pgerror.ts) to a generic HttpError; null when it is
+ * not one we expect (the caller rethrows: a 500 INTERNAL that leaks nothing). A unique violation
+ * is `conflict`, a foreign key an unknown flag. Never includes the database's text.
  */
 export function dbError(
   e: unknown,
   conflict = { code: "CONFLICT", message: "conflicts with an existing row" },
 ): HttpError | null {
-  if (e instanceof HttpError) return e;
-  const code = (e as { code?: unknown })?.code;
-  if (typeof code !== "string" || !/^[0-9A-Z]{5}$/.test(code)) return null;
-  if (code === "23505") return new HttpError(409, conflict.code, conflict.message);
-  if (code === "23503") return new HttpError(404, "UNKNOWN_FLAG", "unknown flag");
-  if (code === "23514" || code === "23502" || code.startsWith("22")) {
-    return new HttpError(400, "INVALID_INPUT", "a value is out of range or has the wrong form");
-  }
-  if (code === "42501") return new HttpError(403, "FORBIDDEN", "not allowed");
-  return null;
+  return dbHttpError(e, { conflict, foreignKey: { status: 404, code: "UNKNOWN_FLAG", message: "unknown flag" } });
 }
 
 /** metadata.guard checked by the core: 400 INVALID_THRESHOLD naming the setting. */

@@ -32,8 +32,11 @@ export interface Config {
   readonly snapshot: Snapshot;
   readonly engine: FlagEngine;
   readonly keys: ReadonlySet<string>;
-  /** Client-visible flags whose prerequisites are client-visible too (the browser snapshot). */
+  /** Client-visible flags whose prerequisites are client-visible too (the browser snapshot, and
+   *  all an anonymous caller may see). */
   readonly clientFlags: SnapshotFlag[];
+  /** Their keys. */
+  readonly clientKeys: ReadonlySet<string>;
   /** Overrides of client flags, by unit. */
   readonly clientOverrides: ReadonlyMap<string, SnapshotOverride[]>;
   /** Date.now() when this version was read. */
@@ -284,6 +287,7 @@ export function build(snapshot: Snapshot): Config {
     engine,
     keys: new Set(snapshot.flags.map((f) => f.key)),
     clientFlags,
+    clientKeys,
     clientOverrides,
     loadedAt: Date.now(),
   };

@@ -23,20 +23,21 @@ export function contextOf(id: Identity): Ctx {
   return contextFromClaims(id.claims);
 }
 
-/** Flag keys from `?flags=a,b` (null: all); unknown keys are a 404. */
-export function keysParam(url: URL, config: Config): string[] | null {
+/** Flag keys from `?flags=a,b` (null: all); unknown keys are a 404. `visible` (an anonymous
+ *  caller's: the client-visible flags) hides the rest: naming one is the same 404. */
+export function keysParam(url: URL, config: Config, visible: ReadonlySet<string> = config.keys): string[] | null {
   const raw = url.searchParams.get("flags");
   if (raw === null) return null;
   const keys = raw.split(",").map((s) => s.trim()).filter(Boolean);
-  return checkKeys(keys, config);
+  return checkKeys(keys, visible);
 }
 
-function checkKeys(keys: unknown[], config: Config): string[] {
+function checkKeys(keys: unknown[], visible: ReadonlySet<string>): string[] {
   if (keys.length === 0) throw new HttpError(400, "INVALID_INPUT", "flags must name at least one flag");
   if (keys.length > MAX_KEYS) throw new HttpError(400, "INVALID_INPUT", `at most ${MAX_KEYS} flags per request`);
   for (const k of keys) {
     if (typeof k !== "string") throw new HttpError(400, "INVALID_INPUT", "flags must be strings");
-    if (!config.keys.has(k)) throw new HttpError(404, "UNKNOWN_FLAG", `unknown flag: ${k.slice(0, 200)}`);
+    if (!visible.has(k)) throw new HttpError(404, "UNKNOWN_FLAG", `unknown flag: ${k.slice(0, 200)}`);
   }
   return keys as string[];
 }
@@ -73,7 +74,7 @@ export function parseEvalRequest(body: unknown, config: Config): EvalRequest {
   let keys: string[] | null = null;
   if ("flags" in body) {
     if (!Array.isArray(body.flags)) throw new HttpError(400, "INVALID_INPUT", "flags must be an array of keys");
-    keys = checkKeys(body.flags, config);
+    keys = checkKeys(body.flags, config.keys);
   }
   return { contexts: list as Ctx[], batch: hasMany, keys };
 }

@@ -499,10 +499,13 @@ export async function requireCaller(req: Request): Promise<Identity> {
   return r.value;
 }
 
-/** An admin or service caller: the claims a transaction runs with, and the audit actor. */
+/** An admin or service caller: the claims a transaction runs with, the audit actor, and who
+ *  exactly is calling (`user:<sub>`, `key:<name>` for a secret key, `service:<sub>` for a
+ *  service-role JWT or legacy key): what per-caller state (idempotency keys) is scoped to. */
 export interface Caller {
   claims: Claims;
   actor: string;
+  identity: string;
 }
 
 /** 401 / 403 unless the request carries an admin JWT or the service role (a secret key). */
@@ -513,7 +516,8 @@ export async function requireAdmin(req: Request): Promise<Caller> {
   }
   if (!isAdmin(id)) throw new HttpError(403, "FORBIDDEN", "admin role required (app_metadata.role = admin)");
   if (id.kind === "service") {
-    return { claims: { ...id.claims, role: "service_role" }, actor: id.sub ?? "service_role" };
+    const identity = id.via === "secret_key" ? `key:${id.keyName ?? "default"}` : `service:${id.sub ?? id.via}`;
+    return { claims: { ...id.claims, role: "service_role" }, actor: id.sub ?? "service_role", identity };
   }
-  return { claims: id.claims, actor: id.sub! };
+  return { claims: id.claims, actor: id.sub!, identity: `user:${id.sub}` };
 }

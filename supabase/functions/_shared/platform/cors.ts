@@ -1,6 +1,9 @@
 //! CORS for browsers. Credentials travel as headers (a bearer token, an apikey), never cookies, so
-//! any origin may call (Supabase's own guidance); TRIMTAB_CORS_ORIGINS (comma-separated) restricts
-//! it. The allowed request headers are the ones Supabase's client sends to functions: the list
+//! any origin may call the public functions (Supabase's own guidance); TRIMTAB_CORS_ORIGINS
+//! (comma-separated) restricts them. The admin functions (flags-admin, rollout-status, ai-cache, data-migrations)
+//! answer only the origins in TRIMTAB_ADMIN_ORIGINS, by default the project's own (the origin of
+//! SUPABASE_URL, where the local stack serves the dashboard): a page elsewhere that got hold of an
+//! admin token still cannot drive the admin API from a browser. The allowed request headers are the ones Supabase's client sends to functions: the list
 //! `@supabase/supabase-js/cors` exports (authorization, x-client-info, apikey, content-type,
 //! x-retry-count, traceparent, tracestate, baggage; tests/deno/cors_test.ts keeps this a superset
 //! of it, against the pinned supabase-js), `x-region` (functions.invoke with a region), and
@@ -36,9 +39,21 @@ function allowedOrigins(): string[] | null {
   return v ? v.split(",").map((s) => s.trim()).filter(Boolean) : null;
 }
 
-/** CORS headers for a response to `req`. */
-export function corsHeaders(req: Request): Record<string, string> {
-  const list = allowedOrigins();
+/** The origins the admin functions answer: TRIMTAB_ADMIN_ORIGINS, else SUPABASE_URL's origin. */
+export function adminOrigins(): string[] {
+  const v = env("TRIMTAB_ADMIN_ORIGINS");
+  if (v) return v.split(",").map((s) => s.trim()).filter(Boolean);
+  try {
+    const own = env("SUPABASE_URL");
+    return own ? [new URL(own).origin] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** CORS headers for a response to `req` (`admin`: only adminOrigins()). */
+export function corsHeaders(req: Request, scope: "public" | "admin" = "public"): Record<string, string> {
+  const list = scope === "admin" ? adminOrigins() : allowedOrigins();
   const origin = req.headers.get("origin");
   const h: Record<string, string> = {
     "access-control-allow-methods": CORS_METHODS,

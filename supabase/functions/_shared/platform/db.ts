@@ -46,6 +46,9 @@ export interface Db extends Queryable {
   /** fn runs in a transaction as the API role of the claims (anon / authenticated / service_role;
    *  default authenticated) with `request.jwt.claims` set, so RLS applies as on Supabase. */
   asUser<T>(claims: Claims, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** True once the handle cannot be used any more (an embedded database that was given up on):
+   *  the store then opens a new one. */
+  broken(): boolean;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,8 @@ export interface Db extends Queryable {
 export interface Backend extends Queryable {
   kind: "postgres" | "pglite";
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** See `Db.broken` (absent: never). */
+  broken?(): boolean;
   close(): Promise<void>;
 }
 
@@ -92,6 +97,7 @@ export function dbFromBackend(b: Backend): Db {
         await q.exec(`set local role ${role}`); // role is one of API_ROLES: safe to interpolate
         return fn(makeTx(q));
       }),
+    broken: () => b.broken?.() ?? false,
     close: () => b.close(),
   };
 }
@@ -103,6 +109,8 @@ export interface PostgresOptions {
   /** Connect timeout in seconds (default 5), so a dead database fails fast and the caller can
    *  serve its last good snapshot. */
   connectTimeout?: number;
+  /** Server-side limit of one statement in ms (`statement_timeout`; default 10000; 0: none). */
+  statementTimeoutMs?: number;
 }
 
 /** The postgres.js driver for `url` (no connection is made until the first query). */
@@ -113,7 +121,11 @@ export function postgresBackend(url: string, opts: PostgresOptions = {}): Backen
     idle_timeout: 30,
     prepare: false, // works through Supabase's transaction pooler too
     onnotice: () => {},
-    connection: { application_name: "trimtab" },
+    connection: {
+      application_name: "trimtab",
+      // No statement runs away with a connection: past this Postgres cancels it (57014).
+      statement_timeout: Math.max(0, Math.round(opts.statementTimeoutMs ?? 10_000)),
+    },
   });
   // deno-lint-ignore no-explicit-any
   const wrap = (s: any): Queryable => ({

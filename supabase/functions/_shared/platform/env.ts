@@ -35,8 +35,10 @@ export const SETTINGS = {
   TRIMTAB_JWKS_TIMEOUT_MS: { default: "3000", doc: "JWKS fetch timeout" },
   // ------------------------------------------------------------ platform
   TRIMTAB_CORS_ORIGINS: { doc: "allowed browser origins (comma-separated); unset: *" },
+  TRIMTAB_ADMIN_ORIGINS: { doc: "browser origins the admin functions answer (comma-separated); unset: SUPABASE_URL's" },
   LOG_LEVEL: { default: "info", doc: "debug | info | warn | error" },
   TRIMTAB_DB_CONNECT_TIMEOUT_S: { default: "2", doc: "postgres.js connect timeout (s)" },
+  TRIMTAB_DB_QUERY_TIMEOUT_MS: { default: "10000", doc: "longest statement (Postgres statement_timeout)" },
   // ------------------------------------------------------------ flags
   TRIMTAB_CONFIG_TTL_MS: { default: "1000", doc: "how long a confirmed snapshot is served without asking" },
   TRIMTAB_DB_TIMEOUT_MS: { default: "1500", doc: "slower database answers serve the last good snapshot" },
@@ -56,6 +58,9 @@ export const SETTINGS = {
   TRIMTAB_ALERT_WEBHOOK_URL: { doc: "a webhook destination set here (works with the database down)" },
   TRIMTAB_ALERT_WEBHOOK_SECRET: { doc: "its Standard Webhooks secret (whsec_...)" },
   TRIMTAB_ALERT_SLACK_URL: { doc: "a Slack incoming-webhook destination set here" },
+  TRIMTAB_ALERT_HOSTS: {
+    doc: "the only hosts alert destinations may name (comma-separated; .example.com: subdomains)",
+  },
   TRIMTAB_ALERT_MIN_SEVERITY: { default: "warning", doc: "least severity the destinations set here get" },
   TRIMTAB_STALE_ALERT_MS: { default: "60000", doc: "serving a stale flag snapshot this long alerts" },
   AI_PRICES: { doc: "USD per million tokens by model, JSON, over the built-in table" },
@@ -72,6 +77,21 @@ export const SETTINGS = {
   OPENAI_MODEL: { default: "gpt-4o-mini", doc: "chat model" },
   OPENAI_REALTIME_MODEL: { default: "gpt-realtime", doc: "model of accepted voice calls" },
   OPENAI_TIMEOUT_MS: { default: "8000", doc: "OpenAI request timeout" },
+  // ------------------------------------------------------------ migration toolkit
+  TRIMTAB_DATA_MIGRATION_BATCH: { default: "1000", doc: "rows per batch of a data migration (1-50000)" },
+  TRIMTAB_DATA_MIGRATION_BUDGET_MS: {
+    default: "20000",
+    doc: "longest a POST /data-migrations/<name>/run works before answering (the next call resumes)",
+  },
+  TRIMTAB_LEGACY_FEATURE_STATUS_DEPRECATED_AT: {
+    default: "2026-12-06T00:00:00Z",
+    doc: "when GET /api/feature-status was deprecated (RFC 3339; its Deprecation header)",
+  },
+  TRIMTAB_LEGACY_FEATURE_STATUS_SUNSET: {
+    default: "2027-06-30T00:00:00Z",
+    doc: "when GET /api/feature-status answers 410 Gone (RFC 3339; its Sunset header)",
+  },
+  MEMORY_TIMEOUT_MS: { default: "2000", doc: "the memory example's new read path time limit" },
   // ------------------------------------------------------------ agent
   AGENT_PROMPT_TOKEN_BUDGET: { default: "4000", doc: "prompt token budget (truncatePrompt)" },
   AGENT_STAFF_PHONES: { default: "", doc: "phones allowed to create and void vouchers (comma-separated)" },
@@ -82,6 +102,11 @@ export const SETTINGS = {
   WEBHOOK_DEDUP_CAPACITY: { default: "10000", doc: "in-isolate dedup window size" },
   WEBHOOK_DEDUP_TTL_MS: { default: "600000", doc: "in-isolate dedup window time" },
   WEBHOOK_RETENTION_DAYS: { default: "7", doc: "webhook_events retention" },
+  WEBHOOK_MAX_ATTEMPTS: { default: "5", doc: "processing attempts of a webhook event before giving up" },
+  WEBHOOK_LEASE_MS: { default: "60000", doc: "an event processing longer than this is taken up again" },
+  WEBHOOK_RETRY_BASE_MS: { default: "30000", doc: "first retry delay of a failed event (doubles)" },
+  WEBHOOK_RETRY_MAX_MS: { default: "3600000", doc: "longest delay between two attempts" },
+  WEBHOOK_RETRY_INTERVAL_MS: { default: "30000", doc: "local stack's webhook retry timer (0 or off: never)" },
   VOUCHER_MAX_AMOUNT_MINOR: { default: "10000000", doc: "largest voucher (minor units)" },
   VOUCHER_CURRENCIES: { default: "RWF,USD,KES", doc: "voucher currencies" },
   VOUCHER_TTL_DAYS: { default: "30", doc: "voucher lifetime when none is given" },

@@ -222,6 +222,59 @@ export function slackBody(a: AlertMessage): string {
   });
 }
 
+// ---------------------------------------------------------------- where alerts may go
+
+/** Whether `host` (a URL's hostname) is this machine: 127.0.0.0/8, ::1, localhost. */
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host.endsWith(".localhost") || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** Whether `host` is an address literal of a private, link-local or unspecified network (the
+ *  cloud metadata address 169.254.169.254 among them). Names are not resolved. */
+function isPrivateLiteral(host: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/.exec(host);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
+  }
+  if (host.startsWith("[")) return /^\[(::1?|f[cd][0-9a-f]*:.*|fe[89ab][0-9a-f]*:.*|::ffff:.*)\]$/i.test(host);
+  return false;
+}
+
+/**
+ * Why an alert may not be sent to `url` (null: it may): alerts leave from inside the project, so a
+ * destination an admin names must not reach the project's own network (SSRF). Rules: https only;
+ * no credentials in the URL; no address literal of a private, link-local or loopback network;
+ * when TRIMTAB_ALERT_HOSTS is set, only those hosts (or their subdomains: `.example.com`). The
+ * one exception is the local stack (not on hosted Supabase, where SB_EXECUTION_ID is set): http
+ * to this machine (127.0.0.1, localhost, [::1]), for local receivers.
+ */
+export function destinationUrlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return "url is not a URL";
+  }
+  if (u.username || u.password) return "url must not carry credentials";
+  const local = isLoopback(u.hostname) && !env("SB_EXECUTION_ID");
+  if (u.protocol !== "https:" && !(u.protocol === "http:" && local)) {
+    return "url must be https (http only to this machine, in the local stack)";
+  }
+  if (!local && (isLoopback(u.hostname) || isPrivateLiteral(u.hostname))) {
+    return "url must not point into a private, link-local or loopback network";
+  }
+  const allowed = (env("TRIMTAB_ALERT_HOSTS") ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean);
+  if (allowed.length && !local) {
+    const h = u.hostname.toLowerCase();
+    if (!allowed.some((a) => (a.startsWith(".") ? h.endsWith(a) || h === a.slice(1) : h === a))) {
+      return "url's host is not in TRIMTAB_ALERT_HOSTS";
+    }
+  }
+  return null;
+}
+
 // ---------------------------------------------------------------- one attempt
 
 const utf8 = new TextEncoder();
@@ -235,6 +288,10 @@ export async function send(d: Destination, a: AlertMessage, nowMs: number, db?: 
     s = {};
   }
   if (!s.url) return { ok: false, status: null, error: `secret ${d.urlSecret ?? d.name} (the URL) is not set` };
+  // Checked again here: a URL named by a secret is only known now. Environment destinations are
+  // set by whoever deploys, and trusted.
+  const refused = d.id.startsWith("env:") ? null : destinationUrlProblem(s.url);
+  if (refused) return { ok: false, status: null, error: `refused: ${refused}` };
   const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "trimtab-alerts/1" };
   let body: string;
   if (d.kind === "slack") body = slackBody(a);

@@ -28,15 +28,32 @@ function open(): Promise<Db> {
   if (factory) return factory();
   const url = env("SUPABASE_DB_URL");
   if (!url) return Promise.reject(new DbNotConfigured());
-  return Promise.resolve(openPostgres(url, { connectTimeout: envPositive("TRIMTAB_DB_CONNECT_TIMEOUT_S") }));
+  return Promise.resolve(
+    openPostgres(url, {
+      connectTimeout: envPositive("TRIMTAB_DB_CONNECT_TIMEOUT_S"),
+      statementTimeoutMs: envPositive("TRIMTAB_DB_QUERY_TIMEOUT_MS"),
+    }),
+  );
 }
 
-/** The isolate's database (opened on first use). */
+/** The handle `current` resolved to (to notice it broke). */
+let opened: Db | null = null;
+
+/** The isolate's database (opened on first use; opened again when the handle broke). */
 export function getDb(): Promise<Db> {
+  if (current && opened?.broken?.()) {
+    // An embedded database given up on (scripts/dev/pglite.ts): a new handle, fresh caches.
+    const old = opened;
+    current = opened = null;
+    old.close().catch(() => {});
+    for (const h of resetHooks) h();
+  }
   if (!current) {
     const p = open();
     current = p;
-    p.catch(() => {
+    p.then((db) => {
+      if (current === p) opened = db;
+    }, () => {
       if (current === p) current = null;
     });
   }
@@ -52,6 +69,7 @@ export function setDbFactory(f: DbFactory | null): void {
 /** Uses `db` from now on (null: open again on next use). Caches keyed to the database reset. */
 export function useDb(db: Db | null): void {
   current = db ? Promise.resolve(db) : null;
+  opened = db;
   for (const h of resetHooks) h();
 }
 

@@ -1,5 +1,6 @@
 // The safety around every call the agent makes to a model: the response cache, the
-// circuit breaker per provider, and a usage row per call.
+// circuit breaker per provider, PII scanning, and the usage details of each call (reported to
+// safeMigration, migration.ts, which writes the call's usage row).
 //
 // Circuit breaker: one core CircuitBreaker per provider in this isolate (AGENT_BREAKER_WINDOW_MS,
 // AGENT_BREAKER_MIN_CALLS, AGENT_BREAKER_ERROR_THRESHOLD, AGENT_BREAKER_RESET_MS; the core's
@@ -20,8 +21,9 @@
 // on for the unit (e.g. adminOverride "on"), sends every AI path to the old pipeline: the agent's
 // chat answers with the legacy parser (no model call, no shadow call), voice calls are rejected.
 //
-// Usage rows (usage.ts, never throws): one per call, cached or not, shadow or not, with tokens from
-// the answer's usage, latency, cost from the price table, status ok | error | timeout | rejected.
+// Usage details (`report`, safeMigration's ctx.usage): provider, model, prompt variant, tokens from
+// the answer's usage, cost from the price table, cache hits and PII leaks; safeMigration adds the
+// latency and status (ok | error | timeout | rejected) and writes one row per call, shadow or not.
 // Prices are USD per million tokens, input and output, by model (longest matching prefix);
 // AI_PRICES (JSON { "<model>": { "in": n, "out": n } }) adds to or overrides the defaults.
 import { currentConfig } from "../flags/config.ts";
@@ -32,7 +34,7 @@ import { chatCompletion, type ChatResult, type OpenAISettings } from "./openai.t
 import { rollbackNow } from "./guard.ts";
 import { cacheGet, cachePut } from "./response_cache.ts";
 import * as core from "../platform/trimtab.ts";
-import { recordUsage, type UsageRow } from "./usage.ts";
+import type { UsageDetails } from "./migration.ts";
 
 export const BREAKER_FLAG = "USE_CIRCUIT_BREAKER";
 export const ENFORCE_FLAG = "ENFORCE_CIRCUIT_BREAKER";
@@ -147,22 +149,16 @@ export function costUsd(model: string, tokensIn: number, tokensOut: number): num
 
 // ---------------------------------------------------------------- the guarded call
 
-/** The usage status of a failure code. */
+/** The usage status of a failure code of the model call. */
 export function statusOf(code: string): "error" | "timeout" | "rejected" {
   if (/TIMEOUT/.test(code)) return "timeout";
   if (code === "CIRCUIT_OPEN" || code.startsWith("AGENT_LLM_")) return "rejected";
   return "error";
 }
 
-function codeOf(e: unknown): string {
-  const c = (e as { code?: unknown })?.code;
-  return typeof c === "string" && /^[A-Z0-9_]{2,60}$/.test(c) ? c : "AGENT_LLM_ERROR";
-}
-
 export interface GuardedCall<T> {
   /** The customer (E.164): flags are evaluated for it; it never leaves this isolate. */
   phone: string;
-  feature: string;
   flagKey: string;
   promptVariant: string;
   /** The chat completions body (no PII). */
@@ -171,9 +167,10 @@ export interface GuardedCall<T> {
   decode(r: ChatResult): T;
   settings: OpenAISettings;
   timeoutMs: number;
-  correlationId: string;
   db: Db;
   log: Logger;
+  /** Receives the call's usage details (safeMigration's `ctx.usage`: they go on its usage row). */
+  report(details: UsageDetails): void;
   /** Read through the response cache, entries tagged with this flag key. */
   cacheFlag?: string;
   /** A shadow call (never served). */
@@ -189,29 +186,13 @@ export interface GuardedResult<T> {
   piiLeak?: boolean;
 }
 
-/** Calls the model through the cache and the breaker and writes the usage row. Throws a coded
- *  error (CIRCUIT_OPEN, OPENAI_*, AGENT_LLM_*, ...) when the call cannot be served. */
+/** Calls the model through the cache and the breaker, reporting tokens, cost, cache hits and PII
+ *  leaks through `report`. Throws a coded error (CIRCUIT_OPEN, OPENAI_*, AGENT_LLM_*, ...) when
+ *  the call cannot be served. */
 export async function guardedChat<T>(c: GuardedCall<T>): Promise<GuardedResult<T>> {
   const provider = "openai";
   const model = typeof c.body.model === "string" ? c.body.model : c.settings.model;
-  const row = (r: Partial<UsageRow>): UsageRow => ({
-    feature: c.feature,
-    flagKey: c.flagKey,
-    pipeline: "new",
-    provider,
-    model,
-    promptVariant: c.promptVariant,
-    tokensIn: 0,
-    tokensOut: 0,
-    latencyMs: 0,
-    costUsd: 0,
-    status: "ok",
-    fallback: false,
-    cached: false,
-    shadow: Boolean(c.shadow),
-    correlationId: c.correlationId,
-    ...r,
-  });
+  c.report({ provider, model, promptVariant: c.promptVariant });
   const t0 = performance.now();
   const elapsed = () => Math.round(performance.now() - t0);
 
@@ -227,10 +208,9 @@ export async function guardedChat<T>(c: GuardedCall<T>): Promise<GuardedResult<T
   if (cacheKey && c.cacheFlag) {
     const read = await cacheGet(c.db, cacheKey, c.cacheFlag);
     if (read.hit) {
-      const latencyMs = elapsed();
-      await recordUsage(c.db, row({ cached: true, latencyMs }));
+      c.report({ cached: true });
       c.log.info("llm answer from the response cache", { flag: c.cacheFlag });
-      return { value: read.response as T, cached: true, latencyMs, cacheKey };
+      return { value: read.response as T, cached: true, latencyMs: elapsed(), cacheKey };
     }
     epoch = read.epoch;
   }
@@ -242,6 +222,7 @@ export async function guardedChat<T>(c: GuardedCall<T>): Promise<GuardedResult<T
     if (!gate.allowed) {
       if (mode === "enforce") {
         c.log.warn("circuit breaker open: llm skipped", { provider, state: gate.state, shadow: c.shadow });
+        c.report({ skipRow: true }); // no call was made: the fallback's row records the refusal
         throw Object.assign(new Error(`the ${provider} circuit breaker is open`), { code: "CIRCUIT_OPEN" });
       }
       c.log.warn("breaker would have blocked", { provider, state: gate.state });
@@ -253,32 +234,23 @@ export async function guardedChat<T>(c: GuardedCall<T>): Promise<GuardedResult<T
   try {
     r = await chatCompletion(c.body, { timeoutMs: c.timeoutMs, settings: c.settings });
   } catch (e) {
-    const code = codeOf(e);
-    const status = statusOf(code);
     breaker?.record(false, clock());
-    await recordUsage(c.db, row({ status, errorCode: code, latencyMs: elapsed() }));
     throw e;
   }
   breaker?.record(true, clock());
   const latencyMs = elapsed();
   const tokensIn = r.usage?.tokensIn ?? 0, tokensOut = r.usage?.tokensOut ?? 0;
-  const usage = {
+  c.report({
     model: r.model ?? model,
     tokensIn,
     tokensOut,
-    latencyMs,
     costUsd: costUsd(r.model ?? model, tokensIn, tokensOut),
-  };
-  try {
-    value = c.decode(r);
-  } catch (e) {
-    const code = codeOf(e);
-    await recordUsage(c.db, row({ ...usage, status: statusOf(code), errorCode: code }));
-    throw e;
-  }
+  });
+  value = c.decode(r);
   const leak = typeof value === "string" ? scan(value) : null;
   if (leak) {
     value = leak.text as T;
+    c.report({ piiLeak: true });
     c.log.error("PII leak masked in a model answer", {
       flag: c.flagKey,
       phones: leak.phones,
@@ -287,7 +259,6 @@ export async function guardedChat<T>(c: GuardedCall<T>): Promise<GuardedResult<T
       shadow: Boolean(c.shadow),
     });
   }
-  await recordUsage(c.db, row({ ...usage, piiLeak: leak !== null }));
   if (leak && !c.shadow) {
     const reason = {
       code: "PII_LEAK",
@@ -309,29 +280,4 @@ function scan(text: string): { text: string; phones: number; emails: number; vou
   if (typeof core.scanPii !== "function") return null;
   const s = core.scanPii(text);
   return s.total > 0 ? s : null;
-}
-
-/** The usage row of a message the legacy parser served. */
-export function legacyUsage(
-  db: Db,
-  r: { feature: string; flagKey: string; latencyMs: number; correlationId: string; fallback?: string },
-): Promise<void> {
-  return recordUsage(db, {
-    feature: r.feature,
-    flagKey: r.flagKey,
-    pipeline: "old",
-    provider: "legacy",
-    model: "parser",
-    promptVariant: null,
-    tokensIn: 0,
-    tokensOut: 0,
-    latencyMs: Math.round(r.latencyMs),
-    costUsd: 0,
-    status: "ok",
-    fallback: Boolean(r.fallback),
-    cached: false,
-    shadow: false,
-    correlationId: r.correlationId,
-    errorCode: r.fallback ?? null,
-  });
 }

@@ -14,13 +14,21 @@
 // Secrets are named (urlSecret, signingSecret), never taken or returned: a destination shows
 // `secretsPresent` ({ url, signing }) instead. A Slack URL is a secret, so a `slack` destination
 // takes `urlSecret` only; a `webhook` needs `signingSecret` (Standard Webhooks). Codes:
-// INVALID_INPUT, UNKNOWN_FIELD, INVALID_KEY, INVALID_DATE, UNKNOWN_ALERT, UNKNOWN_DESTINATION,
+// INVALID_INPUT, INVALID_URL (platform/notify.ts `destinationUrlProblem`: https only, no private
+// networks, TRIMTAB_ALERT_HOSTS), UNKNOWN_FIELD, INVALID_KEY, INVALID_DATE, UNKNOWN_ALERT, UNKNOWN_DESTINATION,
 // DESTINATION_EXISTS.
 import { alertOf, destinationOf } from "../platform/alerts.ts";
 import { type Caller, requireAdmin } from "../platform/auth.ts";
 import type { Tx } from "../platform/db.ts";
-import { allowMethods, HttpError, json, readJson } from "../platform/http.ts";
-import { type AlertMessage, type Destination, secretsPresent, send, SEVERITIES } from "../platform/notify.ts";
+import { allowMethods, DEFAULT_MAX_BODY, HttpError, json, readJson } from "../platform/http.ts";
+import {
+  type AlertMessage,
+  type Destination,
+  destinationUrlProblem,
+  secretsPresent,
+  send,
+  SEVERITIES,
+} from "../platform/notify.ts";
 import { getDb } from "../platform/store.ts";
 import { dateParam, dbError, flagKey, isObject, onlyFields } from "../flags/admin_validate.ts";
 
@@ -157,9 +165,14 @@ export async function acknowledge(req: Request, c: Caller, id: string, post: boo
   return json(200, { alert: out });
 }
 
+/** The body; when `optional`, an absent or empty one is {} (a POST .../ack may send none). */
 async function bodyOrEmpty(req: Request, optional: boolean): Promise<Json> {
-  if (optional && (!req.body || req.headers.get("content-length") === "0")) return {};
-  return await body(req);
+  if (!optional) return await body(req);
+  const r = await readJson(req, DEFAULT_MAX_BODY, { optional: true });
+  if (!r.ok) throw new BodyError(r.response);
+  if (r.value === undefined) return {};
+  if (!isObject(r.value)) throw bad("request body must be a JSON object");
+  return r.value;
 }
 
 // ---------------------------------------------------------------- destinations
@@ -183,6 +196,8 @@ function destinationInput(b: Json, create: boolean): Json {
     if (b.url !== null && (typeof b.url !== "string" || !/^https?:\/\/\S+$/.test(b.url) || b.url.length > 2000)) {
       throw bad("url must be an http(s) URL");
     }
+    const refused = b.url === null ? null : destinationUrlProblem(b.url);
+    if (refused) throw new HttpError(400, "INVALID_URL", refused);
     out.url = b.url;
   }
   for (const k of ["urlSecret", "signingSecret"]) {

@@ -4,14 +4,18 @@
 //! the breaches, what the guard would do), the cutover check on the shadow comparisons, and the
 //! guard's last decision; plus the operators' views: requests, errors, p95 and cost per
 //! conversation per hour and pipeline over `?hours=` (default 24, at most 168), and the top error
-//! codes, of the one flag asked (`?flag=KEY`) or of every flag. The caller is an admin or the
-//! service role.
+//! codes, of the one flag asked (`?flag=KEY`) or of every flag; and per flag its migration metrics
+//! (migration_metrics.ts: success rate, adoption, performance gain, gates). Also
+//! GET /rollout-status/readiness?flag=KEY (readiness.ts) and GET /rollout-status/deprecations (who
+//! still calls a deprecated endpoint). The caller is an admin or the service role.
 import { getDb } from "../platform/store.ts";
 import { HttpError, json } from "../platform/http.ts";
 import * as core from "../platform/trimtab.ts";
 import { cutoverGate } from "./cutover.ts";
 import { guardWindowMs } from "./guard.ts";
+import { readiness } from "./readiness.ts";
 import { currentRollout, guardSettingsOf, isRamping, jsonVal, numArray, toMetrics } from "./guard_rows.ts";
+import { adoption, migrationMetrics, migrationSettingsOf } from "./migration_metrics.ts";
 import { type PipelineSummary, topErrors, usageHourly, usageSummary } from "./usage.ts";
 
 const FLAG_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
@@ -77,6 +81,7 @@ export async function rolloutStatus(url: URL): Promise<Response> {
     const thresholds = core.validateRolloutThresholds(invalid ? null : settings);
     const verdict = core.decideRollout(toMetrics(s.old), toMetrics(s.new), settings as never, entered, now);
     const cutover = await cutoverGate(db, key, f.metadata, now);
+    const migration = migrationSettingsOf(f.metadata);
     out.push({
       key,
       enabled: f.enabled === true,
@@ -98,6 +103,10 @@ export async function rolloutStatus(url: URL): Promise<Response> {
         checks: verdict.checks,
       },
       cutover: { ...cutover.result, summary: cutover.summary },
+      migration: {
+        ...migrationMetrics(s, await adoption(db, key, since), migration.settings),
+        invalidSettings: migration.invalid,
+      },
       lastDecision: d
         ? {
           action: d.action,
@@ -117,4 +126,36 @@ export async function rolloutStatus(url: URL): Promise<Response> {
     topErrors: await topErrors(db, only, from),
   };
   return json(200, { at: new Date(now).toISOString(), windowMs, flags: out, views });
+}
+
+/** GET /rollout-status/readiness?flag=KEY: whether the migration may drop its old path. */
+export async function readinessStatus(url: URL): Promise<Response> {
+  const flag = url.searchParams.get("flag");
+  if (flag === null || !FLAG_KEY.test(flag)) throw new HttpError(400, "INVALID_KEY", "flag must be a flag key");
+  return json(200, await readiness(await getDb(), flag));
+}
+
+/** GET /rollout-status/deprecations[?route=]: who still calls deprecated endpoints, latest first. */
+export async function deprecationsStatus(url: URL): Promise<Response> {
+  const route = url.searchParams.get("route");
+  if (route !== null && !/^\/[\x21-\x7e]{0,199}$/.test(route)) {
+    throw new HttpError(400, "INVALID_INPUT", "route must be a path");
+  }
+  const rows = await (await getDb()).query<Record<string, unknown>>(
+    `select route, caller_kind, caller, user_agent, calls, gone, first_at, last_at from trimtab.deprecated_calls
+      where $1::text is null or route = $1 order by last_at desc limit 500`,
+    [route],
+  );
+  return json(200, {
+    callers: rows.map((r) => ({
+      route: String(r.route),
+      callerKind: String(r.caller_kind),
+      caller: String(r.caller),
+      userAgent: String(r.user_agent),
+      calls: Number(r.calls),
+      gone: Number(r.gone),
+      firstAt: iso(r.first_at),
+      lastAt: iso(r.last_at),
+    })),
+  });
 }

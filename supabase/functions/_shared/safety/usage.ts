@@ -36,6 +36,8 @@ export interface UsageRow {
   piiLeak?: boolean;
   correlationId?: string | null;
   errorCode?: string | null;
+  /** The unit's bucket for the flag (0..999 999): counts units per path without storing them. */
+  unitBucket?: number | null;
 }
 
 const nonNeg = (n: unknown, integer = true): number => {
@@ -52,9 +54,9 @@ export async function recordUsage(db: Queryable, row: UsageRow): Promise<void> {
     await db.query(
       `insert into trimtab.ai_usage_logs (at, feature, flag_key, pipeline, provider, model, prompt_variant,
          tokens_in, tokens_out, latency_ms, cost_usd, status, fallback, cached, shadow, pii_leak,
-         correlation_id, error_code)
+         correlation_id, error_code, unit_bucket)
        values (coalesce($1::timestamptz, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-         $16, $17, $18)`,
+         $16, $17, $18, $19)`,
       [
         at && !Number.isNaN(at.getTime()) ? at.toISOString() : null,
         clip(row.feature, 100) ?? "unknown",
@@ -74,6 +76,9 @@ export async function recordUsage(db: Queryable, row: UsageRow): Promise<void> {
         Boolean(row.piiLeak),
         clip(row.correlationId, 200),
         clip(row.errorCode, 100),
+        Number.isInteger(row.unitBucket) && row.unitBucket! >= 0 && row.unitBucket! < 1_000_000
+          ? row.unitBucket!
+          : null,
       ],
     );
   } catch (e) {
