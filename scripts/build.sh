@@ -15,7 +15,11 @@ size() {
 }
 
 # --mode no-install: use the wasm-bindgen on PATH; wasm-opt comes from the npm binaryen package.
+# wasm-pack runs wasm-opt on every .wasm in its output directory, so the flag build of an earlier
+# run goes first: it is already optimised and has no target-features section (Cargo.toml's
+# wasm-opt flags strip it), without which wasm-opt would reject its reference types.
 log "building pkg/trimtab (full build, release, wasm-opt -Oz)"
+rm -f pkg/trimtab_flags.js pkg/trimtab_flags.d.ts pkg/trimtab_flags_bg.wasm pkg/trimtab_flags_bg.wasm.d.ts
 wasm-pack --quiet build --target web --release --mode no-install --out-dir pkg --no-pack
 size trimtab_bg.wasm
 
