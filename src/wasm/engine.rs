@@ -143,6 +143,9 @@ fn snapshot_value(snapshot: &JsValue) -> Result<Value, JsValue> {
     value_from_js(snapshot).map_err(|e| invalid(&e))
 }
 
+/// Always inlined, like `Engine::now_ms`: the cached path (`evaluate` for the same user
+/// again) is a few calls deep, and wasm-opt's inlining is capped (Cargo.toml).
+#[inline(always)]
 fn pack(e: &Evaluation) -> f64 {
     let lo = e.enabled as u32
         | (e.reason as u32) << 1
@@ -303,6 +306,7 @@ impl Engine {
         }
     }
 
+    #[inline(always)]
     fn now_ms(&self) -> i64 {
         match self.now {
             Some(t) => t,
