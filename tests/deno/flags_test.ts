@@ -7,6 +7,7 @@ import flags from "../../supabase/functions/flags/index.ts";
 import health from "../../supabase/functions/health/index.ts";
 import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
 import { openDb } from "../../scripts/dev/db.ts";
+import { invalidate } from "../../supabase/functions/_shared/flags/config.ts";
 import { useDb } from "../../supabase/functions/_shared/platform/store.ts";
 import { bucket, FlagEngine } from "../../supabase/functions/_shared/platform/trimtab.ts";
 import { assert, call, configVersion as version, eq, eventually, onBothBackends, req, type Tokens } from "./support.ts";
@@ -23,15 +24,23 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     eq(junk.status, 401, "not a bearer token");
   });
 
-  await t.step("GET evaluates every flag for the caller on the server", async () => {
+  await t.step("GET evaluates the caller's flags on the server: a user the client-visible ones", async () => {
     const r = await call(flags, req("/flags", { token: await tk.user("user-7") }));
     eq(r.status, 200, "status");
     eq(r.body.version, await version(db), "version");
     eq(r.headers.get("x-trimtab-stale"), "false", "fresh");
     const f = r.body.flags;
-    eq(Object.keys(f).length, 11, "every seeded flag");
+    const visible = (await db.query<{ key: string }>(
+      "select key from trimtab.feature_flags where client_visible order by key",
+    )).map((x) => x.key);
+    eq(Object.keys(f).sort(), visible, "a signed-in user: the client-visible flags, as RLS shows them");
+    const hidden = await call(flags, req("/flags?flags=FEATURE_AGENT_VOICE", { token: await tk.user("user-7") }));
+    eq([hidden.status, hidden.body.error?.code], [404, "UNKNOWN_FLAG"], "a hidden flag is not there for a user");
     eq([f.FEATURE_AGENT_CHAT.enabled, f.FEATURE_AGENT_CHAT.reason], [true, "ROLLOUT"], "100 %");
-    eq([f.FEATURE_AGENT_VOICE.enabled, f.FEATURE_AGENT_VOICE.reason], [false, "DISABLED"], "disabled");
+    const all = await call(flags, req("/flags", { token: tk.admin }));
+    eq(Object.keys(all.body.flags).length, 11, "an admin: every seeded flag");
+    const voice = all.body.flags.FEATURE_AGENT_VOICE;
+    eq([voice.enabled, voice.reason], [false, "DISABLED"], "disabled");
     const b = bucket("USE_OPTIMIZED_PROMPTS", "user-7");
     eq(f.USE_OPTIMIZED_PROMPTS.bucket, b, "bucket from the shared function");
     eq(f.USE_OPTIMIZED_PROMPTS.enabled, b < 250_000, "25 % rollout");
@@ -42,7 +51,10 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     const staff = await call(flags, req("/flags", { token: await tk.user("u-9", { email: "ana@trimtab.dev" }) }));
     eq(staff.body.flags.phoenix_pipeline_enabled.reason, "RULE_MATCH", "email from the JWT");
     eq(staff.body.flags.phoenix_pipeline_enabled.enabled, true, "rule rollout 100");
-    // attributes set by an admin in app_metadata.trimtab target; user_metadata does not.
+    // attributes set by an admin in app_metadata.trimtab target; user_metadata does not (the
+    // demo's country rule is on USE_RESPONSE_CACHE, shown to users for this part only).
+    await db.query("update trimtab.feature_flags set client_visible = true where key = 'USE_RESPONSE_CACHE'");
+    invalidate();
     const rw = await call(
       flags,
       req("/flags?flags=USE_RESPONSE_CACHE", {
@@ -58,6 +70,8 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       }),
     );
     eq(um.body.flags.USE_RESPONSE_CACHE.reason === "RULE_MATCH", false, "user_metadata is ignored");
+    await db.query("update trimtab.feature_flags set client_visible = false where key = 'USE_RESPONSE_CACHE'");
+    invalidate();
   });
 
   await t.step("GET ?flags= with an unknown key is a 404; wrong method a 405", async () => {
@@ -117,7 +131,12 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
     const single = await call(flags, req("/flags", { token: tk.service, body: { context: { userId: "user-7" } } }));
     eq(single.status, 200, "single");
     const get7 = await call(flags, req("/flags", { token: await tk.user("user-7") }));
-    eq(single.body.flags, get7.body.flags, "same answer as the user's own GET");
+    const visible = Object.keys(get7.body.flags);
+    eq(
+      Object.fromEntries(visible.map((k) => [k, single.body.flags[k]])),
+      get7.body.flags,
+      "same answer as the user's own GET (which holds the client-visible flags)",
+    );
     const units = Array.from({ length: 200 }, (_, i) => `unit-${i}`);
     const batch = await call(
       flags,

@@ -28,7 +28,9 @@ interface Route {
 }
 
 /** Every route, in an order where each finds what it needs (a flag, a voucher, an alert). */
-function routes(ctx: { code: () => string; destination: () => string; alert: () => string }): Route[] {
+function routes(
+  ctx: { code: () => string; destination: () => string; alert: () => string; run: () => string },
+): Route[] {
   const wa = (m: string) => (url: string) =>
     waRequest(
       url,
@@ -203,6 +205,47 @@ function routes(ctx: { code: () => string; destination: () => string; alert: () 
     },
     { fn: "ai-whatsapp-webhook", method: "POST", path: "/ai-whatsapp-webhook/retry", who: "service", expect: 200 },
     {
+      fn: "rollout-status",
+      method: "GET",
+      path: "/rollout-status/readiness?flag=phoenix_pipeline_enabled",
+      who: "admin",
+      expect: 200,
+    },
+    { fn: "rollout-status", method: "GET", path: "/rollout-status/deprecations", who: "admin", expect: 200 },
+    {
+      fn: "api",
+      method: "GET",
+      path: "/api/feature-status?feature=phoenix_pipeline_enabled",
+      who: "admin",
+      expect: 200,
+    },
+    {
+      fn: "memory",
+      method: "POST",
+      path: "/memory/messages",
+      who: "user",
+      body: { sessionId: "route-session", role: "user", content: "hello" },
+      expect: 201,
+    },
+    { fn: "memory", method: "GET", path: "/memory/context?session=route-session", who: "user", expect: 200 },
+    { fn: "memory", method: "GET", path: "/memory/consistency", who: "admin", expect: 200 },
+    { fn: "memory", method: "POST", path: "/memory/repair", who: "admin", expect: 200 },
+    { fn: "data-migrations", method: "GET", path: "/data-migrations", who: "admin", expect: 200 },
+    {
+      fn: "data-migrations",
+      method: "POST",
+      path: "/data-migrations/usage_logs_to_ai_usage_logs/run",
+      who: "service",
+      body: { batchSize: 100 },
+      expect: 200,
+    },
+    { fn: "data-migrations", method: "GET", path: "/data-migrations/runs", who: "admin", expect: 200 },
+    { fn: "data-migrations", method: "GET", path: "/data-migrations/runs/{run}", who: "admin", expect: 200 },
+    { fn: "data-migrations", method: "POST", path: "/data-migrations/runs/{run}/validate", who: "admin", expect: 200 },
+    // The run finished in the call that started it: nothing to stop.
+    { fn: "data-migrations", method: "POST", path: "/data-migrations/runs/{run}/stop", who: "admin", expect: 409 },
+    { fn: "data-migrations", method: "POST", path: "/data-migrations/runs/{run}/rollback", who: "admin", expect: 200 },
+    {
       fn: "ai-realtime-webhook",
       method: "POST",
       path: "/ai-realtime-webhook",
@@ -213,7 +256,8 @@ function routes(ctx: { code: () => string; destination: () => string; alert: () 
   ];
   return list.map((r) => ({
     ...r,
-    path: r.path.replace("{dest}", () => ctx.destination()).replace("{alert}", () => ctx.alert()),
+    path: r.path.replace("{dest}", () => ctx.destination()).replace("{alert}", () => ctx.alert())
+      .replace("{run}", () => ctx.run()),
     body: r.body === undefined ? undefined : JSON.parse(JSON.stringify(r.body).replace("{code}", ctx.code())),
   }));
 }
@@ -223,7 +267,9 @@ Deno.test("routes: the table names every function", async () => {
   for await (const e of Deno.readDir(new URL("supabase/functions/", ROOT))) {
     if (e.isDirectory && !e.name.startsWith("_") && !e.name.startsWith(".")) dirs.push(e.name);
   }
-  const named = new Set(routes({ code: () => "", destination: () => "", alert: () => "" }).map((r) => r.fn));
+  const named = new Set(
+    routes({ code: () => "", destination: () => "", alert: () => "", run: () => "" }).map((r) => r.fn),
+  );
   eq(dirs.filter((d) => !named.has(d)).sort(), [], "functions without a route in tests/deno/routes_test.ts:");
 });
 
@@ -252,6 +298,9 @@ onBothStacks("routes over HTTP", async (t, sdb) => {
       FEATURE_AGENT_CUSTOMER_LOOKUP: "true",
       TRIMTAB_ALERT_SECRETS: JSON.stringify({ ROUTES_KEY: "whsec_" + btoa("routes-signing-key-0123456789ab") }),
       WEBHOOK_RETRY_INTERVAL_MS: "off",
+      // The legacy route answers (not 410 Gone) whatever today's date.
+      TRIMTAB_LEGACY_FEATURE_STATUS_DEPRECATED_AT: new Date(Date.now() - 86_400_000).toISOString(),
+      TRIMTAB_LEGACY_FEATURE_STATUS_SUNSET: new Date(Date.now() + 365 * 86_400_000).toISOString(),
     });
     const s = stack;
     const keys = await localKeys(`${root}${sdb.dataDir}`);
@@ -271,11 +320,16 @@ onBothStacks("routes over HTTP", async (t, sdb) => {
       });
       eq(r.status, 200, await r.text());
     }
-    const state = { code: "", destination: "", alert: "" };
+    const state = { code: "", destination: "", alert: "", run: "" };
     let i = 0;
     for (;;) {
       // Rebuilt each time: later routes use what earlier ones created.
-      const list = routes({ code: () => state.code, destination: () => state.destination, alert: () => state.alert });
+      const list = routes({
+        code: () => state.code,
+        destination: () => state.destination,
+        alert: () => state.alert,
+        run: () => state.run,
+      });
       if (i >= list.length) break;
       const r = list[i++];
       const url = `${s.base}/functions/v1${r.path}`;
@@ -298,6 +352,7 @@ onBothStacks("routes over HTTP", async (t, sdb) => {
       if (r.path.endsWith("/alert-destinations") && r.method === "POST" && res.status === 201) {
         state.destination = body.destination.id;
       }
+      if (r.path.endsWith("/run") && res.status === 200) state.run = String(body.run.id);
       if (r.path === "/flags-admin/alerts") state.alert = body.alerts?.[0]?.id ?? ""; // the one stored below
     }
     await t.step("the stack's own routes: JWKS, Supabase Auth stand-in, static files", async () => {

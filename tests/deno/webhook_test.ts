@@ -11,6 +11,7 @@ import "../../supabase/functions/_shared/platform/routed.ts";
 import whatsapp from "../../supabase/functions/ai-whatsapp-webhook/index.ts";
 import realtime from "../../supabase/functions/ai-realtime-webhook/index.ts";
 import { REPLIES } from "../../supabase/functions/_shared/agent/agent.ts";
+import { whatsappEvents } from "../../supabase/functions/_shared/platform/trimtab.ts";
 import { invalidate } from "../../supabase/functions/_shared/flags/config.ts";
 import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
 import { openDb } from "../../scripts/dev/db.ts";
@@ -275,6 +276,36 @@ async function checks(t: Deno.TestContext, db: Db, tk: Tokens) {
       const anon = await whatsapp(new Request(`${WA_URL}/retry`, { method: "POST" }));
       eq(anon.status, 401, "the retry route needs a secret key or an admin");
       await anon.body?.cancel();
+    });
+
+    await t.step("an event whose last attempt was cut off is given up by the retry job, the sender told", async () => {
+      const id = wamid();
+      const [ev] = whatsappEvents(waPayload([{ messages: [{ id, from: BEN, text: "hello" }] }]));
+      // As a crash in its last attempt leaves it: 'processing', the lease run out, every attempt
+      // used, the payload still there.
+      const max = Number(Deno.env.get("WEBHOOK_MAX_ATTEMPTS") ?? 5);
+      await db.query(
+        `insert into trimtab.webhook_events (provider, event_id, state, attempts, locked_until, payload)
+         values ('whatsapp', $1, 'processing', $2, now() - interval '1 minute', $3::jsonb)`,
+        [ev.dedupId, max, JSON.stringify(ev)],
+      );
+      const id2 = ev.dedupId;
+      const sent0 = meta.sent.length;
+      const retry = await whatsapp(
+        new Request(`${WA_URL}/retry`, { method: "POST", headers: { apikey: tk.service } }),
+      );
+      const out = await retry.json();
+      eq([retry.status, out.due, out.failures], [200, 0, 1], JSON.stringify(out));
+      const [row] = await db.query<{ state: string; last_error: string; next: unknown }>(
+        "select state, last_error, next_attempt_at as next from trimtab.webhook_events where event_id = $1",
+        [id2],
+      );
+      eq([row.state, row.last_error, row.next], ["failed", "LEASE_EXPIRED", null], "failed for good");
+      eq(meta.sent.slice(sent0).map((s) => [s.body.to, s.body.text.body]), [[BEN, REPLIES.failed]], "told once");
+      const again = await (await whatsapp(
+        new Request(`${WA_URL}/retry`, { method: "POST", headers: { apikey: tk.service } }),
+      )).json();
+      eq([again.due, again.failures], [0, 0], "nothing left");
     });
 
     await t.step("non-text messages get a friendly note", async () => {

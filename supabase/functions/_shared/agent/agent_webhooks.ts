@@ -23,7 +23,7 @@
 // Logs never carry phone numbers or wamids (a wamid encodes the number); the webhook_events row
 // links event id and correlation id.
 import { e164, REPLIES, runAgent } from "./agent.ts";
-import { claim, claimEvent, due, recordEvents, settle, storeReply } from "./dedup.ts";
+import { claim, claimEvent, due, giveUpStranded, recordEvents, settle, storeReply } from "./dedup.ts";
 import { feature } from "./features.ts";
 import { type Ctx, HttpError, jsonDepth, MAX_JSON_DEPTH, readBytes, withoutBadText } from "../platform/http.ts";
 import type { Db } from "../platform/db.ts";
@@ -210,8 +210,19 @@ export async function retryWhatsApp(ctx: Ctx, limit = 100): Promise<{ due: numbe
   const db = await getDb();
   const ids = await due(db, "whatsapp", limit);
   for (const id of ids) await attempt(db, id, true, ctx, stats);
+  for (const { payload } of await giveUpStranded(db, "whatsapp", limit)) {
+    stats.failures++;
+    const ev = payload as WhatsAppEvent | null;
+    ctx.log.error("whatsapp event given up", { code: "LEASE_EXPIRED", kind: ev?.kind });
+    if (ev?.kind === "message") await tellGivenUp(ev, ctx);
+  }
   if (ids.length) ctx.log.info("whatsapp retries", { due: ids.length, ...stats });
   return { due: ids.length, ...stats };
+}
+
+/** Tells the sender of a message given up that something went wrong (best effort). */
+async function tellGivenUp(ev: WhatsAppEvent & { kind: "message" }, ctx: Ctx): Promise<void> {
+  await send(ev, { text: REPLIES.failed, meta: { pipeline: "none", failed: true } }, ctx).catch(() => {});
 }
 
 /** What an attempt sends: the reply text and its callback metadata. */
@@ -244,7 +255,7 @@ async function attempt(db: Db, id: string, dueOnly: boolean, ctx: Ctx, stats: St
     const out = await settle(db, "whatsapp", id, code).catch(() => null); // else: the lease runs out
     if (out?.gaveUp && ev?.kind === "message") {
       ctx.log.error("whatsapp event given up", { code });
-      await send(ev, { text: REPLIES.failed, meta: { pipeline: "none", failed: true } }, ctx).catch(() => {});
+      await tellGivenUp(ev, ctx);
     }
   }
 }

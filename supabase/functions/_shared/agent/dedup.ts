@@ -15,7 +15,8 @@
 // an exponential backoff (WEBHOOK_RETRY_BASE_MS doubling, at most WEBHOOK_RETRY_MAX_MS), until
 // WEBHOOK_MAX_ATTEMPTS are used (then next_attempt_at is null: given up). `due` lists what the
 // retry job should take up: failed events whose time has come, events never claimed, events whose
-// lease ran out (their isolate died while processing). Rows are kept 7 days by default
+// lease ran out (their isolate died while processing); `giveUpStranded` fails, for good, those whose
+// last allowed attempt was cut off that way. Rows are kept 7 days by default
 // (trimtab.purge_webhook_events).
 import type { Queryable, Row } from "../platform/db.ts";
 import { onDbChange } from "../platform/store.ts";
@@ -197,6 +198,28 @@ export async function due(db: Queryable, provider: string, limit: number): Promi
     [provider, retrySettings().maxAttempts, limit],
   );
   return rows.map((r) => String(r.event_id));
+}
+
+/** Gives up events of `provider` whose last allowed attempt was cut off (state 'processing', the
+ *  lease run out, no attempt left): marked failed with LEASE_EXPIRED and no next attempt, so they
+ *  do not stay 'processing' for good. Returns their payloads (the caller tells the sender). */
+export async function giveUpStranded(
+  db: Queryable,
+  provider: string,
+  limit: number,
+): Promise<{ eventId: string; payload: unknown }[]> {
+  const rows = await db.query<Row>(
+    `update trimtab.webhook_events
+        set state = 'failed', locked_until = null, next_attempt_at = null, last_error = 'LEASE_EXPIRED'
+      where (provider, event_id) in (
+        select provider, event_id from trimtab.webhook_events
+         where provider = $1 and state = 'processing' and locked_until < now() and attempts >= $2
+         order by received_at limit $3
+         for update skip locked)
+      returning event_id, payload`,
+    [provider, retrySettings().maxAttempts, limit],
+  );
+  return rows.map((r) => ({ eventId: String(r.event_id), payload: asJson(r.payload) }));
 }
 
 /** Days webhook events (and idempotency keys) are kept: WEBHOOK_RETENTION_DAYS, default 7. */

@@ -312,8 +312,8 @@ export async function createVoucher(db: Db, input: CreateInput, who: Actor): Pro
  * transaction, so the same caller with the same key and request gets the first answer
  * (`replayed: true`), another request is a 409 IDEMPOTENCY_KEY_REUSED, and concurrent requests
  * with one key create one voucher. Keys belong to their caller (`who.caller`): another caller's
- * same key is a new request. `hash` is issueHash(input) (the request as validated, so a phone
- * written another way is the same request). Input is validated before the database.
+ * same key is a new request. `hash` is requestHash(issueIdentity(input, checked)) (the request as
+ * validated, so a phone written another way is the same request). Input is validated before the database.
  */
 export async function createVoucherIdempotent(
   db: Db,

@@ -111,7 +111,7 @@ export async function memoryRoutes(req: Request, ctx: Ctx): Promise<Response> {
       const refused = route(["POST"]);
       if (refused) return refused;
       await requireAdmin(req);
-      const body = await readJson<Record<string, unknown>>(req, 4096);
+      const body = await readJson<Record<string, unknown>>(req, 4096, { optional: true });
       if (!body.ok) return body.response;
       const b = body.value ?? {};
       if (typeof b !== "object" || Array.isArray(b)) throw bad("body", "must be a JSON object");

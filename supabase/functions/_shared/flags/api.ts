@@ -1,6 +1,7 @@
 //! The `flags` function's answers (its index.ts routes here): GET evaluates every flag (or
 //! `?flags=a,b`) for the caller, whose context comes from the verified token only (an anonymous
-//! caller: the client-visible flags only, as row-level security shows anon); GET
+//! caller or a signed-in user: the client-visible flags only, as row-level security shows anon
+//! and authenticated; admins and the service role: every flag); GET
 //! `?snapshot=1` is the browser snapshot with its ETag (304 on If-None-Match); POST evaluates
 //! given contexts for the service role. Every answer carries x-trimtab-version, x-trimtab-stale and
 //! x-trimtab-snapshot-age.
@@ -18,14 +19,15 @@ async function get(req: Request, view: ConfigView, id: Identity): Promise<Respon
     if (notModified(req, etag)) return new Response(null, { status: 304, headers: h });
     return new Response(body, { status: 200, headers: { ...h, "content-type": "application/json; charset=utf-8" } });
   }
-  // An anonymous caller (a publishable key, or nothing) sees what row-level security shows anon:
-  // the client-visible flags, never the others' keys or states.
-  const anon = id.kind === "anon";
-  const keys = keysParam(url, view.config, anon ? view.config.clientKeys : view.config.keys);
+  // An anonymous caller (a publishable key, or nothing) or a signed-in user sees what row-level
+  // security shows anon and authenticated: the client-visible flags, never the others' keys or
+  // states (an answer that reaches a browser). Admins and the service role see every flag.
+  const limited = id.kind === "anon" || id.kind === "user";
+  const keys = keysParam(url, view.config, limited ? view.config.clientKeys : view.config.keys);
   const flags = evaluateFor(
     view.config,
     contextOf(id),
-    keys ?? (anon ? view.config.clientFlags.map((f) => f.key) : null),
+    keys ?? (limited ? view.config.clientFlags.map((f) => f.key) : null),
   );
   return json(200, { version: view.config.version, stale: view.stale, flags }, headers);
 }

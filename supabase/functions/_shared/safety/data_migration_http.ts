@@ -36,10 +36,10 @@ function intParam(v: unknown, name: string, min: number, max: number): number | 
 }
 
 async function body(req: Request, allowed: string[]): Promise<Record<string, unknown>> {
-  if (!req.body) return {};
-  const r = await readJson<Record<string, unknown>>(req, 4096);
+  // An absent or empty body is {} (a POST to an action route need not send one).
+  const r = await readJson<Record<string, unknown>>(req, 4096, { optional: true });
   if (!r.ok) throw new HttpError(r.response.status, "BAD_JSON", "request body must be a JSON object");
-  const b = r.value;
+  const b = r.value ?? {};
   if (!b || typeof b !== "object" || Array.isArray(b)) throw bad("request body must be a JSON object");
   for (const k of Object.keys(b)) {
     if (!allowed.includes(k)) throw new HttpError(400, "UNKNOWN_FIELD", `unknown field "${k.slice(0, 40)}"`);

@@ -186,6 +186,7 @@ export function readOnlyDb(db: Db): Db {
     exec: (sql) => db.tx((tx) => ro(tx, (t) => t.exec(sql))),
     tx: (fn) => db.tx((tx) => ro(tx, fn)),
     asUser: (claims, fn) => db.asUser(claims, (tx) => ro(tx, fn)),
+    broken: () => db.broken(),
     close: () => Promise.resolve(), // the handle is shared: closing it is the owner's business
   };
 }

@@ -1,16 +1,16 @@
-// The findings of an attack on the running stack, each over real HTTP through the local stack's
-// router (scripts/serve.ts as its own process), on PGlite and on a Debian Postgres:
-//   1. hostile JSON (nested 10,000 deep, U+0000, lone surrogates) is refused before the database,
-//      and the stack stays healthy and stops on SIGTERM
-//   2. Idempotency-Keys belong to their caller; a retry that writes the phone another way replays
-//   4. webhook events are never lost: 503 while the database is out (Meta delivers again), and a
-//      malformed event does not drop its valid neighbour
-//   5. DELETE without a body works
-//   6. a rollout change while a schedule governs clears the elapsed steps (audited) and takes effect
-//   7. the publishable key sees client-visible flags only
-//   8. flags-admin answers only its own origin; the dashboard has a strict CSP
-//   9. an admin write reads only the rows it changes (an RLS-counted probe), not every flag
-// (3, regex rules, is the core's: tests/limits.rs, tests/deno/regex_diff_test.ts.)
+// Hostile input and faults, each over real HTTP through the local stack's router (scripts/serve.ts
+// as its own process), on PGlite and on a Debian Postgres:
+//   - hostile JSON (nested 10,000 deep, U+0000, lone surrogates) is refused before the database,
+//     and the stack stays healthy and stops on SIGTERM
+//   - Idempotency-Keys belong to their caller; a retry that writes the phone another way replays
+//   - webhook events are never lost: 503 while the database is out (Meta delivers again), and a
+//     malformed event does not drop its valid neighbour
+//   - DELETE without a body works
+//   - a rollout change while a schedule governs clears the elapsed steps (audited) and takes effect
+//   - the publishable key sees client-visible flags only
+//   - flags-admin answers only its own origin; the dashboard has a strict CSP
+//   - an admin write reads only the rows it changes (an RLS-counted probe), not every flag
+// (Regex rules' cost and fail-open are the core's: tests/limits.rs, tests/deno/regex_diff_test.ts.)
 import { LOCAL_ISSUER, localKeys, userToken } from "../../scripts/dev/keys.ts";
 import { REPLIES } from "../../supabase/functions/_shared/agent/agent.ts";
 import type { Db } from "../../supabase/functions/_shared/platform/db.ts";
@@ -60,7 +60,7 @@ const probeReads = async (db: Db) =>
       .n,
   );
 
-onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
+onBothStacks("hostile input and faults over HTTP", async (t, sdb: StackDb) => {
   await sdb.offline(installProbe);
   const meta = fakeMeta(WA_TOKEN);
   const env = {
@@ -94,7 +94,7 @@ onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
       eq([r.status, r.body.ok], [200, true], `health after ${what}: ${JSON.stringify(r.body)}`);
     };
 
-    await t.step("1. hostile JSON is refused before the database; health stays up", async () => {
+    await t.step("hostile JSON is refused before the database; health stays up", async () => {
       const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
       const body = `{"key":"deep_flag","metadata":{"x":${deep(10_000)}}}`;
       assert(body.length < 64 * 1024, "under the body cap");
@@ -126,7 +126,7 @@ onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
     });
 
     await t.step(
-      "2. Idempotency-Keys belong to their caller; a retry with the phone written another way replays",
+      "Idempotency-Keys belong to their caller; a retry with the phone written another way replays",
       async () => {
         const on = await admin("/flags/FEATURE_AGENT_VOUCHERS", { method: "PATCH", json: { adminOverride: "on" } });
         eq(on.status, 200, JSON.stringify(on.body));
@@ -153,7 +153,7 @@ onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
       },
     );
 
-    await t.step("4. webhooks: a malformed event never drops its valid neighbour", async () => {
+    await t.step("webhooks: a malformed event never drops its valid neighbour", async () => {
       const good = { id: `wamid.FIND${Date.now()}A`, from: "250788300101", text: "hello" };
       const payload = waPayload([{ messages: [good] }]);
       // A second message with no sender and no id: malformed.
@@ -169,7 +169,7 @@ onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
       );
     });
 
-    await t.step("5. DELETE without a body, as the dashboard sends it", async () => {
+    await t.step("DELETE without a body, as the dashboard sends it", async () => {
       eq((await admin("/flags", { method: "POST", json: { key: "to_delete" } })).status, 201);
       const put = await admin("/overrides", {
         method: "PUT",
@@ -184,7 +184,7 @@ onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
       eq(ack.status, 404, `ack without a body reaches the route: ${JSON.stringify(ack.body)}`);
     });
 
-    await t.step("6. a rollout change while a schedule governs clears the elapsed steps, audited", async () => {
+    await t.step("a rollout change while a schedule governs clears the elapsed steps, audited", async () => {
       const past = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, "Z");
       const ahead = new Date(Date.now() + 30 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z");
       let r = await admin("/flags", {
@@ -216,7 +216,7 @@ onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
       eq(on, 1000, "every unit is on at 100 %");
     });
 
-    await t.step("7. the publishable key sees client-visible flags only", async () => {
+    await t.step("the publishable key sees client-visible flags only", async () => {
       const list = await admin("/flags");
       const visible = new Set(list.body.flags.filter((f: Json) => f.clientVisible).map((f: Json) => f.key));
       assert(list.body.flags.length > visible.size + 100, "there are hidden flags");
@@ -229,7 +229,7 @@ onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
       eq([hidden.status, hidden.body.error.code], [404, "UNKNOWN_FLAG"], "naming a hidden flag");
     });
 
-    await t.step("8. flags-admin answers only its own origin; the dashboard has a strict CSP", async () => {
+    await t.step("flags-admin answers only its own origin; the dashboard has a strict CSP", async () => {
       const pre = (origin: string) =>
         fetchWithin(fn("/flags-admin/flags"), {
           method: "OPTIONS",
@@ -253,7 +253,7 @@ onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
       eq([page.headers.get("x-content-type-options"), page.headers.get("x-frame-options")], ["nosniff", "DENY"]);
     });
 
-    await t.step("9. an admin write reads the rows it changes, not every flag", async () => {
+    await t.step("an admin write reads the rows it changes, not every flag", async () => {
       for (let i = 0; i < PROBE_WRITES; i++) {
         const r = await admin("/flags", { method: "POST", json: { key: `probe_${i}`, reason: "scale-probe" } });
         eq(r.status, 201, JSON.stringify(r.body));
@@ -263,7 +263,7 @@ onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
     });
 
     await t.step(
-      "4. webhooks: while the database is out, 503 and nothing lost; delivered again, processed once",
+      "webhooks: while the database is out, 503 and nothing lost; delivered again, processed once",
       async () => {
         const msgs = Array.from(
           { length: 5 },
@@ -312,7 +312,7 @@ onBothStacks("findings over HTTP", async (t, sdb: StackDb) => {
       },
     );
 
-    await t.step("1. SIGTERM stops the stack", async () => {
+    await t.step("SIGTERM stops the stack", async () => {
       const status = await stack!.stop();
       stack = null;
       eq(status.success, true, "exit 0");
