@@ -250,3 +250,33 @@ Deno.test("auth: a JWKS endpoint that fails is a 503 saying so (no key set at al
     await refused(bearer(await user(keys, "u")), "JWKS_UNAVAILABLE", /could not be fetched/, 503);
   });
 });
+
+Deno.test("auth: a verified token is remembered, never past its exp nor its key's removal", async () => {
+  const srv = jwksServer();
+  await withProject(async (_keys, env) => {
+    const [a, b] = [await newSigningKey(), await newSigningKey()];
+    srv.state.published = [a];
+    env.set({ SUPABASE_JWKS: undefined, TRIMTAB_JWKS_URL: srv.url, TRIMTAB_JWKS_COOLDOWN_MS: "1" });
+    resetAuth();
+    // The same token text, twice: the second answer comes from the isolate's memory, the same.
+    const t = await user(a, "u-a");
+    eq((await who(bearer(t))).sub, "u-a", "verified");
+    eq((await who(bearer(t))).sub, "u-a", "remembered");
+    // A token whose text differs in its signature only is checked, not taken from memory.
+    const [h, p, sig] = t.split(".");
+    const flipped = `${h}.${p}.${sig.slice(0, -2)}${sig.endsWith("AA") ? "BA" : "AA"}`;
+    await refused(bearer(flipped), "BAD_SIGNATURE", /not issued by this project/);
+    // Key A removed from the project's set: the remembered token is refused like any other.
+    srv.state.published = [b];
+    await sleep(5);
+    eq((await who(bearer(await user(b, "u-b")))).sub, "u-b", "key B, after a refetch");
+    await sleep(5);
+    await refused(bearer(t), "UNKNOWN_SIGNING_KEY", /rotated/);
+    // A token remembered a moment before its exp is refused once exp has passed (real time passes).
+    const short = await user(b, "u-short", { ttlSeconds: 1 });
+    eq((await who(bearer(short))).sub, "u-short", "verified while valid");
+    await sleep(2100);
+    await refused(bearer(short), "TOKEN_EXPIRED", /sign in again/);
+  });
+  await srv.stop();
+});

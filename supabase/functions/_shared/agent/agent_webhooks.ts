@@ -175,7 +175,8 @@ export async function recordWhatsApp(events: WhatsAppEvent[], ctx: Ctx): Promise
   try {
     const db = await getDb();
     // Texts Postgres cannot store (U+0000, lone surrogates) become U+FFFD rather than losing the event.
-    const rows = events.map((e) => ({ id: e.dedupId, payload: withoutBadText(e) }));
+    // A status is only logged (nothing to retry): recorded as processed in the same insert.
+    const rows = events.map((e) => ({ id: e.dedupId, payload: withoutBadText(e), done: e.kind === "status" }));
     r = await recordEvents(db, "whatsapp", rows, ctx.correlationId);
   } catch (e) {
     throw notRecorded(ctx.log, "whatsapp", e);
@@ -199,7 +200,10 @@ export async function processWhatsApp(events: WhatsAppEvent[], ctx: Ctx): Promis
     ctx.log.error("whatsapp events left to the retry job", { code: errorCode(e), count: events.length });
     return;
   }
-  for (const ev of events) await attempt(db, ev.dedupId, false, ctx, stats);
+  for (const ev of events) {
+    if (ev.kind === "status") logStatus(ev, ctx, stats); // recorded as processed already
+    else await attempt(db, ev.dedupId, false, ctx, stats);
+  }
   ctx.log.info("whatsapp delivery processed", { events: events.length, ...stats });
 }
 
@@ -260,11 +264,16 @@ async function attempt(db: Db, id: string, dueOnly: boolean, ctx: Ctx, stats: St
   }
 }
 
+/** A delivery status: logged (its state is already 'processed'). */
+function logStatus(ev: WhatsAppEvent & { kind: "status" }, ctx: Ctx, stats: Stats): void {
+  stats.statuses++;
+  ctx.log.info("message status", { status: ev.status });
+}
+
 /** The agent's work on one event; the reply to send, if any. */
 async function work(db: Db, ev: WhatsAppEvent, ctx: Ctx, stats: Stats): Promise<Reply> {
   if (ev.kind === "status") {
-    stats.statuses++;
-    ctx.log.info("message status", { status: ev.status });
+    logStatus(ev, ctx, stats);
     return null;
   }
   stats.messages++;

@@ -56,13 +56,15 @@ export function retrySettings() {
 
 /**
  * Records events `{ id, payload }` of one delivery as 'received' (first attempt due after the
- * lease, in case this isolate dies before claiming them). Returns the ids recorded now, and how
- * many others were seen before in this isolate or in the database. Throws when the database fails.
+ * lease, in case this isolate dies before claiming them); an event marked `done` (nothing to
+ * retry: its handling has no side effect, e.g. a delivery status that is only logged) is recorded
+ * straight as 'processed', without its payload. Returns the ids recorded now, and how many others
+ * were seen before in this isolate or in the database. Throws when the database fails.
  */
 export async function recordEvents(
   db: Queryable,
   provider: string,
-  events: { id: string; payload: unknown }[],
+  events: { id: string; payload: unknown; done?: boolean }[],
   correlationId?: string,
 ): Promise<{ recorded: Set<string>; inIsolate: number; inDatabase: number }> {
   const keyOf = (id: string) => `${provider}\u0000${id}`;
@@ -73,9 +75,13 @@ export async function recordEvents(
   try {
     rows = await db.query(
       `insert into trimtab.webhook_events
-         (provider, event_id, correlation_id, state, payload, next_attempt_at)
-       select $1, e ->> 'id', $2, 'received', e -> 'payload', now() + make_interval(secs => $4::int / 1000.0)
-         from jsonb_array_elements($3::text::jsonb) as e
+         (provider, event_id, correlation_id, state, payload, next_attempt_at, processed_at)
+       select $1, e ->> 'id', $2, case when done then 'processed' else 'received' end,
+              case when done then null else e -> 'payload' end,
+              case when done then null else now() + make_interval(secs => $4::int / 1000.0) end,
+              case when done then now() end
+         from jsonb_array_elements($3::text::jsonb) as e,
+              lateral (select coalesce((e ->> 'done')::boolean, false) as done) as d
        on conflict (provider, event_id) do nothing
        returning event_id`,
       [provider, correlationId ?? null, JSON.stringify(fresh), retrySettings().leaseMs],

@@ -159,6 +159,7 @@ export function resetAuth(): void {
   fetching = null;
   configMemo = null;
   imported.clear();
+  verified.clear();
 }
 
 async function fetchKeys(url: string, source: string): Promise<void> {
@@ -311,6 +312,7 @@ export async function verifyJwt(token: string, opts: { algorithms?: string[] } =
   }
   let key: CryptoKey | Uint8Array;
   let keyAlg: string;
+  let keyRef: object; // what verified it: the legacy secret, or the JWK of the current key set
   if (alg === "HS256") {
     if (!cfg.legacySecret) {
       return fail(
@@ -319,7 +321,7 @@ export async function verifyJwt(token: string, opts: { algorithms?: string[] } =
           "projects on JWT signing keys issue ES256/RS256 tokens: sign in again",
       );
     }
-    [key, keyAlg] = [cfg.legacySecret, "HS256"];
+    [key, keyAlg, keyRef] = [cfg.legacySecret, "HS256", cfg.legacySecret];
   } else if (alg === "ES256" || alg === "RS256") {
     if (typeof header.kid !== "string" || header.kid === "") {
       return fail("UNKNOWN_SIGNING_KEY", "token names no signing key (kid): it was not issued by Supabase Auth");
@@ -334,7 +336,7 @@ export async function verifyJwt(token: string, opts: { algorithms?: string[] } =
       );
     }
     try {
-      [key, keyAlg] = [await importKey(jwk.value, own), own];
+      [key, keyAlg, keyRef] = [await importKey(jwk.value, own), own, jwk.value];
     } catch {
       return fail("JWKS_UNAVAILABLE", "the project's signing key could not be read: check SUPABASE_JWKS", 503);
     }
@@ -346,6 +348,8 @@ export async function verifyJwt(token: string, opts: { algorithms?: string[] } =
       } tokens are not accepted: Supabase signs with ES256 or RS256 (HS256 only with the legacy secret)`,
     );
   }
+  const known = verifiedClaims(token, keyRef, cfg.issuer);
+  if (known) return { ok: true, value: known };
   let payload: Claims;
   try {
     const r = await jwtVerify(token, key, {
@@ -370,7 +374,34 @@ export async function verifyJwt(token: string, opts: { algorithms?: string[] } =
   if (payload.role !== undefined && typeof payload.role !== "string") {
     return fail("INVALID_CLAIMS", "token role is not a string");
   }
+  remember(token, keyRef, cfg.issuer, payload);
   return { ok: true, value: payload };
+}
+
+// ---------------------------------------------------------------- verified tokens
+
+// A signature check (ES256 through WebCrypto) costs ~0.2 ms of CPU, most of a signed-in user's
+// GET /flags. A token this isolate verified is remembered, bounded (TOKEN_CACHE entries, oldest
+// dropped first), by its exact text and the key object that verified it: a refetched key set
+// holds new key objects, so a rotated or revoked key is noticed exactly when it would be without
+// the cache. `exp` and `nbf` are checked again on every use (no clock tolerance, as jwtVerify).
+const TOKEN_CACHE = 2048;
+const verified = new Map<string, { keyRef: object; issuer: string | undefined; claims: Claims }>();
+function verifiedClaims(token: string, keyRef: object, issuer: string | undefined): Claims | null {
+  const hit = verified.get(token);
+  if (!hit || hit.keyRef !== keyRef || hit.issuer !== issuer) return null;
+  const now = Date.now() / 1000;
+  const { exp, nbf } = hit.claims as { exp?: unknown; nbf?: unknown };
+  if (typeof exp !== "number" || now >= exp || (typeof nbf === "number" && nbf > now)) {
+    verified.delete(token);
+    return null;
+  }
+  return structuredClone(hit.claims); // a caller's copy: the remembered claims stay as verified
+}
+
+function remember(token: string, keyRef: object, issuer: string | undefined, claims: Claims): void {
+  if (verified.size >= TOKEN_CACHE) verified.delete(verified.keys().next().value!);
+  verified.set(token, { keyRef, issuer, claims: structuredClone(claims) });
 }
 
 function base64url(s: string): Uint8Array {
