@@ -22,6 +22,7 @@ import {
   userToken,
 } from "../../scripts/dev/keys.ts";
 import { assert, eq, ROOT } from "./support.ts";
+import { type HttpStack, spawnStack } from "./http_stack.ts";
 
 const root = decodeURIComponent(ROOT.pathname);
 const STATIC_WASM = "./functions/_shared/wasm/pkg/trimtab_bg.wasm";
@@ -150,96 +151,10 @@ Deno.test("database banner: the Postgres URL without its password, or the PGlite
 
 // ---------------------------------------------------------------- the stack as a subprocess
 
-type Started = {
-  base: string;
-  publishable: string;
-  secret: string;
-  admin: string;
-  out: () => string;
-  stop: () => Promise<void>;
-};
-
-async function startStackProcess(dataDir: string, more: Record<string, string> = {}): Promise<Started> {
-  const env: Record<string, string> = {
-    ...more,
-    PORT: "0",
-    TRIMTAB_DATA_DIR: dataDir,
-    TRIMTAB_PGLITE_DIR: `${dataDir}/pglite`,
-    NO_COLOR: "1",
-    DENO_NO_UPDATE_CHECK: "1",
-  };
-  // A clean environment, so no JWT secret or database URL leaks in from the caller.
-  for (const k of ["PATH", "HOME", "DENO_DIR", "TMPDIR", "XDG_CACHE_HOME"]) {
-    const v = Deno.env.get(k);
-    if (v) env[k] = v;
-  }
-  // Under `faketime` (npm test's second Deno run) the stack must share the shifted clock, or the
-  // tokens minted here would look 400 days old or young to it.
-  for (const [k, v] of Object.entries(Deno.env.toObject())) {
-    if (k === "LD_PRELOAD" || k.startsWith("FAKETIME") || k === "DONT_FAKE_MONOTONIC") env[k] = v;
-  }
-  const child = new Deno.Command(Deno.execPath(), {
-    // The permissions scripts/start.sh gives the stack.
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write=.data",
-      "--allow-env",
-      "--allow-net=127.0.0.1",
-      "--node-modules-dir=manual",
-      "scripts/serve.ts",
-    ],
-    cwd: root,
-    env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  let err = "";
-  const errDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (c) => void (err += c) }),
-  ).catch(() => {});
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await child.status;
-    await outDone;
-    await errDone;
-  };
-  let outDone: Promise<void> = Promise.resolve();
-  try {
-    const deadline = Date.now() + 60_000;
-    // The last line of the banner is the demo admin token.
-    while (!/demo admin token[^\n]*\n/.test(out)) {
-      if (Date.now() > deadline) throw new Error(`stack did not start:\n${out}\n${err}`);
-      const { done, value } = await reader.read();
-      if (done) throw new Error(`stack exited:\n${out}\n${err}`);
-      out += value;
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  // Keep draining stdout (function logs) so the child never blocks on a full pipe.
-  outDone = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      out += value;
-    }
-  })().catch(() => {});
-  const base = /^trimtab edge stack: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1];
-  const publishable = /publishable key[^:]*: (\S+)/.exec(out)?.[1];
-  const secret = /secret key[^:]*: (\S+)/.exec(out)?.[1];
-  const admin = /demo admin token[^:]*: (\S+)/.exec(out)?.[1];
-  if (!base || !publishable || !secret || !admin) {
-    await stop();
-    throw new Error(`unexpected banner:\n${out}`);
-  }
-  return { base, publishable, secret, admin, out: () => out + err, stop };
+/** scripts/serve.ts as its own process (http_stack.ts), with the settings' own defaults for the
+ *  log level and the guard timer (start.sh sets neither). */
+function startStackProcess(dataDir: string, more: Record<string, string> = {}): Promise<HttpStack> {
+  return spawnStack({ dataDir, env: { LOG_LEVEL: "info", TRIMTAB_GUARD_INTERVAL_MS: "60000", ...more } });
 }
 
 const b64json = (part: string) => JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/")));
@@ -249,7 +164,7 @@ Deno.test({
   // The child's pipes are read to the end in stop(); PGlite's first start takes a few seconds.
   async fn(t) {
     const dataDir = `.data/stack-test-${crypto.randomUUID().slice(0, 8)}`;
-    let stack: Started | null = null;
+    let stack: HttpStack | null = null;
     try {
       // Every verification looks at the key set again, so a revoked key is refused at once here.
       stack = await startStackProcess(dataDir, { TRIMTAB_JWKS_MAX_AGE_MS: "1", TRIMTAB_JWKS_COOLDOWN_MS: "1" });

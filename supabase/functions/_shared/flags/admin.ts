@@ -98,8 +98,9 @@ async function optionalBody(req: Request): Promise<unknown> {
 
 type Conflict = { code: string; message: string };
 
-/** Runs fn in one transaction as the caller, mapping database errors to generic answers. */
-async function asCaller<T>(c: Caller, fn: (tx: Tx) => Promise<T>, conflict?: Conflict): Promise<T> {
+/** Runs fn in one transaction as the caller, mapping database errors to generic answers (the
+ *  admin APIs' one way to write: flags here, alert destinations in safety/alerts_admin.ts). */
+export async function asCaller<T>(c: Caller, fn: (tx: Tx) => Promise<T>, conflict?: Conflict): Promise<T> {
   const db = await getDb();
   try {
     return await db.asUser(c.claims, fn);

@@ -19,7 +19,6 @@
 // DESTINATION_EXISTS.
 import { alertOf, destinationOf } from "../platform/alerts.ts";
 import { type Caller, requireAdmin } from "../platform/auth.ts";
-import type { Tx } from "../platform/db.ts";
 import { allowMethods, DEFAULT_MAX_BODY, HttpError, json, readJson } from "../platform/http.ts";
 import {
   type AlertMessage,
@@ -30,7 +29,8 @@ import {
   SEVERITIES,
 } from "../platform/notify.ts";
 import { getDb } from "../platform/store.ts";
-import { dateParam, dbError, flagKey, isObject, onlyFields } from "../flags/admin_validate.ts";
+import { dateParam, flagKey, isObject, onlyFields } from "../flags/admin_validate.ts";
+import { asCaller } from "../flags/admin.ts";
 
 type Json = Record<string, unknown>;
 const bad = (message: string) => new HttpError(400, "INVALID_INPUT", message);
@@ -39,17 +39,6 @@ const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_]{0,99}$/;
 /** What a secret itself looks like (a Standard Webhooks key, an API key, a Slack token). */
 const SECRET_VALUE = /^(whsec_|sk[-_]|sb_secret_|xox[a-z]-)/i;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_. -]{0,99}$/;
-
-async function asCaller<T>(c: Caller, fn: (tx: Tx) => Promise<T>, conflict?: { code: string; message: string }) {
-  const db = await getDb();
-  try {
-    return await db.asUser(c.claims, fn);
-  } catch (e) {
-    const mapped = dbError(e, conflict);
-    if (mapped) throw mapped;
-    throw e;
-  }
-}
 
 /** readJson's refusal (413 / 400 BAD_JSON / 415) as a throwable. */
 class BodyError extends HttpError {
